@@ -1,0 +1,46 @@
+use thiserror::Error;
+
+/// Errors raised by processes, chains and grids.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ProcessError {
+    /// A parameter is NaN, infinite, or outside its admissible range.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name, as in the docs.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What the admissible range is.
+        reason: &'static str,
+    },
+    /// A time outside the process horizon `[0, T]`.
+    #[error("time t = {t} is outside [0, T] = [0, {horizon}]")]
+    TimeOutOfRange {
+        /// The requested time.
+        t: f64,
+        /// The horizon `T`.
+        horizon: f64,
+    },
+    /// A discrete chain or a grid that is empty or otherwise ill-formed.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// The object that is ill-formed.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Returns `Ok(x)` when `x` is finite and satisfies `ok`, else an [`ProcessError::InvalidParameter`].
+pub(crate) fn check(
+    name: &'static str,
+    value: f64,
+    ok: impl Fn(f64) -> bool,
+    reason: &'static str,
+) -> Result<f64, ProcessError> {
+    if value.is_finite() && ok(value) {
+        Ok(value)
+    } else {
+        Err(ProcessError::InvalidParameter { name, value, reason })
+    }
+}

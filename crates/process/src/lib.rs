@@ -1,0 +1,26 @@
+//! Forward noising processes, discrete DDPM chains, time grids and the batched [`Score`] trait.
+//!
+//! Every process here is variance preserving: `x_t = a_t x_0 + b_t z` with `a_t² + b_t² = 1`
+//! (THEORY §0). This crate is the small shared base of the gmdiff workspace: targets implement
+//! [`Score`], samplers walk a [`TimeGrid`] or a [`DiscreteChain`].
+//!
+//! ```
+//! use gmdiff_process::{ForwardProcess, Ou, TimeGrid};
+//! let ou = Ou::new(1.0).unwrap();
+//! let grid = TimeGrid::uniform(&ou, 10, 0.0).unwrap();
+//! assert_eq!(grid.steps(), 10);
+//! assert!((ou.sigma(1.0).powi(2) - (1.0 - (-2.0f64).exp())).abs() < 1e-15);
+//! ```
+#![warn(missing_docs)]
+
+mod chain;
+mod error;
+mod grid;
+mod process;
+mod score;
+
+pub use chain::DiscreteChain;
+pub use error::ProcessError;
+pub use grid::TimeGrid;
+pub use process::{Coefficients, ForwardProcess, Ou, Process, VpCosine, VpLinear};
+pub use score::Score;

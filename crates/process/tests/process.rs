@@ -1,0 +1,169 @@
+//! Invariants of the forward processes, chains and grids, each against an independent route.
+
+use gmdiff_process::*;
+use proptest::prelude::*;
+
+/// Composite Gauss–Legendre (5 nodes) quadrature of `f` on `[0, t]`, an independent route to `∫β`.
+fn quadrature(f: impl Fn(f64) -> f64, t: f64) -> f64 {
+    const NODES: [f64; 5] = [0.0, -0.538_469_310_105_683_1, 0.538_469_310_105_683_1, -0.906_179_845_938_664, 0.906_179_845_938_664];
+    const WEIGHTS: [f64; 5] = [0.568_888_888_888_888_9, 0.478_628_670_499_366_5, 0.478_628_670_499_366_5, 0.236_926_885_056_189_1, 0.236_926_885_056_189_1];
+    let panels = 200;
+    let h = t / panels as f64;
+    (0..panels)
+        .map(|p| {
+            let mid = (p as f64 + 0.5) * h;
+            NODES.iter().zip(WEIGHTS).map(|(x, w)| w * f(mid + 0.5 * h * x)).sum::<f64>() * 0.5 * h
+        })
+        .sum()
+}
+
+fn processes() -> Vec<Process> {
+    vec![
+        Process::default(),
+        Process::Vp(VpLinear::new(0.05, 10.0, 2.0).unwrap()),
+        Process::VpCosine(VpCosine::default()),
+        Process::Ou(Ou::new(5.0).unwrap()),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn a_squared_plus_b_squared_is_one(frac in 0.0f64..=1.0, which in 0usize..4) {
+        let p = processes()[which];
+        let c = p.at(frac * p.horizon()).unwrap();
+        prop_assert!((c.a * c.a + c.b * c.b - 1.0).abs() < 4e-16 * 4.0);
+        prop_assert!(c.a > 0.0 && c.a <= 1.0 && c.b >= 0.0 && c.b < 1.0);
+    }
+
+    #[test]
+    fn integrated_beta_matches_quadrature(frac in 0.0f64..=1.0, which in 0usize..4) {
+        let p = processes()[which];
+        let t = frac * p.horizon();
+        let exact = p.integrated_beta(t);
+        let quad = quadrature(|s| p.beta(s), t);
+        prop_assert!((exact - quad).abs() <= 1e-10 * exact.abs().max(1.0), "{exact} vs {quad}");
+    }
+
+    #[test]
+    fn inverse_of_integrated_beta_round_trips(frac in 0.0f64..=1.0, which in 0usize..4) {
+        let p = processes()[which];
+        let t = frac * p.horizon();
+        let back = p.time_of_integrated_beta(p.integrated_beta(t));
+        prop_assert!((back - t).abs() <= 1e-10 * p.horizon(), "{t} -> {back}");
+    }
+
+    #[test]
+    fn inverse_of_log_snr_round_trips(frac in 1e-4f64..=1.0, which in 0usize..4) {
+        let p = processes()[which];
+        let t = frac * p.horizon();
+        let back = p.time_of_log_snr(p.log_snr(t));
+        prop_assert!((back - t).abs() <= 1e-9 * p.horizon(), "{t} -> {back}");
+        // λ = log(a²/b²) from the definition.
+        let (a, b) = (p.alpha(t), p.sigma(t));
+        prop_assert!((p.log_snr(t) - (a * a / (b * b)).ln()).abs() < 1e-9 * p.log_snr(t).abs().max(1.0));
+    }
+
+    #[test]
+    fn ou_is_vp_with_constant_beta_two(t in 0.0f64..=3.0) {
+        let ou = Ou::new(3.0).unwrap();
+        let vp = VpLinear::new(2.0, 2.0, 3.0).unwrap();
+        let (c1, c2) = (ou.at(t).unwrap(), vp.at(t).unwrap());
+        prop_assert!((c1.a - c2.a).abs() < 1e-15 && (c1.b - c2.b).abs() < 1e-15);
+        prop_assert!((c1.a - (-t).exp()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn alpha_bar_is_product_of_alphas(betas in prop::collection::vec(1e-6f64..0.5, 1..200)) {
+        let chain = DiscreteChain::new(betas.clone()).unwrap();
+        for k in 0..=betas.len() {
+            let product: f64 = (1..=k).map(|j| chain.alpha(j)).product();
+            prop_assert!((chain.alpha_bar(k) - product).abs() <= 1e-15 * product);
+            let c = chain.at(k).unwrap();
+            prop_assert!((c.a * c.a - product).abs() <= 1e-15);
+        }
+    }
+
+    #[test]
+    fn grids_decrease_from_horizon_to_eps(steps in 1usize..300, eps in 1e-5f64..0.1, which in 0usize..4) {
+        let p = processes()[which];
+        for g in [
+            TimeGrid::uniform(&p, steps, eps).unwrap(),
+            TimeGrid::karras(&p, steps, eps, 7.0).unwrap(),
+            TimeGrid::log_snr_uniform(&p, steps, eps).unwrap(),
+        ] {
+            prop_assert_eq!(g.steps(), steps);
+            prop_assert_eq!(g.times()[0], p.horizon());
+            prop_assert_eq!(g.times()[steps], eps);
+        }
+    }
+}
+
+#[test]
+fn paper_convention_integrated_beta() {
+    // Pierret–Galerne: B̃_t = 0.05 t + 4.975 t², B̃_1 = 5.025, and β̃ = β/2 (THEORY §0, verified).
+    let vp = VpLinear::default();
+    for t in [0.0, 0.1, 0.5, 1.0] {
+        let tilde = 0.05 * t + 4.975 * t * t;
+        assert!((0.5 * vp.integrated_beta(t) - tilde).abs() < 1e-14);
+    }
+}
+
+#[test]
+fn log_snr_grid_is_uniform_in_lambda() {
+    let p = VpLinear::default();
+    let g = TimeGrid::log_snr_uniform(&p, 10, 1e-3).unwrap();
+    let l: Vec<f64> = g.times().iter().map(|&t| p.log_snr(t)).collect();
+    let step = l[1] - l[0];
+    for w in l.windows(2) {
+        assert!((w[1] - w[0] - step).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn karras_grid_is_uniform_in_sigma_to_the_one_over_rho() {
+    let p = VpLinear::default();
+    let g = TimeGrid::karras(&p, 12, 1e-3, 7.0).unwrap();
+    let s: Vec<f64> = g.times().iter().map(|&t| (p.sigma(t) / p.alpha(t)).powf(1.0 / 7.0)).collect();
+    let step = s[1] - s[0];
+    for w in s.windows(2) {
+        assert!((w[1] - w[0] - step).abs() < 1e-10);
+    }
+}
+
+#[test]
+fn li_yan_schedule_follows_its_recursion() {
+    let n = 500;
+    let (c0, c1) = (2.0, 4.0);
+    let chain = DiscreteChain::li_yan(n, c0, c1).unwrap();
+    let nf = n as f64;
+    let r = c1 * nf.ln() / nf;
+    assert_eq!(chain.beta(1), nf.powf(-c0));
+    for k in 1..n {
+        let expected = r * (nf.powf(-c0) * (1.0 + r).powi(k as i32)).min(1.0);
+        // The chain multiplies (1 + r) k times, powi rounds differently: both err by ≤ k ulp.
+        let ulps = 2.0 * (k as f64 + 2.0) * f64::EPSILON;
+        assert!((chain.beta(k + 1) - expected).abs() <= ulps * expected);
+    }
+    assert!(chain.alpha_bar(n) < 1e-3);
+    assert!(DiscreteChain::li_yan(4, 2.0, 4.0).is_err());
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    assert!(matches!(VpLinear::new(f64::NAN, 20.0, 1.0), Err(ProcessError::InvalidParameter { .. })));
+    assert!(VpLinear::new(0.1, 20.0, 0.0).is_err());
+    assert!(VpLinear::new(-0.1, 20.0, 1.0).is_err());
+    assert!(Ou::new(f64::INFINITY).is_err());
+    assert!(VpCosine::new(0.008, 1.0, 1.0).is_err());
+    let vp = VpLinear::default();
+    assert!(matches!(vp.at(1.5), Err(ProcessError::TimeOutOfRange { .. })));
+    assert!(vp.at(-1e-9).is_err());
+    assert!(vp.at(f64::NAN).is_err());
+    assert!(TimeGrid::uniform(&vp, 0, 1e-3).is_err());
+    assert!(TimeGrid::uniform(&vp, 10, 1.0).is_err());
+    assert!(TimeGrid::karras(&vp, 10, 0.0, 7.0).is_err());
+    assert!(TimeGrid::from_times(&vp, vec![1.0, 0.5, 0.6]).is_err());
+    assert!(DiscreteChain::new(vec![]).is_err());
+    assert!(DiscreteChain::new(vec![0.1, 1.0]).is_err());
+    assert!(serde_json::from_str::<Process>(r#"{"kind":"vp","beta_min":0.1,"beta_max":-20,"horizon":1}"#).is_err());
+}
