@@ -17,10 +17,12 @@ mod chain;
 mod error;
 mod grid;
 mod process;
+mod rng;
 mod score;
 
 pub use chain::DiscreteChain;
 pub use error::ProcessError;
 pub use grid::TimeGrid;
 pub use process::{Coefficients, ForwardProcess, Ou, Process, VpCosine, VpLinear};
+pub use rng::particle_rng;
 pub use score::Score;
