@@ -1,0 +1,32 @@
+//! The `gmdiff` command line: one module per subcommand.
+
+mod args;
+mod density;
+
+use clap::{Parser, Subcommand};
+pub use args::CliError;
+
+/// Exact scores, samplers and errors for diffusion models on Gaussian mixtures.
+#[derive(Parser)]
+#[command(name = "gmdiff", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// log p_t(x) of the diffused mixture at each point: one CSV column.
+    Logpdf(density::DensityArgs),
+    /// ∇ log p_t(x) of the diffused mixture at each point: d CSV columns.
+    Score(density::DensityArgs),
+}
+
+/// Runs the parsed command, writing its result to standard output.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match cli.command {
+        Command::Logpdf(a) => density::logpdf(&a, &mut out),
+        Command::Score(a) => density::score(&a, &mut out),
+    }
+}
