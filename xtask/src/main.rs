@@ -1,1 +1,177 @@
-fn main() {}
+//! `cargo xtask`: gmdiff's experiment runner, benchmarks and figures.
+//!
+//! - `cargo xtask reproduce [--quick] [--only NAME]... [--out DIR] [--data DIR] [--seed S]
+//!   [--force] [--threads N]`: runs the theorem-validation experiments and writes
+//!   `results/report.md` and `results/report.json`.
+//! - `cargo xtask bench <workload>... [--json]`: times workloads, one line (JSON with `--json`)
+//!   each.
+//! - `cargo xtask list`: the experiments and their claims.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use xtask::{Result, XtaskError, bench, experiments, runner};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "gmdiff experiments, benchmarks and figures")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the theorem-validation experiments and write report.md / report.json.
+    Reproduce(ReproduceArgs),
+    /// Time workloads; prints one line per workload (JSON with --json). No workload: list them.
+    Bench(BenchArgs),
+    /// List the experiments and their claims.
+    List,
+}
+
+#[derive(Args)]
+struct ReproduceArgs {
+    /// Smaller sample sizes and grids (the same claims); finishes in about a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Run only this experiment (repeatable). The report also keeps other experiments whose
+    /// cached results match the current settings.
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
+    /// Output directory [default: <workspace>/results].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Data directory [default: <workspace>/../shared/data when it exists].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Global seed; every random stream derives from it.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Recompute even when a cached result matches.
+    #[arg(long)]
+    force: bool,
+    /// Size of the rayon thread pool (results do not depend on it).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Workloads to time (`all` for every one).
+    workloads: Vec<String>,
+    /// Number of points [default: per workload].
+    #[arg(long)]
+    n: Option<usize>,
+    /// Dimension [default: per workload].
+    #[arg(long)]
+    d: Option<usize>,
+    /// Number of components (or times, per workload) [default: per workload].
+    #[arg(long)]
+    k: Option<usize>,
+    /// Timed repetitions; the best is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Seed of the workload's input.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print {"workload":..,"n":..,"d":..,"k":..,"seconds":..} lines.
+    #[arg(long)]
+    json: bool,
+    /// Size of the rayon thread pool.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(XtaskError::Usage("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| XtaskError::Usage(format!("cannot build a pool of {n} threads: {e}")))?;
+    }
+    Ok(())
+}
+
+fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
+    set_threads(a.threads)?;
+    let data = match a.data {
+        Some(d) => {
+            if !d.is_dir() {
+                return Err(XtaskError::Usage(format!(
+                    "--data {}: not a directory",
+                    d.display()
+                )));
+            }
+            Some(d)
+        }
+        None => runner::default_data_dir(),
+    };
+    let opts = runner::Options {
+        quick: a.quick,
+        only: a.only,
+        out: a.out.unwrap_or_else(runner::default_out_dir),
+        data,
+        seed: a.seed,
+        force: a.force,
+        progress: true,
+    };
+    let summary = runner::reproduce(&opts, &experiments::all(), &mut std::io::stderr())?;
+    summary
+        .print(&mut std::io::stdout())
+        .map_err(|e| XtaskError::io("write", "stdout", e))?;
+    let errors = summary.errors();
+    if errors.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (name, msg) in errors {
+        eprintln!("error: experiment {name} failed: {msg}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+fn list() {
+    for e in experiments::all() {
+        let c = e.claim();
+        println!("{}  [{}; THEORY {}]", e.name(), c.paper, c.theory_section);
+        println!("    {}", c.statement);
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Reproduce(a) => reproduce(a),
+        Cmd::Bench(a) => set_threads(a.threads).and_then(|()| {
+            let req = bench::Request {
+                workloads: a.workloads,
+                n: a.n,
+                d: a.d,
+                k: a.k,
+                runs: a.runs,
+                seed: a.seed,
+                json: a.json,
+            };
+            bench::run(&req, &mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)
+        }),
+        Cmd::List => {
+            list();
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if matches!(e, XtaskError::Usage(_)) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

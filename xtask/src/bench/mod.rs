@@ -1,0 +1,220 @@
+//! `cargo xtask bench`: timed workloads, one JSON line each.
+//!
+//! A workload is a plain function `fn(&Params) -> Result<f64>` that builds its input once, then
+//! returns [`best_of`]`(p.runs, || kernel(..))`. To add one, write `bench/<name>.rs` with a
+//! `pub fn run(p: &Params) -> Result<f64>`, declare the module below and add a row to
+//! [`WORKLOADS`]. The output line is
+//! `{"workload":"<name>","n":N,"d":D,"k":K,"seconds":S}` (best of `runs`).
+
+mod ou;
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Result, XtaskError};
+
+/// Problem size of a workload: `n` points, dimension `d`, `k` components (or whatever the
+/// workload says it uses them for in `about`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub n: usize,
+    pub d: usize,
+    pub k: usize,
+}
+
+/// What a workload function receives.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub n: usize,
+    pub d: usize,
+    pub k: usize,
+    /// How many timed repetitions [`best_of`] takes the minimum over.
+    pub runs: usize,
+    pub seed: u64,
+}
+
+/// One registered workload.
+pub struct Workload {
+    pub name: &'static str,
+    /// One line: what is timed and what n, d, k mean for it.
+    pub about: &'static str,
+    pub defaults: Sizes,
+    pub run: fn(&Params) -> Result<f64>,
+}
+
+/// The registry. Add `score`, `sample`, `w2`, ... here, one row each.
+pub const WORKLOADS: &[Workload] = &[Workload {
+    name: "ou",
+    about: "OU forward sampling of a 1-D Gaussian with moment accumulation (the ou_moments \
+            kernel): n samples at each of k times; d must be 1",
+    defaults: Sizes {
+        n: 1_000_000,
+        d: 1,
+        k: 8,
+    },
+    run: ou::run,
+}];
+
+/// Looks a workload up by name.
+pub fn find(name: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|w| w.name == name)
+}
+
+/// Runs `f` `runs` times (at least once) and returns the fastest wall-clock time in seconds.
+/// The result of `f` goes through [`black_box`] so the work is not optimised away.
+pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        black_box(f());
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+/// The JSON line of one benchmark result (field order as shown in the module docs).
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub workload: &'static str,
+    pub n: usize,
+    pub d: usize,
+    pub k: usize,
+    pub seconds: f64,
+}
+
+impl Record {
+    /// `{"workload":..,"n":..,"d":..,"k":..,"seconds":..}` on one line.
+    pub fn json_line(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| XtaskError::json("benchmark record", e))
+    }
+}
+
+/// Size overrides and options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub workloads: Vec<String>,
+    pub n: Option<usize>,
+    pub d: Option<usize>,
+    pub k: Option<usize>,
+    pub runs: usize,
+    pub seed: u64,
+    pub json: bool,
+}
+
+/// Runs the requested workloads (`all` = every one) and prints one line each; no workload named
+/// lists them instead.
+pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
+    let io_err = |e| XtaskError::io("write", "stdout", e);
+    if req.workloads.is_empty() {
+        for w in WORKLOADS {
+            let s = w.defaults;
+            writeln!(
+                out,
+                "{:<10} n={} d={} k={}  {}",
+                w.name, s.n, s.d, s.k, w.about
+            )
+            .map_err(io_err)?;
+        }
+        return Ok(());
+    }
+    let mut chosen: Vec<&Workload> = Vec::new();
+    for name in &req.workloads {
+        if name == "all" {
+            chosen.extend(WORKLOADS.iter());
+        } else {
+            chosen.push(find(name).ok_or_else(|| {
+                let known: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+                XtaskError::Usage(format!(
+                    "unknown workload {name:?}; known: {} (or all)",
+                    known.join(", ")
+                ))
+            })?);
+        }
+    }
+    for w in chosen {
+        let p = Params {
+            n: req.n.unwrap_or(w.defaults.n),
+            d: req.d.unwrap_or(w.defaults.d),
+            k: req.k.unwrap_or(w.defaults.k),
+            runs: req.runs,
+            seed: req.seed,
+        };
+        let seconds = (w.run)(&p)?;
+        let rec = Record {
+            workload: w.name,
+            n: p.n,
+            d: p.d,
+            k: p.k,
+            seconds,
+        };
+        if req.json {
+            writeln!(out, "{}", rec.json_line()?).map_err(io_err)?;
+        } else {
+            writeln!(
+                out,
+                "{:<10} n={} d={} k={}  best of {}: {:.6} s",
+                w.name, p.n, p.d, p.k, p.runs, seconds
+            )
+            .map_err(io_err)?;
+        }
+        out.flush().map_err(io_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_of_takes_the_minimum_and_runs_at_least_once() {
+        let mut calls = 0;
+        let s = best_of(0, || calls += 1);
+        assert_eq!(calls, 1);
+        assert!(s >= 0.0 && s.is_finite());
+    }
+
+    #[test]
+    fn json_line_has_the_agreed_shape() {
+        let r = Record {
+            workload: "score",
+            n: 10,
+            d: 2,
+            k: 3,
+            seconds: 0.5,
+        };
+        assert_eq!(
+            r.json_line().unwrap(),
+            r#"{"workload":"score","n":10,"d":2,"k":3,"seconds":0.5}"#
+        );
+    }
+
+    #[test]
+    fn every_workload_runs_small_and_prints_one_line() {
+        let req = Request {
+            workloads: vec!["all".into()],
+            n: Some(1000),
+            d: None,
+            k: Some(2),
+            runs: 1,
+            seed: 1,
+            json: true,
+        };
+        let mut buf = Vec::new();
+        run(&req, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text.lines().count(), WORKLOADS.len());
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+        }
+        let bad = Request {
+            workloads: vec!["nope".into()],
+            ..req
+        };
+        assert!(run(&bad, &mut Vec::new()).is_err());
+    }
+}

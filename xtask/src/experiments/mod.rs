@@ -1,0 +1,37 @@
+//! The experiment registry.
+//!
+//! To add an experiment: create `experiments/<name>.rs` with a unit struct implementing
+//! [`Experiment`](crate::experiment::Experiment) (module docs: the claim, its paper and THEORY
+//! section, the setup, the measurement and the verdict), declare it below, and add it to
+//! [`all`]. Keep the order stable: it is the order of the report.
+
+pub mod ou_moments;
+
+use crate::experiment::Experiment;
+
+/// Every experiment, in report order.
+pub fn all() -> Vec<Box<dyn Experiment>> {
+    vec![
+        Box::new(ou_moments::OuMoments),
+        // New experiments go here.
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique_and_snake_case() {
+        let all = super::all();
+        let mut names: Vec<&str> = all.iter().map(|e| e.name()).collect();
+        for n in &names {
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{n}"
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len(), "duplicate experiment name");
+    }
+}
