@@ -1,0 +1,216 @@
+//! The particle carrier: a batch of `n` points in `d` dimensions, with one random stream per particle.
+
+use crate::algebra::{Algebra, Carrier};
+use crate::error::SolverError;
+use crate::sampler::{Sampler, run};
+use crate::schedule::Schedule;
+use faer::{Mat, MatMut, MatRef};
+use gmdiff_mixture::{Factor, GaussianMixture};
+use gmdiff_process::{Coefficients, Score, particle_rng};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+
+/// Elements per parallel task in linear combinations.
+const LIN_CHUNK: usize = 8192;
+/// Particles per parallel task when drawing noise.
+const NOISE_CHUNK: usize = 1024;
+
+/// Where the particles start.
+#[derive(Debug, Clone, Copy)]
+pub enum Start<'a> {
+    /// `N(0, I_d)`.
+    Standard,
+    /// The exact `p_T` of a mixture target at the first grid point: `Σ_i w_i N(a_T μ_i, a_T² Σ_i + b_T² I)`.
+    Exact(&'a GaussianMixture),
+    /// Given points (`n × d`).
+    Points(MatRef<'a, f64>),
+}
+
+/// A batch of particles as an [`Algebra`]: values are row-major `n × d` arrays.
+///
+/// Particle `i` draws all its noise, in step order, from its own stream `particle_rng(seed, i)`,
+/// and every operation is row-wise, so results are bit-identical for any number of threads.
+///
+/// ```
+/// use gmdiff_solvers::{Algebra, Particles};
+/// use gmdiff_mixture::{Gaussian, GaussianMixture};
+/// let target = GaussianMixture::from_gaussian(Gaussian::standard(2).unwrap());
+/// let mut p = Particles::new(&target, 4, 7);
+/// let xi = p.noise();
+/// assert_eq!(xi.len(), 8);
+/// ```
+pub struct Particles<'a, S: Score + ?Sized> {
+    score: &'a S,
+    n: usize,
+    d: usize,
+    rngs: Vec<ChaCha8Rng>,
+    state: Vec<Vec<f64>>,
+    evals: usize,
+}
+
+impl<'a, S: Score + ?Sized> Particles<'a, S> {
+    /// `n` particles for `score`, with streams `particle_rng(seed, i)`; the state is empty until set.
+    pub fn new(score: &'a S, n: usize, seed: u64) -> Self {
+        let rngs = (0..n as u64).map(|i| particle_rng(seed, i)).collect();
+        Self { score, n, d: score.dim(), rngs, state: Vec::new(), evals: 0 }
+    }
+    /// Number of particles.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    /// True when there is no particle.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// The positions (slot 0) as an `n × d` view.
+    pub fn positions(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.state[0], self.n, self.d)
+    }
+    /// Sets the start position from `start`; `at` are the coefficients of the first grid point.
+    pub fn start(&mut self, start: Start<'_>, at: &Coefficients) -> Result<(), SolverError> {
+        let (n, d) = (self.n, self.d);
+        let x = match start {
+            Start::Standard => self.noise(),
+            Start::Points(p) => {
+                if p.nrows() != n || p.ncols() != d {
+                    return Err(SolverError::Dimension { what: "start points (rows × columns = n × d)", expected: n * d, found: p.nrows() * p.ncols() });
+                }
+                let mut x = vec![0.0; n * d];
+                for i in 0..n {
+                    for j in 0..d {
+                        x[i * d + j] = p[(i, j)];
+                    }
+                }
+                x
+            }
+            Start::Exact(m) => {
+                if m.dim() != d {
+                    return Err(SolverError::Dimension { what: "start mixture", expected: d, found: m.dim() });
+                }
+                let pt = m.diffused(at.a, at.b)?;
+                let factors: Vec<Factor> = pt.components().iter().map(|c| c.covariance().sqrt_factor()).collect();
+                let mut cumulative: Vec<f64> = pt.weights().iter().scan(0.0, |s, w| { *s += w; Some(*s) }).collect();
+                if let Some(last) = cumulative.last_mut() {
+                    *last = f64::INFINITY;
+                }
+                let mut x = vec![0.0; n * d];
+                x.par_chunks_mut(NOISE_CHUNK * d).zip(self.rngs.par_chunks_mut(NOISE_CHUNK)).for_each(|(rows, rngs)| {
+                    let mut z = Mat::zeros(1, d);
+                    let mut y = Mat::zeros(1, d);
+                    for (row, rng) in rows.chunks_mut(d).zip(rngs.iter_mut()) {
+                        let u: f64 = rng.random();
+                        let i = cumulative.iter().position(|&c| u < c).unwrap_or(0);
+                        for j in 0..d {
+                            z[(0, j)] = rng.sample(StandardNormal);
+                        }
+                        factors[i].apply_rows(z.as_ref(), y.as_mut());
+                        let mu = pt.components()[i].mean();
+                        for j in 0..d {
+                            row[j] = mu[j] + y[(0, j)];
+                        }
+                    }
+                });
+                x
+            }
+        };
+        self.state = vec![x];
+        Ok(())
+    }
+}
+
+impl<S: Score + ?Sized> Algebra for Particles<'_, S> {
+    type Value = Vec<f64>;
+    fn lin(&mut self, terms: &[(f64, &Vec<f64>)]) -> Vec<f64> {
+        let len = terms[0].1.len();
+        let mut out = vec![0.0; len];
+        out.par_chunks_mut(LIN_CHUNK).enumerate().for_each(|(c, o)| {
+            let off = c * LIN_CHUNK;
+            let (c0, v0) = terms[0];
+            for (o, v) in o.iter_mut().zip(&v0[off..]) {
+                *o = c0 * v;
+            }
+            for &(ci, vi) in &terms[1..] {
+                for (o, v) in o.iter_mut().zip(&vi[off..]) {
+                    *o += ci * v;
+                }
+            }
+        });
+        out
+    }
+    fn score(&mut self, at: &Coefficients, x: &Vec<f64>) -> Result<Vec<f64>, SolverError> {
+        let mut out = vec![0.0; x.len()];
+        self.score
+            .score_into(at, MatRef::from_row_major_slice(x, self.n, self.d), MatMut::from_row_major_slice_mut(&mut out, self.n, self.d))
+            .map_err(|e| SolverError::Score { t: at.t, message: e.to_string() })?;
+        self.evals += 1;
+        Ok(out)
+    }
+    fn noise(&mut self) -> Vec<f64> {
+        let d = self.d;
+        let mut out = vec![0.0; self.n * d];
+        out.par_chunks_mut(NOISE_CHUNK * d.max(1)).zip(self.rngs.par_chunks_mut(NOISE_CHUNK)).for_each(|(rows, rngs)| {
+            for (row, rng) in rows.chunks_mut(d.max(1)).zip(rngs.iter_mut()) {
+                for v in row.iter_mut() {
+                    *v = rng.sample(StandardNormal);
+                }
+            }
+        });
+        out
+    }
+    fn score_evals(&self) -> usize {
+        self.evals
+    }
+}
+
+impl<S: Score + ?Sized> Carrier for Particles<'_, S> {
+    fn open(&mut self) -> Vec<Vec<f64>> {
+        std::mem::take(&mut self.state)
+    }
+    fn close(&mut self, values: Vec<Vec<f64>>) -> Result<(), SolverError> {
+        self.state = values;
+        Ok(())
+    }
+}
+
+/// The output of [`sample`].
+#[derive(Debug, Clone)]
+pub struct SampleOutput {
+    /// The samples, `n × d`.
+    pub samples: Mat<f64>,
+    /// Score evaluations per particle.
+    pub score_evals: usize,
+}
+
+/// Runs `sampler` on `n` particles from `start`, with the (possibly approximate) `score`.
+///
+/// Errors on invalid parameters, on a failing score, and when a particle ends non-finite
+/// ([`SolverError::NonFinite`]): never a silent NaN.
+///
+/// ```
+/// use gmdiff_mixture::{Gaussian, GaussianMixture};
+/// use gmdiff_solvers::{Sampler, Schedule, Start, sample};
+/// let target = GaussianMixture::from_gaussian(Gaussian::standard(2).unwrap());
+/// let out = sample(&Sampler::Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap(), &target, Start::Standard, 500, 1).unwrap();
+/// assert_eq!((out.samples.nrows(), out.score_evals), (500, 100));
+/// ```
+pub fn sample<S: Score + ?Sized>(
+    sampler: &Sampler,
+    schedule: &Schedule,
+    score: &S,
+    start: Start<'_>,
+    n: usize,
+    seed: u64,
+) -> Result<SampleOutput, SolverError> {
+    sampler.validate(schedule)?;
+    let mut particles = Particles::new(score, n, seed);
+    particles.start(start, &schedule.point(0)?)?;
+    run(sampler, schedule, &mut particles, |_, _| Ok(()))?;
+    let (n, d) = (particles.n, particles.d);
+    let x = &particles.state[0];
+    if !x.iter().all(|v| v.is_finite()) {
+        return Err(SolverError::NonFinite { what: "the samples", step: schedule.steps() });
+    }
+    Ok(SampleOutput { samples: Mat::from_fn(n, d, |i, j| x[i * d + j]), score_evals: particles.evals })
+}

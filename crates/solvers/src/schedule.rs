@@ -1,0 +1,95 @@
+//! Where a sampler runs: a continuous process on a time grid, or a discrete DDPM chain.
+
+use crate::error::SolverError;
+use gmdiff_process::{Coefficients, DiscreteChain, ForwardProcess, Process, TimeGrid};
+
+/// A continuous process with a decreasing grid `T = t_0 > … > t_S = ε`, or a discrete chain.
+///
+/// ```
+/// use gmdiff_process::{Process, TimeGrid, VpLinear};
+/// use gmdiff_solvers::Schedule;
+/// let p = Process::Vp(VpLinear::default());
+/// let s = Schedule::grid(p, TimeGrid::uniform(&p, 10, 1e-3).unwrap());
+/// assert_eq!(s.steps(), 10);
+/// let info = s.step(0).unwrap();
+/// assert_eq!((info.from.t, info.to.t), (1.0, 1.0 - 0.0999));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// A continuous process on a grid.
+    Grid {
+        /// The forward process.
+        process: Process,
+        /// The grid, from `T` down to `ε`.
+        grid: TimeGrid,
+    },
+    /// A discrete chain `X_k = sqrt(α_k) X_{k−1} + sqrt(1 − α_k) W_k`, run from `k = N` down to `0`.
+    Chain(DiscreteChain),
+}
+
+/// Everything a step needs to know about its times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInfo {
+    /// Step index `k`, `0..S`.
+    pub index: usize,
+    /// Total number of steps `S`.
+    pub steps: usize,
+    /// Coefficients at the start `t_k`.
+    pub from: Coefficients,
+    /// Coefficients at the end `t_{k+1}`.
+    pub to: Coefficients,
+    /// Coefficients at the midpoint `t_k − h/2` (continuous schedules only).
+    pub mid: Option<Coefficients>,
+    /// Coefficients at the previous grid time `t_{k−1}` (for multistep methods).
+    pub prev: Option<Coefficients>,
+    /// The step length `h = t_k − t_{k+1}` in forward time (`1` on a chain).
+    pub h: f64,
+    /// The DDPM rate: `β_k = h·β(t_k)` on a grid (THEORY §3), the chain's `β_k` on a chain.
+    pub ddpm_beta: f64,
+    /// True on a continuous schedule.
+    pub continuous: bool,
+}
+
+impl Schedule {
+    /// A continuous process on a grid.
+    pub fn grid(process: Process, grid: TimeGrid) -> Self {
+        Schedule::Grid { process, grid }
+    }
+    /// The default schedule of the CLI and of Pierret–Galerne: VP linear (0.1, 20, T = 1), `steps`
+    /// uniform steps down to `eps`.
+    pub fn uniform_vp(steps: usize, eps: f64) -> Result<Self, SolverError> {
+        let p = Process::default();
+        Ok(Self::grid(p, TimeGrid::uniform(&p, steps, eps)?))
+    }
+    /// Number of steps `S`.
+    pub fn steps(&self) -> usize {
+        match self {
+            Schedule::Grid { grid, .. } => grid.steps(),
+            Schedule::Chain(c) => c.len(),
+        }
+    }
+    /// The coefficients at grid point `k ∈ 0..=S` (`k = 0` is the start, the noisiest point).
+    pub fn point(&self, k: usize) -> Result<Coefficients, SolverError> {
+        Ok(match self {
+            Schedule::Grid { process, grid } => process.at(grid.times()[k])?,
+            Schedule::Chain(c) => c.at(c.len() - k)?,
+        })
+    }
+    /// The description of step `k` (from point `k` to point `k + 1`).
+    pub fn step(&self, k: usize) -> Result<StepInfo, SolverError> {
+        let steps = self.steps();
+        let from = self.point(k)?;
+        let to = self.point(k + 1)?;
+        let prev = if k > 0 { Some(self.point(k - 1)?) } else { None };
+        Ok(match self {
+            Schedule::Grid { process, .. } => {
+                let h = from.t - to.t;
+                StepInfo { index: k, steps, from, to, mid: Some(process.at(from.t - 0.5 * h)?), prev, h, ddpm_beta: h * from.beta, continuous: true }
+            }
+            Schedule::Chain(c) => {
+                let j = c.len() - k;
+                StepInfo { index: k, steps, from, to, mid: None, prev, h: 1.0, ddpm_beta: c.beta(j), continuous: false }
+            }
+        })
+    }
+}
