@@ -128,7 +128,7 @@ fn solve<C: Costs>(
         .map(|&(r, c, f)| (rows[r], cols[c], f))
         .collect();
     entries.sort_unstable_by_key(|&(i, j, _)| (i, j));
-    let cost = entries.iter().map(|&(i, j, f)| f * full_cost(i, j)).sum::<f64>().max(0.0);
+    let cost = entries.iter().map(|&(i, j, f)| f * full_cost(i, j)).sum::<f64>();
     Ok(TransportPlan { entries, u, v, a: a.to_vec(), b: b.to_vec(), cost, pivots: sol.stats.pivots })
 }
 
