@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod io;
+pub mod testing;
 
 pub use gmdiff_mixture as mixture;
 pub use gmdiff_process as process;

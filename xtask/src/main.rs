@@ -76,6 +76,15 @@ struct BenchArgs {
     /// Seed of the workload's input.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Number of sampler steps (workloads that step).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Sampler name (the `sample` workload).
+    #[arg(long)]
+    sampler: Option<String>,
+    /// Method name (the `w2` workload: exact, sliced, bures).
+    #[arg(long)]
+    method: Option<String>,
     /// Print {"workload":..,"n":..,"d":..,"k":..,"seconds":..} lines.
     #[arg(long)]
     json: bool,
@@ -155,6 +164,9 @@ fn main() -> ExitCode {
                 runs: a.runs,
                 seed: a.seed,
                 json: a.json,
+                steps: a.steps,
+                sampler: a.sampler,
+                method: a.method,
             };
             bench::run(&req, &mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)
         }),

@@ -226,7 +226,10 @@ impl Factor {
                     }
                 }
             }
-            Factor::Full(m) => matmul(out, faer::Accum::Replace, x, m.transpose(), 1.0, Par::Seq),
+            Factor::Full(m) => {
+                matmul(out, faer::Accum::Replace, x, m.transpose(), 1.0, Par::Seq);
+                clear_upper_simd_state();
+            }
         }
     }
 
@@ -272,3 +275,15 @@ pub struct Precision {
     /// `log det Σ`.
     pub log_det_cov: f64,
 }
+
+/// Clears the upper halves of the vector registers after faer's AVX/AVX-512 kernels, so the
+/// scalar SSE code and libm calls that follow do not pay the dirty-upper-state penalty.
+#[inline]
+pub(crate) fn clear_upper_simd_state() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the AVX feature was detected at run time.
+        unsafe { std::arch::x86_64::_mm256_zeroupper() }
+    }
+}
+

@@ -67,7 +67,7 @@ pub struct Evaluation {
 }
 
 /// Rows per block: large enough for an efficient GEMM, small enough to stay in cache.
-const BLOCK_ROWS: usize = 256;
+const BLOCK_ROWS: usize = 128;
 
 impl MixtureDensity {
     pub(crate) fn from_parts(dim: usize, constants: Vec<f64>, means: Vec<Vec<f64>>, precisions: Vec<Factor>) -> Self {
@@ -278,12 +278,12 @@ impl MixtureDensity {
                     t[(r, i)] = term;
                 }
                 if term > run_max[r] {
-                    scale[r] = (run_max[r] - term).exp();
+                    scale[r] = exp_or_zero(run_max[r] - term);
                     weight[r] = 1.0;
                     run_max[r] = term;
                 } else {
                     scale[r] = 1.0;
-                    weight[r] = (term - run_max[r]).exp();
+                    weight[r] = exp_or_zero(term - run_max[r]);
                 }
                 run_sum[r] = run_sum[r] * scale[r] + weight[r];
             }
@@ -321,7 +321,7 @@ impl MixtureDensity {
         if let Some(t) = log_terms.as_mut() {
             for i in 0..self.components() {
                 for (v, &lp) in t.rb_mut().col_mut(i).iter_mut().zip(logpdf.iter()) {
-                    *v = (*v - lp).exp();
+                    *v = exp_or_zero(*v - lp);
                 }
             }
         }
@@ -383,6 +383,13 @@ fn split_rows(m: Option<MatMut<'_, f64>>, n: usize) -> Vec<Option<MatMut<'_, f64
             out
         }
     }
+}
+
+/// `eˣ` for `x ≤ 0`, skipping the library call where the result is exactly zero anyway
+/// (`x < −745.2`): far-away components would otherwise send every call down libm's slow underflow path.
+#[inline]
+fn exp_or_zero(x: f64) -> f64 {
+    if x < -745.2 { 0.0 } else { x.exp() }
 }
 
 fn row(x: &[f64]) -> Mat<f64> {

@@ -6,7 +6,8 @@
 //! [`WORKLOADS`]. The output line is
 //! `{"workload":"<name>","n":N,"d":D,"k":K,"seconds":S}` (best of `runs`).
 
-mod ou;
+mod gemm;
+mod score;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -27,13 +28,19 @@ pub struct Sizes {
 
 /// What a workload function receives.
 #[derive(Debug, Clone, Copy)]
-pub struct Params {
+pub struct Params<'a> {
     pub n: usize,
     pub d: usize,
     pub k: usize,
     /// How many timed repetitions [`best_of`] takes the minimum over.
     pub runs: usize,
     pub seed: u64,
+    /// `--steps`, for workloads that step a sampler.
+    pub steps: Option<usize>,
+    /// `--sampler`, for the `sample` workload.
+    pub sampler: Option<&'a str>,
+    /// `--method`, for the `w2` workload.
+    pub method: Option<&'a str>,
 }
 
 /// One registered workload.
@@ -42,20 +49,21 @@ pub struct Workload {
     /// One line: what is timed and what n, d, k mean for it.
     pub about: &'static str,
     pub defaults: Sizes,
-    pub run: fn(&Params) -> Result<f64>,
+    pub run: fn(&Params<'_>) -> Result<f64>,
 }
 
 /// The registry. Add `score`, `sample`, `w2`, ... here, one row each.
 pub const WORKLOADS: &[Workload] = &[Workload {
-    name: "ou",
-    about: "OU forward sampling of a 1-D Gaussian with moment accumulation (the ou_moments \
-            kernel): n samples at each of k times; d must be 1",
-    defaults: Sizes {
-        n: 1_000_000,
-        d: 1,
-        k: 8,
-    },
-    run: ou::run,
+    name: "score",
+    about: "batched exact score of a random full-covariance k-mixture at n points in dimension d \
+            (GMM as in peers/gmm_score_jax.py, a_t = 0.8, b_t = 0.6)",
+    defaults: Sizes { n: 20_000, d: 32, k: 16 },
+    run: score::run,
+}, Workload {
+    name: "gemm",
+    about: "reference double-precision GEMM rate: C = A B with square n × n matrices (2 n³ FLOPs), faer on all threads",
+    defaults: Sizes { n: 2048, d: 0, k: 0 },
+    run: gemm::run,
 }];
 
 /// Looks a workload up by name.
@@ -82,6 +90,12 @@ pub struct Record {
     pub n: usize,
     pub d: usize,
     pub k: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampler: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     pub seconds: f64,
 }
 
@@ -102,6 +116,9 @@ pub struct Request {
     pub runs: usize,
     pub seed: u64,
     pub json: bool,
+    pub steps: Option<usize>,
+    pub sampler: Option<String>,
+    pub method: Option<String>,
 }
 
 /// Runs the requested workloads (`all` = every one) and prints one line each; no workload named
@@ -141,6 +158,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
             k: req.k.unwrap_or(w.defaults.k),
             runs: req.runs,
             seed: req.seed,
+            steps: req.steps,
+            sampler: req.sampler.as_deref(),
+            method: req.method.as_deref(),
         };
         let seconds = (w.run)(&p)?;
         let rec = Record {
@@ -148,6 +168,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
             n: p.n,
             d: p.d,
             k: p.k,
+            steps: p.steps,
+            sampler: p.sampler.map(str::to_owned),
+            method: p.method.map(str::to_owned),
             seconds,
         };
         if req.json {
@@ -184,6 +207,9 @@ mod tests {
             n: 10,
             d: 2,
             k: 3,
+            steps: None,
+            sampler: None,
+            method: None,
             seconds: 0.5,
         };
         assert_eq!(
