@@ -13,6 +13,11 @@
 //!   definition, seeded with ChaCha8, bit-reproducible).
 //! * **Kernel two-sample statistics**: [`mmd2_unbiased`], [`energy_distance`] and the seeded
 //!   [`permutation_test`].
+//! * **Against a known density** (a [`gmdiff_mixture::GaussianMixture`] or any log-density
+//!   closure): histogram TV/KL for `d ≤ 2` ([`histogram_divergence`]), Monte Carlo KL, TV and
+//!   entropy with standard errors ([`kl_mixtures_mc`], [`tv_mixtures_mc`],
+//!   [`mixture_entropy_mc`]), the mixture Wasserstein distance [`mixture_w2`] (an upper bound on
+//!   W2), and the Kozachenko–Leonenko k-NN entropy of a sample ([`entropy_knn`]).
 //!
 //! Point clouds are [`faer::MatRef`]s with one point per row (`n × d`). Every function
 //! validates its input and returns a [`MetricsError`] instead of panicking or producing NaN;
@@ -38,15 +43,19 @@
 //! ```
 #![warn(missing_docs)]
 
+mod density;
 mod error;
 mod exact;
 mod gaussian;
 mod kernel;
+mod knn;
 mod linalg;
+mod mixture;
 mod onedim;
 mod order;
 mod simplex;
 
+pub use density::{HistogramDivergence, HistogramGrid, histogram_divergence, histogram_divergence_mixture};
 pub use error::{MetricsError, Result, WEIGHT_SUM_TOL};
 pub use exact::{EmdOptions, TransportPlan, emd, ot_sq_euclidean, w2_exact, w2_exact_weighted};
 pub use gaussian::{
@@ -57,5 +66,7 @@ pub use kernel::{
     Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth,
     mmd2_unbiased, permutation_test,
 };
+pub use knn::entropy_knn;
 pub use linalg::{PSD_RTOL, RANK_RTOL, SYM_RTOL};
+pub use mixture::{McEstimate, MixtureW2, kl_mixtures_mc, mixture_entropy_mc, mixture_w2, tv_mixtures_mc};
 pub use onedim::{SlicedEstimate, sliced_directions, w2_1d, w2_sliced, w2_sliced_estimate};
