@@ -228,6 +228,7 @@ mod tests {
             runs: 1,
             seed: 1,
             json: true,
+            ..Request::default()
         };
         let mut buf = Vec::new();
         run(&req, &mut buf).unwrap();

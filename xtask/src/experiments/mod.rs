@@ -5,14 +5,14 @@
 //! section, the setup, the measurement and the verdict), declare it below, and add it to
 //! [`all`]. Keep the order stable: it is the order of the report.
 
-pub mod ou_moments;
+pub mod closure;
 
 use crate::experiment::Experiment;
 
 /// Every experiment, in report order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
-        Box::new(ou_moments::OuMoments),
+        Box::new(closure::Closure),
         // New experiments go here.
     ]
 }
