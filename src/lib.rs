@@ -22,3 +22,4 @@ pub mod testing;
 
 pub use gmdiff_mixture as mixture;
 pub use gmdiff_process as process;
+pub use gmdiff_solvers as solvers;

@@ -2,6 +2,7 @@
 
 mod args;
 mod density;
+mod sample;
 
 use clap::{Parser, Subcommand};
 pub use args::CliError;
@@ -20,6 +21,8 @@ enum Command {
     Logpdf(density::DensityArgs),
     /// ∇ log p_t(x) of the diffused mixture at each point: d CSV columns.
     Score(density::DensityArgs),
+    /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
+    Sample(sample::SampleArgs),
 }
 
 /// Runs the parsed command, writing its result to standard output.
@@ -28,5 +31,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Logpdf(a) => density::logpdf(&a, &mut out),
         Command::Score(a) => density::score(&a, &mut out),
+        Command::Sample(a) => sample::run(&a, &mut out),
     }
 }
