@@ -18,10 +18,8 @@ fn read_csv(path: &str) -> Result<faer::Mat<f64>, String> {
             .split(',')
             .map(|t| t.trim().parse::<f64>().map_err(|e| format!("{path}:{}: {e}", ln + 1)))
             .collect::<Result<Vec<f64>, String>>()?;
-        if let Some(first) = rows.first() {
-            if first.len() != row.len() {
-                return Err(format!("{path}:{}: ragged row", ln + 1));
-            }
+        if rows.first().is_some_and(|first| first.len() != row.len()) {
+            return Err(format!("{path}:{}: ragged row", ln + 1));
         }
         rows.push(row);
     }

@@ -357,7 +357,7 @@ fn bhattacharyya(dm: &[f64], a: &Mat<f64>, b: &Mat<f64>) -> Result<f64> {
 ///   `TV ≤ sqrt(KL/2)`, Bretagnolle–Huber `TV ≤ sqrt(1 − e^{−KL})`, and the exact 1-D TV of
 ///   projections as lower bounds.
 /// * Devroye, Mehrabian, Reddad, *The total variation distance between high-dimensional
-///   Gaussians* (arXiv:1810.08693), as recalled **[transcribed]**: for equal means,
+///   Gaussians* (arXiv:1810.08693), as recalled **\[transcribed\]**: for equal means,
 ///   `1/100 ≤ TV / min(1, ‖λ‖₂) ≤ 3/2` with `λ` the eigenvalues of `S1⁻¹S2 − I`; for
 ///   `v = m1 − m2 ≠ 0` (d > 1), `1/200 ≤ TV / min(1, φ) ≤ 9/2` with
 ///   `φ = max(|vᵀ(S1 − S2)v| / vᵀS1v, vᵀv / sqrt(vᵀS1v), ‖γ‖₂)` and `γ` the eigenvalues of

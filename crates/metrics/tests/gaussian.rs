@@ -213,7 +213,8 @@ fn tv_bounds_bracket_monte_carlo_in_named_regimes() {
     let mut rng = SplitMix(77);
     let i3 = Mat::<f64>::identity(3, 3);
     let s_wide = mat![[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.5]];
-    let cases: Vec<(Vec<f64>, Mat<f64>, Vec<f64>, Mat<f64>)> = vec![
+    type Case = (Vec<f64>, Mat<f64>, Vec<f64>, Mat<f64>);
+    let cases: Vec<Case> = vec![
         (vec![0.0; 3], i3.clone(), vec![0.0; 3], s_wide.clone()),
         (vec![0.0; 3], s_wide.clone(), vec![0.4, -0.2, 0.1], s_wide.clone()),
         (vec![0.0; 3], i3.clone(), vec![6.0, 0.0, 0.0], s_wide.clone()),

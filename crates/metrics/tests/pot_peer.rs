@@ -11,7 +11,8 @@ use common::{cloud, rel, weights};
 use gmdiff_metrics::*;
 
 /// (n, m, d, seed_x, seed_y, POT emd2 W2 uniform, POT emd2 W2 weighted, POT Bures of np.cov fits)
-const EXACT: [(usize, usize, usize, usize, usize, f64, f64, f64); 7] = [
+type ExactCase = (usize, usize, usize, usize, usize, f64, f64, f64);
+const EXACT: [ExactCase; 7] = [
     (40, 40, 2, 1, 2, 0.5372783357528086, 0.6164076282798158, 0.3787847560304819),
     (57, 31, 3, 3, 4, 0.9309640450489665, 0.9287645627393755, 0.5576461926894994),
     (200, 200, 2, 5, 6, 0.42995302571245614, 0.41733792503296324, 0.3741549523097226),
