@@ -2,8 +2,15 @@
 
 use crate::error::{MetricsError, Result, check_cloud, check_same_dim, weights_or_uniform};
 use crate::order::paired_orders;
-use crate::simplex::{Costs, DenseCosts, Simplex, SqEuclidCosts};
+use crate::simplex::{Costs, DenseCosts, Simplex, SqEuclidCosts, detect_simd};
+use rayon::prelude::*;
 use faer::MatRef;
+
+/// From this dimension on, squared Euclidean costs are tabulated once (if the table fits)
+/// instead of being recomputed at every pricing step.
+const DENSE_MIN_DIM: usize = 6;
+/// Largest cost table built for squared Euclidean costs (entries; 8 bytes each, 1 GiB).
+const DENSE_MAX_ENTRIES: usize = 1 << 27;
 
 /// Options of the exact solver.
 ///
@@ -78,10 +85,9 @@ impl TransportPlan {
 /// Solves the transport problem for validated masses through `costs`; zero masses are taken out
 /// of the simplex and their potentials are set afterwards to the tightest feasible value.
 fn solve<C: Costs>(
-    make_costs: impl FnOnce(&[usize], &[usize]) -> C,
+    make_costs: impl FnOnce(&[usize], &[usize]) -> (C, Vec<usize>, Vec<usize>),
     a: &[f64],
     b: &[f64],
-    orders: impl FnOnce(&C) -> (Vec<usize>, Vec<usize>),
     full_cost: impl Fn(usize, usize) -> f64,
     opts: EmdOptions,
 ) -> Result<TransportPlan> {
@@ -90,10 +96,9 @@ fn solve<C: Costs>(
     if rows.is_empty() || cols.is_empty() {
         return Err(MetricsError::BadWeights { what: "a/b", reason: "all weights are zero".into() });
     }
-    let costs = make_costs(&rows, &cols);
+    let (costs, ro, co) = make_costs(&rows, &cols);
     let ar: Vec<f64> = rows.iter().map(|&i| a[i]).collect();
     let bc: Vec<f64> = cols.iter().map(|&j| b[j]).collect();
-    let (ro, co) = orders(&costs);
     let sol = Simplex::new(&costs, &ar, &bc, &ro, &co).solve(opts.max_pivots)?;
     let n = rows.len();
     let mut u = vec![f64::NAN; a.len()];
@@ -164,9 +169,10 @@ pub fn ot_sq_euclidean(
     let a = weights_or_uniform("a", a, x.nrows())?;
     let b = weights_or_uniform("b", b, y.nrows())?;
     let d = x.ncols();
-    let make = |rows: &[usize], cols: &[usize]| {
-        let n = rows.len();
-        let m = cols.len();
+    let full_cost = |i: usize, j: usize| (0..d).map(|k| (x[(i, k)] - y[(j, k)]).powi(2)).sum::<f64>();
+    // Row-major x and column-major y of the points with positive mass.
+    let gather = |rows: &[usize], cols: &[usize]| {
+        let (n, m) = (rows.len(), cols.len());
         let mut xs = Vec::with_capacity(n * d);
         for &i in rows {
             for k in 0..d {
@@ -179,19 +185,38 @@ pub fn ot_sq_euclidean(
                 yt[k * m + c] = y[(j, k)];
             }
         }
+        let (ro, co) = paired_orders(MatRef::from_row_major_slice(&xs, n, d), MatRef::from_column_major_slice(&yt, m, d));
+        (xs, yt, ro, co)
+    };
+    let positive = |w: &[f64]| w.iter().filter(|&&t| t > 0.0).count();
+    let entries = positive(&a).saturating_mul(positive(&b));
+    if d >= DENSE_MIN_DIM && entries <= DENSE_MAX_ENTRIES {
+        // Higher dimensions: one pass builds the matrix, pricing then streams it.
+        let make = |rows: &[usize], cols: &[usize]| {
+            let (xs, yt, ro, co) = gather(rows, cols);
+            let (n, m) = (rows.len(), cols.len());
+            let mut c = vec![0.0; n * m];
+            c.par_chunks_mut(m).enumerate().for_each(|(r, row)| {
+                let xr = &xs[r * d..(r + 1) * d];
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = xr.iter().enumerate().map(|(k, &xk)| (xk - yt[k * m + j]) * (xk - yt[k * m + j])).sum();
+                }
+            });
+            let max_abs = c.par_iter().cloned().reduce(|| 0.0, f64::max);
+            (DenseCosts { c, n, m, max_abs, simd: detect_simd() }, ro, co)
+        };
+        return solve(make, &a, &b, full_cost, opts);
+    }
+    let make = |rows: &[usize], cols: &[usize]| {
+        let (xs, yt, ro, co) = gather(rows, cols);
+        let (n, m) = (rows.len(), cols.len());
         // max ‖x − y‖² ≤ (‖x − c‖ + ‖y − c‖)² for any centre c; c = first x point.
         let r = |p: &dyn Fn(usize) -> f64| (0..d).map(|k| (p(k) - xs[k]).powi(2)).sum::<f64>().sqrt();
         let rx = (0..n).map(|i| r(&|k| xs[i * d + k])).fold(0.0, f64::max);
         let ry = (0..m).map(|j| r(&|k| yt[k * m + j])).fold(0.0, f64::max);
-        SqEuclidCosts { x: xs, yt, n, m, d, bound: (rx + ry).powi(2), simd: SqEuclidCosts::detect_simd() }
+        (SqEuclidCosts { x: xs, yt, n, m, d, bound: (rx + ry).powi(2), simd: detect_simd() }, ro, co)
     };
-    let orders = |c: &SqEuclidCosts| {
-        let xs = MatRef::from_row_major_slice(&c.x, c.n, d);
-        let ys = MatRef::from_column_major_slice(&c.yt, c.m, d);
-        if std::env::var("ID").is_ok() { return ((0..c.n).collect(), (0..c.m).collect()); } paired_orders(xs, ys)
-    };
-    let full_cost = |i: usize, j: usize| (0..d).map(|k| (x[(i, k)] - y[(j, k)]).powi(2)).sum::<f64>();
-    solve(make, &a, &b, orders, full_cost, opts)
+    solve(make, &a, &b, full_cost, opts)
 }
 
 /// Exact optimal transport for a general cost matrix (`n × m`, finite entries).
@@ -221,10 +246,9 @@ pub fn emd(a: &[f64], b: &[f64], cost: MatRef<'_, f64>, opts: EmdOptions) -> Res
             }
         }
         let max_abs = c.iter().fold(0.0f64, |s, t| s.max(t.abs()));
-        DenseCosts { c, n, m, max_abs }
+        (DenseCosts { c, n, m, max_abs, simd: detect_simd() }, (0..n).collect(), (0..m).collect())
     };
-    let orders = |c: &DenseCosts| ((0..c.n).collect(), (0..c.m).collect());
-    solve(make, &a, &b, orders, |i, j| cost[(i, j)], opts)
+    solve(make, &a, &b, |i, j| cost[(i, j)], opts)
 }
 
 /// Exact empirical W2 between two clouds with uniform weights: `sqrt(min_γ Σ γ_ij ‖x_i − y_j‖²)`.

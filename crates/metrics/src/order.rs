@@ -64,7 +64,8 @@ fn split(x: MatRef<'_, f64>, y: MatRef<'_, f64>, ox: &mut [usize], oy: &mut [usi
     for _ in 0..30 {
         let next: Vec<f64> = (0..d).map(|r| (0..d).map(|c| cov[r * d + c] * dir[c]).sum()).collect();
         let norm = next.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if !(norm > 0.0) {
+        // A zero (or non-finite) image: keep the last direction.
+        if norm.is_nan() || norm <= 0.0 {
             break;
         }
         dir = next.iter().map(|v| v / norm).collect();

@@ -45,6 +45,38 @@ pub(crate) struct DenseCosts {
     pub n: usize,
     pub m: usize,
     pub max_abs: f64,
+    /// Use the AVX2 build of the row kernel.
+    pub simd: bool,
+}
+
+/// `min_t row[t] + sh[t]`, eight lanes at a time.
+#[inline(always)]
+fn dense_min(row: &[f64], sh: &[f64]) -> f64 {
+    let len = row.len().min(sh.len());
+    let full = len / 8 * 8;
+    let mut acc = [f64::INFINITY; 8];
+    let mut t = 0;
+    while t < full {
+        let r: &[f64; 8] = row[t..t + 8].try_into().expect("chunk of 8");
+        let s: &[f64; 8] = sh[t..t + 8].try_into().expect("chunk of 8");
+        for l in 0..8 {
+            let w = r[l] + s[l];
+            acc[l] = if w < acc[l] { w } else { acc[l] };
+        }
+        t += 8;
+    }
+    for t in full..len {
+        let w = row[t] + sh[t];
+        acc[0] = if w < acc[0] { w } else { acc[0] };
+    }
+    acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
+}
+
+/// [`dense_min`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dense_min_avx2(row: &[f64], sh: &[f64]) -> f64 {
+    dense_min(row, sh)
 }
 
 impl Costs for DenseCosts {
@@ -61,7 +93,13 @@ impl Costs for DenseCosts {
     #[inline]
     fn row_min(&self, i: usize, j0: usize, j1: usize, shift: &[f64]) -> f64 {
         let row = &self.c[i * self.m + j0..i * self.m + j1];
-        lane_min(row.len(), |t| row[t] + shift[j0 + t])
+        let sh = &shift[j0..j1];
+        #[cfg(target_arch = "x86_64")]
+        if self.simd {
+            // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
+            return unsafe { dense_min_avx2(row, sh) };
+        }
+        dense_min(row, sh)
     }
     fn row_find(&self, i: usize, j0: usize, j1: usize, shift: &[f64], target: f64) -> usize {
         let row = &self.c[i * self.m..(i + 1) * self.m];
@@ -199,19 +237,19 @@ fn sq_min_dyn_avx2(x: &[f64], yt: &[f64], stride: usize, sh: &[f64]) -> f64 {
     sq_min_dyn(x, yt, stride, sh)
 }
 
-impl SqEuclidCosts {
-    /// Whether the running CPU has AVX2 (checked once per solve).
-    pub(crate) fn detect_simd() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+/// Whether the running CPU has AVX2 (checked once per solve).
+pub(crate) fn detect_simd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
 
+impl SqEuclidCosts {
     #[inline(always)]
     fn dispatch<const D: usize>(&self, x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
@@ -421,7 +459,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
         let last_succ = (0..nn).map(|v| order[pos[v] + succ_num[v] - 1]).collect();
 
         let arcs = n * m;
-        let block = ((arcs as f64).sqrt() * std::env::var("BF").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0)) as usize; let block = block.clamp(16.min(arcs), arcs);
+        let block = ((arcs as f64).sqrt() as usize).clamp(16.min(arcs), arcs);
         // ε: far above the rounding noise of `C − π + π` (a few ulps of the cost scale) and far
         // below any reduced cost that matters.
         let eps = 1e-14 * costs.scale().max(f64::MIN_POSITIVE);
@@ -807,7 +845,7 @@ mod tests {
             let m = 1 + (seed as usize * 3 % 9);
             let c: Vec<f64> = (0..n * m).map(|_| (lcg(&mut st) * 10.0).floor()).collect();
             let max_abs = c.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
-            let costs = DenseCosts { c, n, m, max_abs };
+            let costs = DenseCosts { c, n, m, max_abs, simd: detect_simd() };
             let (a, b) = if seed % 2 == 0 {
                 (vec![1.0 / n as f64; n], vec![1.0 / m as f64; m])
             } else {

@@ -63,7 +63,7 @@ fn simplex_certificate_on_random_weighted_unequal_problems() {
     for case in 0..60 {
         let n = 1 + (rng.next_u64() % 70) as usize;
         let m = 1 + (rng.next_u64() % 90) as usize;
-        let d = 1 + (rng.next_u64() % 4) as usize;
+        let d = 1 + (rng.next_u64() % 9) as usize; // d ≥ 6 takes the tabulated-cost path
         let x = random_cloud(&mut rng, n, d, 1.0);
         let y = random_cloud(&mut rng, m, d, 2.0);
         let a = random_weights(&mut rng, n, if case % 3 == 0 { 4 } else { 0 });
