@@ -88,6 +88,15 @@ struct BenchArgs {
     /// Print {"workload":..,"n":..,"d":..,"k":..,"seconds":..} lines.
     #[arg(long)]
     json: bool,
+    /// Compare with the peer script in ../shared/peers, run with this Python (needs jax/numpy).
+    #[arg(long, value_name = "PYTHON")]
+    peer: Option<String>,
+    /// Directory of the peer scripts [default: ../shared/peers beside the repository].
+    #[arg(long, value_name = "DIR")]
+    peers_dir: Option<std::path::PathBuf>,
+    /// Alternating rounds of ours and the peer's in compare mode; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Size of the rayon thread pool.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -167,6 +176,9 @@ fn main() -> ExitCode {
                 steps: a.steps,
                 sampler: a.sampler,
                 method: a.method,
+                peer: a.peer,
+                peers_dir: a.peers_dir,
+                rounds: a.rounds,
             };
             bench::run(&req, &mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)
         }),

@@ -6,6 +6,7 @@
 //! [`WORKLOADS`]. The output line is
 //! `{"workload":"<name>","n":N,"d":D,"k":K,"seconds":S}` (best of `runs`).
 
+mod compare;
 mod gemm;
 mod score;
 
@@ -119,6 +120,12 @@ pub struct Request {
     pub steps: Option<usize>,
     pub sampler: Option<String>,
     pub method: Option<String>,
+    /// Python interpreter to run the peer script with (compare mode).
+    pub peer: Option<String>,
+    /// Directory of the peer scripts.
+    pub peers_dir: Option<std::path::PathBuf>,
+    /// Alternating rounds in compare mode.
+    pub rounds: usize,
 }
 
 /// Runs the requested workloads (`all` = every one) and prints one line each; no workload named
@@ -162,6 +169,12 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
             sampler: req.sampler.as_deref(),
             method: req.method.as_deref(),
         };
+        if let Some(python) = &req.peer {
+            let dir = req.peers_dir.clone().unwrap_or_else(|| crate::runner::workspace_root().join("..").join("shared").join("peers"));
+            let line = compare::compare(w, &p, python, &dir, req.rounds)?;
+            writeln!(out, "{line}").map_err(io_err)?;
+            continue;
+        }
         let seconds = (w.run)(&p)?;
         let rec = Record {
             workload: w.name,

@@ -1,0 +1,63 @@
+//! `cargo xtask bench <workload> --peer PYTHON`: our workload and the peer script of
+//! `../shared/peers/` timed alternately in the same run, with the ratio of the medians.
+//!
+//! Each round runs our workload (best of `runs`) and then the peer (which reports its own best of
+//! several runs after JIT warm-up); the report is the median of each over the rounds and
+//! `speedup = peer / ours`. Only workloads with a peer script take part.
+
+use super::{Params, Workload};
+use crate::error::{Result, XtaskError};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+/// The peer command line of a workload, if it has one.
+fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Option<Vec<String>> {
+    let script = |s: &str| peers.join(s).display().to_string();
+    match w.name {
+        "score" => Some(vec![script("gmm_score_jax.py"), p.n.to_string(), p.d.to_string(), p.k.to_string()]),
+        "sample" if p.sampler.is_none_or(|s| s == "ddpm") => Some(vec![
+            script("gmm_ddpm_jax.py"),
+            p.n.to_string(),
+            p.d.to_string(),
+            p.k.to_string(),
+            p.steps.unwrap_or(200).to_string(),
+        ]),
+        _ => None,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) }
+}
+
+/// Times `w` and its peer alternately for `rounds` rounds; returns the JSON summary line.
+pub fn compare(w: &Workload, p: &Params<'_>, python: &str, peers: &Path, rounds: usize) -> Result<Value> {
+    let args = peer_args(w, p, peers)
+        .ok_or_else(|| XtaskError::Usage(format!("workload {} has no peer script to compare with", w.name)))?;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        ours.push((w.run)(p)?);
+        let out = Command::new(python)
+            .args(&args)
+            .output()
+            .map_err(|e| XtaskError::Usage(format!("cannot run the peer with {python}: {e}")))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().last().unwrap_or("");
+            return Err(XtaskError::Usage(format!("peer {} failed: {last}", args[0])));
+        }
+        let line = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(line.trim())
+            .map_err(|e| XtaskError::Usage(format!("peer printed no JSON line ({e}): {line}")))?;
+        theirs.push(v["seconds"].as_f64().ok_or_else(|| XtaskError::Usage("peer JSON has no seconds".into()))?);
+    }
+    let (a, b) = (median(ours), median(theirs));
+    Ok(json!({
+        "workload": w.name, "n": p.n, "d": p.d, "k": p.k, "steps": p.steps, "sampler": p.sampler,
+        "rounds": rounds.max(1), "seconds": a, "peer_seconds": b, "speedup": b / a,
+        "peer": args[0],
+    }))
+}
