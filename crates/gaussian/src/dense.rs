@@ -1,0 +1,140 @@
+//! The dense path: data `N(μ, Σ)` with a full (possibly singular) covariance and any affine score,
+//! including score errors that do not commute with `Σ`. W2 is the Bures formula and KL the
+//! Gaussian closed form, both from `gmdiff-metrics`.
+
+use crate::error::GaussianError;
+use crate::exact::Dynamics;
+use crate::spectral::{Init, Report, SpectralProblem};
+use faer::Mat;
+use gmdiff_process::{Coefficients, Process};
+use gmdiff_solvers::{Dense, DenseGaussian, LawStart, LinearScore, Marginal, Op, Sampler, Schedule, SolverError, output_law};
+
+/// Dense Gaussian data.
+///
+/// ```
+/// use gmdiff_gaussian::{DenseProblem, Init};
+/// use gmdiff_solvers::{Sampler, Schedule};
+/// let p = DenseProblem::new(vec![1.0, 0.0], faer::mat![[1.0, 0.5], [0.5, 1.0]]).unwrap();
+/// let r = p.scheme(&Sampler::Heun, &Schedule::uniform_vp(100, 1e-3).unwrap(), Init::Standard, p.target(), false).unwrap();
+/// assert!(r.w2 < 0.1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct DenseProblem {
+    data: DenseGaussian,
+}
+
+impl DenseProblem {
+    /// `N(mean, cov)`.
+    pub fn new(mean: Vec<f64>, cov: Mat<f64>) -> Result<Self, GaussianError> {
+        Ok(Self { data: DenseGaussian::new(mean, cov)? })
+    }
+    /// The exact target (also its exact score).
+    pub fn target(&self) -> &DenseGaussian {
+        &self.data
+    }
+    /// The same data in its eigenbasis.
+    pub fn spectral(&self) -> Result<SpectralProblem, GaussianError> {
+        let s = self.data.spectral();
+        let values = s.eigenvalues().to_vec();
+        let mean = s.mean().map(|m| m.to_vec()).unwrap_or_else(|| vec![0.0; values.len()]);
+        SpectralProblem::new(values, mean)
+    }
+
+    fn bures_to(&self, law: &Marginal<Dense>, at: &Coefficients) -> Result<f64, GaussianError> {
+        let target = self.data.marginal(at);
+        let d = self.data.mean().len();
+        let (m1, s1) = dense_parts(law, d);
+        let (m2, s2) = dense_parts(&target, d);
+        if !(0..d).all(|j| (0..d).all(|i| s1[(i, j)].is_finite())) {
+            return Ok(f64::INFINITY);
+        }
+        Ok(gmdiff_metrics::bures_w2(&m1, s1.as_ref(), &m2, s2.as_ref())?)
+    }
+
+    /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
+    /// trajectory as in [`Report`].
+    pub fn scheme<T: LinearScore<Dense> + ?Sized>(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &T, trajectory: bool) -> Result<Report, GaussianError> {
+        let steps = schedule.steps();
+        let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
+        let zero = match schedule {
+            Schedule::Grid { .. } => points[0].clone_at_zero(schedule)?,
+            Schedule::Chain(c) => c.at(0)?,
+        };
+        let start = match init {
+            Init::Standard => LawStart::Standard,
+            Init::Exact => LawStart::Law(self.data.marginal(&points[0])),
+        };
+        let mut partial: Vec<f64> = Vec::new();
+        let mut metric_err = None;
+        let out = output_law(sampler, schedule, score, start, |k, law| {
+            if trajectory {
+                match self.bures_to(law, &points[k]) {
+                    Ok(w) => partial.push(w),
+                    Err(e) => metric_err = Some(e),
+                }
+            }
+            Ok(())
+        });
+        if let Some(e) = metric_err {
+            return Err(e);
+        }
+        let d = self.data.mean().len();
+        match out {
+            Ok(out) => {
+                let w2 = self.bures_to(&out.law, &zero)?;
+                let (m1, s1) = dense_parts(&out.law, d);
+                let z = self.data.marginal(&zero);
+                let (m2, s2) = dense_parts(&z, d);
+                let kl = gmdiff_metrics::kl_gaussian(&m1, s1.as_ref(), &m2, s2.as_ref())?;
+                let trajectory = trajectory.then(|| {
+                    partial[steps] = w2;
+                    partial.reverse();
+                    partial
+                });
+                Ok(Report { w2, kl, trajectory, score_evals: out.score_evals, note: None })
+            }
+            Err(SolverError::SingularScore { t }) => {
+                let trajectory = trajectory.then(|| {
+                    partial.resize(steps + 1, f64::INFINITY);
+                    partial.reverse();
+                    partial
+                });
+                Ok(Report {
+                    w2: f64::INFINITY,
+                    kl: f64::INFINITY,
+                    trajectory,
+                    score_evals: sampler.score_evals(schedule),
+                    note: Some(format!("the scheme evaluates the exact score at t = {t}, where p_t is singular: the output is infinite")),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The exact continuous SDE / ODE law (computed in the eigenbasis, where it decouples).
+    pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
+        self.spectral()?.continuous(dynamics, process, eps, init, grid)
+    }
+}
+
+trait AtZero {
+    fn clone_at_zero(&self, schedule: &Schedule) -> Result<Coefficients, GaussianError>;
+}
+impl AtZero for Coefficients {
+    fn clone_at_zero(&self, schedule: &Schedule) -> Result<Coefficients, GaussianError> {
+        use gmdiff_process::ForwardProcess;
+        match schedule {
+            Schedule::Grid { process, .. } => Ok(process.at(0.0)?),
+            Schedule::Chain(c) => Ok(c.at(0)?),
+        }
+    }
+}
+
+fn dense_parts(law: &Marginal<Dense>, d: usize) -> (Vec<f64>, Mat<f64>) {
+    let m = law.mean.clone().unwrap_or_else(|| vec![0.0; d]);
+    let s = match &law.cov {
+        Op::Full(Dense(c)) => Mat::from_fn(d, d, |i, j| 0.5 * (c[(i, j)] + c[(j, i)])),
+        Op::Scalar(v) => Mat::from_fn(d, d, |i, j| if i == j { *v } else { 0.0 }),
+    };
+    (m, s)
+}

@@ -1,0 +1,434 @@
+//! The spectral fast path: data `N(μ, Σ)` described by `Σ`'s eigenvalues (and the mean's
+//! coordinates in the eigenbasis). Every quantity decouples per coordinate, so the solvers' step
+//! code runs with diagonal coefficients, vectorised over eigenvalues, in parallel chunks.
+
+use crate::error::GaussianError;
+use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
+use gmdiff_process::{Coefficients, ForwardProcess, Process};
+use gmdiff_solvers::{
+    Diag, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
+};
+use rayon::prelude::*;
+
+/// Eigenvalues per parallel task (a cache-sized block of coordinates).
+const CHUNK: usize = 2048;
+
+/// The start of a reverse-time run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// `N(0, I)`.
+    Standard,
+    /// The exact `p_T`.
+    Exact,
+}
+
+/// The score used by a scheme, in the spectral basis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpectralScore {
+    /// The exact score `−Σ_t⁻¹ (x − m_t)`.
+    Exact,
+    /// `(1 + δ)` times the exact score.
+    Scaled(f64),
+    /// A perturbed precision `−(Σ_t⁻¹ + diag(e))(x − m_t)`, `e` one entry per coordinate.
+    Precision(Vec<f64>),
+}
+
+/// W2 (and KL) of a scheme's output against the data, with the optional trajectory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// `W2(output, p_0)` (Bures; `∞` when the scheme evaluates an infinite score).
+    pub w2: f64,
+    /// `KL(output ‖ p_0)` (`∞` when the output is not absolutely continuous w.r.t. `p_0`).
+    pub kl: f64,
+    /// `trajectory[j]` is W2 at grid point `S − j` against `p_t` at that forward time, except
+    /// `trajectory[0] = w2` (the output against `p_0`, as in Pierret–Galerne's Figure 1a).
+    pub trajectory: Option<Vec<f64>>,
+    /// Score evaluations of the run.
+    pub score_evals: usize,
+    /// Why a value is infinite, when one is.
+    pub note: Option<String>,
+}
+
+/// Data in the spectral basis, compressed: equal eigenvalues of centred data share one lane with
+/// a multiplicity weight (the ADSN spectrum has 65 511 distinct values among 196 608).
+///
+/// ```
+/// use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore};
+/// use gmdiff_solvers::{Sampler, Schedule};
+/// let p = SpectralProblem::centred(vec![0.0, 0.5, 0.5, 2.0]).unwrap();
+/// assert_eq!(p.lanes(), 3);
+/// let r = p.scheme(&Sampler::EulerMaruyama, &Schedule::uniform_vp(500, 1e-3).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
+/// assert!(r.w2 > 0.0 && r.w2 < 0.2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SpectralProblem {
+    values: Vec<f64>,
+    mean: Option<Vec<f64>>,
+    weights: Vec<f64>,
+    /// For each original coordinate, its lane (for per-coordinate score perturbations).
+    lane_of: Vec<usize>,
+}
+
+impl SpectralProblem {
+    /// Centred data with eigenvalues `λ_i ≥ 0`.
+    pub fn centred(eigenvalues: Vec<f64>) -> Result<Self, GaussianError> {
+        let checked = SpectralGaussian::centred(eigenvalues)?;
+        let v = checked.eigenvalues();
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+        let mut values = Vec::new();
+        let mut weights: Vec<f64> = Vec::new();
+        let mut lane_of = vec![0; v.len()];
+        for i in order {
+            if values.last() != Some(&v[i]) {
+                values.push(v[i]);
+                weights.push(0.0);
+            }
+            *weights.last_mut().expect("pushed") += 1.0;
+            lane_of[i] = values.len() - 1;
+        }
+        Ok(Self { values, mean: None, weights, lane_of })
+    }
+    /// Data with eigenvalues `λ_i` and mean coordinates `m_i = u_iᵀ μ` (no compression).
+    pub fn new(eigenvalues: Vec<f64>, mean: Vec<f64>) -> Result<Self, GaussianError> {
+        let checked = SpectralGaussian::new(eigenvalues, Some(mean))?;
+        let d = checked.eigenvalues().len();
+        Ok(Self {
+            values: checked.eigenvalues().to_vec(),
+            mean: checked.mean().map(|m| m.to_vec()),
+            weights: vec![1.0; d],
+            lane_of: (0..d).collect(),
+        })
+    }
+    /// The dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.lane_of.len()
+    }
+    /// The number of distinct lanes actually computed.
+    pub fn lanes(&self) -> usize {
+        self.values.len()
+    }
+
+    fn lane_data(&self, range: std::ops::Range<usize>) -> Result<SpectralGaussian, SolverError> {
+        SpectralGaussian::new(self.values[range.clone()].to_vec(), self.mean.as_ref().map(|m| m[range].to_vec()))
+    }
+
+    fn lane_perturbation(&self, e: &[f64]) -> Result<Vec<f64>, GaussianError> {
+        if e.len() != self.dim() {
+            return Err(GaussianError::Invalid(format!("precision perturbation has {} entries for dimension {}", e.len(), self.dim())));
+        }
+        let mut lanes: Vec<Option<f64>> = vec![None; self.lanes()];
+        for (i, &v) in e.iter().enumerate() {
+            match lanes[self.lane_of[i]] {
+                Some(w) if w != v => {
+                    return Err(GaussianError::Invalid(
+                        "a per-coordinate precision perturbation needs an uncompressed problem (SpectralProblem::new)".into(),
+                    ));
+                }
+                _ => lanes[self.lane_of[i]] = Some(v),
+            }
+        }
+        Ok(lanes.into_iter().map(|v| v.unwrap_or(0.0)).collect())
+    }
+
+    /// Weighted `Σ w_i [(√v_i − √u_i)² + (μ_i − ν_i)²]` of a lane range against `p_t` at `at`.
+    fn w2_sq_against(&self, start: usize, law: &Marginal<Diag>, at: &Coefficients) -> f64 {
+        let n = match &law.cov {
+            Op::Full(Diag(v)) => v.len(),
+            Op::Scalar(_) => return f64::NAN,
+        };
+        let mut acc = 0.0;
+        for i in 0..n {
+            let lane = start + i;
+            let v = cov_at(&law.cov, i);
+            let u = at.a * at.a * self.values[lane] + at.b * at.b;
+            let dm = law.mean.as_ref().map_or(0.0, |m| m[i]) - self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
+            acc += self.weights[lane] * (sqrt_gap_sq(v, u) + dm * dm);
+        }
+        acc
+    }
+
+    fn kl_against(&self, start: usize, law: &Marginal<Diag>, at: &Coefficients) -> f64 {
+        let n = self.values.len().min(start + lane_count(law)) - start;
+        (0..n)
+            .map(|i| {
+                let lane = start + i;
+                let u = at.a * at.a * self.values[lane] + at.b * at.b;
+                let mu = law.mean.as_ref().map_or(0.0, |m| m[i]);
+                let nu = self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
+                self.weights[lane] * kl_coordinate(mu, cov_at(&law.cov, i), nu, u)
+            })
+            .sum()
+    }
+
+    /// The exact output law of `sampler` (its own step run on Gaussian laws) and its W2/KL to `p_0`.
+    ///
+    /// A scheme that evaluates the exact score where it is infinite (Heun or RK4 at `ε = 0` with a
+    /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN.
+    pub fn scheme(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore, trajectory: bool) -> Result<Report, GaussianError> {
+        let steps = schedule.steps();
+        let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
+        let zero = match schedule {
+            Schedule::Grid { process, .. } => process.at(0.0)?,
+            Schedule::Chain(c) => c.at(0)?,
+        };
+        let lane_e = match score {
+            SpectralScore::Precision(e) => Some(self.lane_perturbation(e)?),
+            _ => None,
+        };
+        let ranges: Vec<std::ops::Range<usize>> = (0..self.lanes()).step_by(CHUNK).map(|s| s..(s + CHUNK).min(self.lanes())).collect();
+        struct Chunk {
+            partial: Vec<f64>,
+            w2_sq: f64,
+            kl: f64,
+            evals: usize,
+            singular: Option<f64>,
+        }
+        let chunks: Vec<Result<Chunk, GaussianError>> = ranges
+            .par_iter()
+            .map(|r| {
+                let data = self.lane_data(r.clone())?;
+                let start = match init {
+                    Init::Standard => LawStart::Standard,
+                    Init::Exact => LawStart::Exact,
+                };
+                let mut partial = Vec::new();
+                let mut observe = |k: usize, law: &Marginal<Diag>| {
+                    if trajectory {
+                        let law = expand(law, r.len());
+                        partial.push(self.w2_sq_against(r.start, &law, &points[k]));
+                    }
+                    Ok(())
+                };
+                let out = match score {
+                    SpectralScore::Exact => output_law(sampler, schedule, &data, start, &mut observe),
+                    SpectralScore::Scaled(delta) => output_law(sampler, schedule, &ScaledScore::new(data, *delta), start, &mut observe),
+                    SpectralScore::Precision(_) => {
+                        let e = Diag(lane_e.as_ref().expect("computed above")[r.clone()].to_vec());
+                        output_law(sampler, schedule, &PerturbedPrecision::new(data, e), start, &mut observe)
+                    }
+                };
+                match out {
+                    Ok(out) => {
+                        let law = expand(&out.law, r.len());
+                        Ok(Chunk {
+                            w2_sq: self.w2_sq_against(r.start, &law, &zero),
+                            kl: self.kl_against(r.start, &law, &zero),
+                            partial,
+                            evals: out.score_evals,
+                            singular: None,
+                        })
+                    }
+                    Err(SolverError::SingularScore { t }) => Ok(Chunk { partial, w2_sq: f64::INFINITY, kl: f64::INFINITY, evals: 0, singular: Some(t) }),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .collect();
+        let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
+        let w2_sq: f64 = chunks.iter().map(|c| c.w2_sq).sum();
+        let kl: f64 = chunks.iter().map(|c| c.kl).sum();
+        let singular = chunks.iter().find_map(|c| c.singular);
+        let evals = chunks.iter().map(|c| c.evals).max().unwrap_or(0);
+        let evals = if singular.is_some() { sampler.score_evals(schedule) } else { evals };
+        let trajectory = trajectory.then(|| {
+            let mut by_point: Vec<f64> = (0..=steps)
+                .map(|k| chunks.iter().map(|c| c.partial.get(k).copied().unwrap_or(f64::INFINITY)).sum::<f64>().sqrt())
+                .collect();
+            by_point[steps] = w2_sq.sqrt();
+            by_point.reverse();
+            by_point
+        });
+        Ok(Report {
+            w2: w2_sq.sqrt(),
+            kl,
+            trajectory,
+            score_evals: evals,
+            note: singular.map(|t| format!("the scheme evaluates the exact score at t = {t}, where p_t is singular (zero eigenvalue): the output is infinite")),
+        })
+    }
+
+    /// The exact continuous reverse SDE or flow ODE from `init`, read at forward time `eps` and
+    /// compared with `p_0` (`w2`), with optional trajectory on `grid` (as in [`Report`]).
+    pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
+        let top = process.at(process.horizon())?;
+        let zero = process.at(0.0)?;
+        let w2_kl_at = |at: &Coefficients, against: &Coefficients| {
+            let mut w = 0.0;
+            let mut kl = 0.0;
+            for (lane, &lam) in self.values.iter().enumerate() {
+                let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
+                let (mu0, v0) = match init {
+                    Init::Standard => (0.0, 1.0),
+                    Init::Exact => (top.a * m, top.a * top.a * lam + top.b * top.b),
+                };
+                let (mu, v) = continuous_coordinate(dynamics, lam, m, &top, at, mu0, v0);
+                let u = against.a * against.a * lam + against.b * against.b;
+                let nu = against.a * m;
+                w += self.weights[lane] * (sqrt_gap_sq(v, u) + (mu - nu).powi(2));
+                kl += self.weights[lane] * kl_coordinate(mu, v, nu, u);
+            }
+            (w.sqrt(), kl)
+        };
+        let (w2, kl) = w2_kl_at(&process.at(eps)?, &zero);
+        let trajectory = match grid {
+            None => None,
+            Some(times) => {
+                let mut t: Vec<f64> = times.iter().map(|&t| process.at(t).map(|c| w2_kl_at(&c, &c).0)).collect::<Result<_, _>>()?;
+                if let Some(last) = t.last_mut() {
+                    *last = w2;
+                }
+                t.reverse();
+                Some(t)
+            }
+        };
+        Ok(Report { w2, kl, trajectory, score_evals: 0, note: None })
+    }
+
+    /// The truncation error `W2(p_ε, p_0)`.
+    pub fn truncation(&self, process: &Process, eps: f64) -> Result<f64, GaussianError> {
+        let (at, zero) = (process.at(eps)?, process.at(0.0)?);
+        Ok(self.gap(&at, &zero))
+    }
+
+    /// The initialization gap `W2(N(0, I), p_T)`.
+    pub fn init_gap(&self, process: &Process) -> Result<f64, GaussianError> {
+        let top = process.at(process.horizon())?;
+        let mut w = 0.0;
+        for (lane, &lam) in self.values.iter().enumerate() {
+            let m = self.mean.as_ref().map_or(0.0, |m| top.a * m[lane]);
+            w += self.weights[lane] * (sqrt_gap_sq(1.0, top.a * top.a * lam + top.b * top.b) + m * m);
+        }
+        Ok(w.sqrt())
+    }
+
+    /// `W2(p_s, p_t)` for the forward marginals at `s` and `t`.
+    fn gap(&self, s: &Coefficients, t: &Coefficients) -> f64 {
+        let mut w = 0.0;
+        for (lane, &lam) in self.values.iter().enumerate() {
+            let dm = self.mean.as_ref().map_or(0.0, |m| (s.a - t.a) * m[lane]);
+            w += self.weights[lane] * (sqrt_gap_sq(s.a * s.a * lam + s.b * s.b, t.a * t.a * lam + t.b * t.b) + dm * dm);
+        }
+        w.sqrt()
+    }
+
+    /// The error decomposition of a scheme (all W2):
+    ///
+    /// * `total`: the output (from `init`, with `score`) against `p_0`;
+    /// * `truncation`: `W2(p_ε, p_0)`;
+    /// * `initialization`: the exact continuous dynamics (SDE for stochastic samplers, ODE for
+    ///   deterministic ones) from `init`, at `ε`, against `p_ε` (0 for the exact start);
+    /// * `discretization`: the scheme from the exact `p_T` with the exact score, against `p_ε`;
+    /// * `score`: the scheme with `score` against the scheme with the exact score, same start.
+    pub fn decompose(&self, sampler: &Sampler, process: &Process, steps: usize, eps: f64, init: Init, score: &SpectralScore) -> Result<Decomposition, GaussianError> {
+        let grid = gmdiff_process::TimeGrid::uniform(process, steps, eps)?;
+        let schedule = Schedule::grid(*process, grid);
+        let at_eps = process.at(eps)?;
+        let total = self.scheme(sampler, &schedule, init, score, false)?.w2;
+        let dynamics = if sampler.is_stochastic() { Dynamics::Sde } else { Dynamics::Ode };
+        let initialization = self.continuous_against_eps(dynamics, process, eps, init)?;
+        let discretization = self.scheme_against(sampler, &schedule, Init::Exact, &SpectralScore::Exact, &at_eps)?;
+        let exact_score = self.scheme_law(sampler, &schedule, init, &SpectralScore::Exact)?;
+        let given_score = self.scheme_law(sampler, &schedule, init, score)?;
+        let score_part = match (exact_score, given_score) {
+            (Some(a), Some(b)) => {
+                let mut w = 0.0;
+                for i in 0..self.lanes() {
+                    w += self.weights[i] * (sqrt_gap_sq(a.1[i], b.1[i]) + (a.0[i] - b.0[i]).powi(2));
+                }
+                w.sqrt()
+            }
+            _ => f64::INFINITY,
+        };
+        Ok(Decomposition { total, truncation: self.truncation(process, eps)?, initialization, discretization, score: score_part })
+    }
+
+    fn continuous_against_eps(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init) -> Result<f64, GaussianError> {
+        let top = process.at(process.horizon())?;
+        let at = process.at(eps)?;
+        let mut w = 0.0;
+        for (lane, &lam) in self.values.iter().enumerate() {
+            let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
+            let (mu0, v0) = match init {
+                Init::Standard => (0.0, 1.0),
+                Init::Exact => (top.a * m, top.a * top.a * lam + top.b * top.b),
+            };
+            let (mu, v) = continuous_coordinate(dynamics, lam, m, &top, &at, mu0, v0);
+            w += self.weights[lane] * (sqrt_gap_sq(v, at.a * at.a * lam + at.b * at.b) + (mu - at.a * m).powi(2));
+        }
+        Ok(w.sqrt())
+    }
+
+    fn scheme_against(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore, at: &Coefficients) -> Result<f64, GaussianError> {
+        Ok(match self.scheme_law(sampler, schedule, init, score)? {
+            None => f64::INFINITY,
+            Some((mean, var)) => {
+                let mut w = 0.0;
+                for (lane, &lam) in self.values.iter().enumerate() {
+                    let m = self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
+                    w += self.weights[lane] * (sqrt_gap_sq(var[lane], at.a * at.a * lam + at.b * at.b) + (mean[lane] - m).powi(2));
+                }
+                w.sqrt()
+            }
+        })
+    }
+
+    /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere.
+    pub fn scheme_law(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore) -> Result<Option<(Vec<f64>, Vec<f64>)>, GaussianError> {
+        let data = self.lane_data(0..self.lanes())?;
+        let start = match init {
+            Init::Standard => LawStart::Standard,
+            Init::Exact => LawStart::Exact,
+        };
+        let out = match score {
+            SpectralScore::Exact => output_law(sampler, schedule, &data, start, |_, _| Ok(())),
+            SpectralScore::Scaled(d) => output_law(sampler, schedule, &ScaledScore::new(data, *d), start, |_, _| Ok(())),
+            SpectralScore::Precision(e) => {
+                let e = Diag(self.lane_perturbation(e)?);
+                output_law(sampler, schedule, &PerturbedPrecision::new(data, e), start, |_, _| Ok(()))
+            }
+        };
+        match out {
+            Ok(o) => {
+                let n = self.lanes();
+                let law = expand(&o.law, n);
+                Ok(Some((law.mean.unwrap_or_else(|| vec![0.0; n]), (0..n).map(|i| cov_at(&law.cov, i)).collect())))
+            }
+            Err(SolverError::SingularScore { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The error decomposition of [`SpectralProblem::decompose`] (all W2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decomposition {
+    /// Output against `p_0`.
+    pub total: f64,
+    /// `W2(p_ε, p_0)`.
+    pub truncation: f64,
+    /// Continuous dynamics from the start, against `p_ε`.
+    pub initialization: f64,
+    /// Scheme from `p_T` with the exact score, against `p_ε`.
+    pub discretization: f64,
+    /// Scheme with the given score against the scheme with the exact score.
+    pub score: f64,
+}
+
+fn lane_count(law: &Marginal<Diag>) -> usize {
+    match &law.cov {
+        Op::Full(Diag(v)) => v.len(),
+        Op::Scalar(_) => usize::MAX,
+    }
+}
+
+fn cov_at(cov: &Op<Diag>, i: usize) -> f64 {
+    match cov {
+        Op::Full(Diag(v)) => v[i].max(0.0),
+        Op::Scalar(s) => s.max(0.0),
+    }
+}
+
+/// A law with a full diagonal of length `n` (a scalar covariance is expanded).
+fn expand(law: &Marginal<Diag>, n: usize) -> Marginal<Diag> {
+    Marginal { mean: law.mean.clone(), cov: Op::Full(Diag((0..n).map(|i| cov_at(&law.cov, i)).collect())) }
+}

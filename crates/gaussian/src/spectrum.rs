@@ -1,0 +1,50 @@
+//! Reading covariance spectra: `.npy` (float32 or float64, through `npyz`) and plain text.
+
+use crate::error::GaussianError;
+use std::path::Path;
+
+/// Reads a spectrum: `.npy` files (1-D or any shape, `<f4`/`<f8`/`>f4`/`>f8`, flattened) through
+/// `npyz`, other files as plain text (numbers separated by whitespace or commas, `#` comments).
+/// Every value must be finite and `≥ 0` (`−0.0` is read as `0`).
+///
+/// ```
+/// let p = std::env::temp_dir().join("gmdiff-doc-spectrum.txt");
+/// std::fs::write(&p, "# eigenvalues\n1.5 0.25\n0\n").unwrap();
+/// assert_eq!(gmdiff_gaussian::read_spectrum(&p).unwrap(), vec![1.5, 0.25, 0.0]);
+/// ```
+pub fn read_spectrum(path: &Path) -> Result<Vec<f64>, GaussianError> {
+    let err = |message: String| GaussianError::Spectrum { path: path.display().to_string(), message };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let values = if bytes.starts_with(b"\x93NUMPY") {
+        let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
+        let ty = match npy.dtype() {
+            npyz::DType::Plain(ty) => ty,
+            other => return Err(err(format!("unsupported .npy dtype {}", other.descr()))),
+        };
+        match (ty.type_char(), ty.size_field()) {
+            (npyz::TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(|e| err(e.to_string()))?,
+            (npyz::TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(|e| err(e.to_string()))?.into_iter().map(f64::from).collect(),
+            _ => return Err(err(format!("unsupported .npy dtype {ty}: expected float32 or float64"))),
+        }
+    } else {
+        let text = String::from_utf8(bytes).map_err(|_| err("neither .npy nor UTF-8 text".into()))?;
+        let mut v = Vec::new();
+        for (line_no, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("");
+            for tok in line.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
+                v.push(tok.parse::<f64>().map_err(|_| err(format!("line {}: `{tok}` is not a number", line_no + 1)))?);
+            }
+        }
+        v
+    };
+    if values.is_empty() {
+        return Err(err("empty spectrum".into()));
+    }
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if v.is_finite() && v >= 0.0 { Ok(v.abs()) } else { Err(err(format!("eigenvalue {i} = {v} must be finite and ≥ 0"))) }
+        })
+        .collect()
+}

@@ -1,0 +1,143 @@
+//! Pierret–Galerne (THEORY §3): every published number, reproduced to the printed digits, from the
+//! CIFAR-10 and ADSN spectra in `../shared/data` (skipped with a message when absent).
+
+use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
+use gmdiff_process::{ForwardProcess, Process};
+use gmdiff_solvers::{Sampler, Schedule};
+use std::path::PathBuf;
+
+fn data_file(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("SKIPPED: {} is absent; the published-number checks need it", p.display());
+        None
+    }
+}
+
+fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) -> f64 {
+    let sched = Schedule::uniform_vp(points - 1, eps).unwrap();
+    p.scheme(&Sampler::from_name(scheme).unwrap(), &sched, init, &SpectralScore::Exact, false).unwrap().w2
+}
+
+/// `published` is "a" (both starts agree to two decimals) or "a / b" (init p_T / init N(0, I)).
+fn check_cell(p: &SpectralProblem, label: &str, scheme: &str, points: usize, eps: f64, published: &str) {
+    let (pt, std) = (w2(p, scheme, points, eps, Init::Exact), w2(p, scheme, points, eps, Init::Standard));
+    let ours = (format!("{pt:.2}"), format!("{std:.2}"));
+    println!("{label:<28} N = {points:>4}: p_T {pt:.4}  N(0,I) {std:.4}   published {published}");
+    match published.split_once(" / ") {
+        Some((a, b)) => assert_eq!((ours.0.as_str(), ours.1.as_str()), (a, b), "{label}, N = {points}"),
+        None => {
+            // One printed number: "both starts agree to two decimals" in the authors' run. The p_T
+            // value must round to it; the N(0, I) value must too, unless it sits within 2e-4 of the
+            // rounding boundary (EM at N = 250: 0.6549 / 0.6551 straddle 0.655) — printed as such.
+            assert_eq!(ours.0, published, "{label}, N = {points}, init p_T");
+            if ours.1 != published {
+                let value: f64 = published.parse().unwrap();
+                let boundary_gap = ((std - value).abs() - 0.005).abs();
+                println!("    note: N(0,I) gives {std:.4}, {boundary_gap:.1e} from the rounding boundary of {published}");
+                assert!(boundary_gap < 2e-4, "{label}, N = {points}, init N(0,I): {std} vs {published}");
+            }
+        }
+    }
+}
+
+#[test]
+fn table_5_cifar10() {
+    let Some(path) = data_file("cifar10_cov_eigenvalues.npy") else { return };
+    let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
+    assert_eq!(p.dim(), 3072);
+    let nfe = [50usize, 250, 500, 1000];
+    let rows: [(&str, &str, f64, fn(usize) -> usize, [&str; 4]); 8] = [
+        ("EM, ε = 0", "em", 0.0, |n| n, ["4.78", "0.65", "0.32", "0.16"]),
+        ("EI, ε = 0", "ei", 0.0, |n| n, ["2.81", "0.57", "0.30", "0.16"]),
+        ("DDPM, ε = 0", "ddpm", 0.0, |n| n, ["6.82", "0.97", "0.47", "0.23"]),
+        ("Euler, ε = 0", "euler", 0.0, |n| n, ["1.72 / 1.78", "0.38 / 0.44", "0.20 / 0.26", "0.10 / 0.17"]),
+        // Published quirk: the Heun rows used N = NFE grid points (so 2·NFE score evaluations).
+        ("Heun (N = NFE), ε = 1e-5", "heun", 1e-5, |n| n, ["23.42 / 23.42", "2.86 / 2.87", "1.05 / 1.06", "0.37 / 0.38"]),
+        ("Heun (N = NFE), ε = 1e-3", "heun", 1e-3, |n| n, ["0.58 / 0.59", "0.13 / 0.15", "0.16 / 0.18", "0.17 / 0.19"]),
+        ("RK4 (N = NFE/4), ε = 1e-5", "rk4", 1e-5, |n| n / 4, ["67.32", "5.49", "2.11", "0.77"]),
+        ("RK4 (N = NFE/4), ε = 1e-3", "rk4", 1e-3, |n| n / 4, ["2.60", "0.09 / 0.12", "0.15 / 0.17", "0.17 / 0.19"]),
+    ];
+    for (label, scheme, eps, points, published) in rows {
+        for (k, &n) in nfe.iter().enumerate() {
+            check_cell(&p, label, scheme, points(n), eps, published[k]);
+        }
+    }
+    // The honest Heun column (N = NFE/2 points, NFE score evaluations), printed beside the quirk.
+    for eps in [1e-5, 1e-3] {
+        let row: Vec<String> = nfe.iter().map(|&n| format!("{:.2} / {:.2}", w2(&p, "heun", n / 2, eps, Init::Exact), w2(&p, "heun", n / 2, eps, Init::Standard))).collect();
+        println!("Heun (N = NFE/2, honest), ε = {eps:e}: {row:?}");
+    }
+    // At ε = 0 Heun and RK4 divide by λ_i(0) = 0 for the 9 zero eigenvalues: ∞, never NaN.
+    assert_eq!(w2(&p, "heun", 50, 0.0, Init::Standard), f64::INFINITY);
+    assert_eq!(w2(&p, "rk4", 50, 0.0, Init::Exact), f64::INFINITY);
+}
+
+#[test]
+fn continuous_truncation_and_figure_1a_cifar10() {
+    let Some(path) = data_file("cifar10_cov_eigenvalues.npy") else { return };
+    let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
+    let vp = Process::default();
+    let sde = p.continuous(Dynamics::Sde, &vp, 0.0, Init::Standard, None).unwrap().w2;
+    let ode = p.continuous(Dynamics::Ode, &vp, 0.0, Init::Standard, None).unwrap().w2;
+    println!("continuous SDE {sde:.3e} (published 6.7e-4), ODE {ode:.4} (published 0.0730)");
+    assert_eq!(format!("{sde:.1e}"), "6.7e-4");
+    assert_eq!(format!("{ode:.4}"), "0.0730");
+    for (eps, published) in [(1e-5, "4.1e-3"), (1e-4, "0.026"), (1e-3, "0.178"), (1e-2, "1.355")] {
+        let t = p.truncation(&vp, eps).unwrap();
+        println!("truncation ε = {eps:e}: {t:.4e} (published {published})");
+        let ours = if published.contains('e') { format!("{t:.1e}") } else { format!("{t:.3}") };
+        assert_eq!(ours, published);
+    }
+    // Figure 1a: NFE 1000, ε = 0, N(0, I).
+    let gap = p.init_gap(&vp).unwrap();
+    assert_eq!(format!("{gap:.5}"), "0.00547", "W2(N(0,I), p_T) = {gap}");
+    for (scheme, published) in [("em", "0.160"), ("ei", "0.160"), ("ddpm", "0.234"), ("euler", "0.167")] {
+        let sched = Schedule::uniform_vp(999, 0.0).unwrap();
+        let r = p.scheme(&Sampler::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, true).unwrap();
+        let traj = r.trajectory.unwrap();
+        assert_eq!(traj.len(), 1000);
+        assert_eq!(traj[0], r.w2);
+        // At the start (forward time T) the law is N(0, I): the trajectory ends at W2(N(0,I), p_T).
+        assert!((traj[999] - gap).abs() < 1e-12, "{scheme}: {} vs {gap}", traj[999]);
+        println!("Figure 1a {scheme}: final {:.4} (published {published})", r.w2);
+        assert_eq!(format!("{:.3}", r.w2), published);
+    }
+    // Prop. 4: along the trajectory the exact SDE is never worse than the exact ODE.
+    let grid: Vec<f64> = (0..=200).map(|k| 1.0 - k as f64 / 200.0).collect();
+    let s = p.continuous(Dynamics::Sde, &vp, 0.0, Init::Standard, Some(&grid)).unwrap().trajectory.unwrap();
+    let o = p.continuous(Dynamics::Ode, &vp, 0.0, Init::Standard, Some(&grid)).unwrap().trajectory.unwrap();
+    for (a, b) in s.iter().zip(&o) {
+        assert!(a <= &(b + 1e-15), "Prop. 4 fails: SDE {a} > ODE {b}");
+    }
+    let _ = vp.horizon();
+}
+
+#[test]
+fn adsn_em_and_heun() {
+    let Some(path) = data_file("adsn_fabric_eigenvalues.npy") else { return };
+    let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
+    assert_eq!(p.dim(), 196_608);
+    for init in [Init::Standard, Init::Exact] {
+        let em = w2(&p, "em", 1000, 1e-3, init);
+        let heun = w2(&p, "heun", 1000, 1e-3, init);
+        println!("ADSN {init:?}: EM {em:.4} (published 5.162), Heun {heun:.4} (published 3.731)");
+        assert_eq!(format!("{em:.3}"), "5.162");
+        assert_eq!(format!("{heun:.3}"), "3.731");
+    }
+}
+
+#[test]
+fn adsn_six_schemes_timing() {
+    let Some(path) = data_file("adsn_fabric_eigenvalues.npy") else { return };
+    let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
+    let sched = Schedule::uniform_vp(1000, 1e-3).unwrap();
+    let t0 = std::time::Instant::now();
+    for s in ["em", "ei", "ddpm", "euler", "heun", "rk4"] {
+        let r = p.scheme(&Sampler::from_name(s).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, false).unwrap();
+        assert!(r.w2.is_finite());
+    }
+    println!("ADSN d = 196608, 1000 steps, six schemes: {:.3} s", t0.elapsed().as_secs_f64());
+}
