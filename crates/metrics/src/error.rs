@@ -96,6 +96,15 @@ pub enum MetricsError {
         /// Index of the evaluation point.
         index: usize,
     },
+    /// A result that is finite in exact arithmetic overflowed `f64` (inputs of magnitude near
+    /// `1e154` or more); rescale the inputs.
+    #[error("{what} overflowed f64 (got {value}); rescale the inputs")]
+    Overflow {
+        /// The quantity.
+        what: &'static str,
+        /// The non-finite value obtained.
+        value: f64,
+    },
     /// An external component (for example a mixture) reported an error.
     #[error("{what}: {reason}")]
     External {
@@ -179,6 +188,16 @@ pub(crate) fn weights_or_uniform(what: &'static str, w: Option<&[f64]>, len: usi
             Ok(w.to_vec())
         }
     }
+}
+
+/// Returns `v` when it is finite, else [`MetricsError::Overflow`].
+pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() { Ok(v) } else { Err(MetricsError::Overflow { what, value: v }) }
+}
+
+/// Returns `v` unless it is NaN ([`MetricsError::Overflow`]); infinities pass.
+pub(crate) fn not_nan(what: &'static str, v: f64) -> Result<f64> {
+    if v.is_nan() { Err(MetricsError::Overflow { what, value: v }) } else { Ok(v) }
 }
 
 /// Checks that a scalar parameter is finite and satisfies `ok`.

@@ -1,6 +1,6 @@
 //! Exact optimal transport between weighted point clouds, and the exact empirical W2.
 
-use crate::error::{MetricsError, Result, check_cloud, check_same_dim, weights_or_uniform};
+use crate::error::{MetricsError, Result, check_cloud, check_same_dim, finite, weights_or_uniform};
 use crate::order::paired_orders;
 use crate::simplex::{Costs, DenseCosts, Simplex, SqEuclidCosts, detect_simd};
 use rayon::prelude::*;
@@ -133,7 +133,10 @@ fn solve<C: Costs>(
         .map(|&(r, c, f)| (rows[r], cols[c], f))
         .collect();
     entries.sort_unstable_by_key(|&(i, j, _)| (i, j));
-    let cost = entries.iter().map(|&(i, j, f)| f * full_cost(i, j)).sum::<f64>();
+    let cost = finite("transport cost", entries.iter().map(|&(i, j, f)| f * full_cost(i, j)).sum::<f64>())?;
+    if u.iter().chain(&v).any(|t| !t.is_finite()) {
+        return Err(MetricsError::Overflow { what: "dual potentials", value: f64::NAN });
+    }
     Ok(TransportPlan { entries, u, v, a: a.to_vec(), b: b.to_vec(), cost, pivots: sol.stats.pivots })
 }
 
@@ -188,6 +191,9 @@ pub fn ot_sq_euclidean(
         let (ro, co) = paired_orders(MatRef::from_row_major_slice(&xs, n, d), MatRef::from_column_major_slice(&yt, m, d));
         (xs, yt, ro, co)
     };
+    // Squared distances must be representable: max ‖x − y‖² ≤ (max‖x‖ + max‖y‖)².
+    let radius = |c: MatRef<'_, f64>| (0..c.nrows()).map(|i| (0..d).map(|k| c[(i, k)] * c[(i, k)]).sum::<f64>().sqrt()).fold(0.0, f64::max);
+    finite("squared distances", (radius(x) + radius(y)).powi(2))?;
     let positive = |w: &[f64]| w.iter().filter(|&&t| t > 0.0).count();
     let entries = positive(&a).saturating_mul(positive(&b));
     if d >= DENSE_MIN_DIM && entries <= DENSE_MAX_ENTRIES {

@@ -1,7 +1,7 @@
 //! Closed forms between Gaussians: Bures–Wasserstein, KL, total variation (exact in 1-D, bounds
 //! in d dimensions), Hellinger affinity and differential entropy.
 
-use crate::error::{MetricsError, Result, check_cloud, check_vec};
+use crate::error::{MetricsError, Result, check_cloud, check_vec, finite, not_nan};
 use crate::linalg::{RANK_RTOL, SymEig, covariance, matmul, psd_eig, symmetrize, trace};
 use faer::{Mat, MatRef};
 use statrs::function::erf::{erf, erfc};
@@ -45,7 +45,7 @@ pub(crate) fn bures_sq_validated(m1: &[f64], c1: &Mat<f64>, e1: &SymEig, m2: &[f
     let cross = psd_eig("S1^½ S2 S1^½", mid.as_ref())?;
     let tr_cross: f64 = cross.values.iter().map(|&l| l.sqrt()).sum();
     let dm: f64 = m1.iter().zip(m2).map(|(a, b)| (a - b) * (a - b)).sum();
-    Ok((dm + trace(c1.as_ref()) + trace(c2.as_ref()) - 2.0 * tr_cross).max(0.0))
+    Ok(finite("Bures W2²", dm + trace(c1.as_ref()) + trace(c2.as_ref()) - 2.0 * tr_cross)?.max(0.0))
 }
 
 /// Bures–Wasserstein distance `W2(N(m1, S1), N(m2, S2))` (not squared), as POT's
@@ -203,7 +203,7 @@ fn kl_pd(dm: &[f64], a: &Mat<f64>, b: &Mat<f64>) -> Result<f64> {
     let maha: f64 = (0..r).map(|i| (0..r).map(|k| dm[i] * binv[(i, k)] * dm[k]).sum::<f64>()).sum();
     let logdet_a: f64 = ea.values.iter().map(|l| l.ln()).sum();
     let logdet_b: f64 = eb.values.iter().map(|l| l.ln()).sum();
-    Ok((0.5 * (tr + maha - r as f64 + logdet_b - logdet_a)).max(0.0))
+    Ok(not_nan("KL", 0.5 * (tr + maha - r as f64 + logdet_b - logdet_a))?.max(0.0))
 }
 
 /// Kullback–Leibler divergence `KL(N(m1, S1) ‖ N(m2, S2))`:
@@ -273,7 +273,14 @@ pub fn tv_gaussian_1d(m1: f64, sd1: f64, m2: f64, sd2: f64) -> Result<f64> {
         // A point mass against a density, or two point masses.
         return Ok(if sd1 == 0.0 && sd2 == 0.0 && m1 == m2 { 0.0 } else { 1.0 });
     }
-    let delta = m2 - m1;
+    // TV is invariant under x ↦ (x − m1)/S: work with S = max(sd1, sd2) = 1 so nothing
+    // overflows, and a mean gap beyond 1e100 scale units is TV = 1 to every digit.
+    let scale = sd1.max(sd2);
+    let delta = m2 / scale - m1 / scale;
+    if delta.is_nan() || delta.abs() > 1e100 {
+        return Ok(1.0);
+    }
+    let (sd1, sd2, m1, m2) = (sd1 / scale, sd2 / scale, 0.0, delta);
     if sd1 == sd2 {
         return Ok(erf(delta.abs() / (2.0 * std::f64::consts::SQRT_2 * sd1)));
     }
@@ -290,7 +297,7 @@ pub fn tv_gaussian_1d(m1: f64, sd1: f64, m2: f64, sd2: f64) -> Result<f64> {
     let (lo, hi) = if y1 <= y2 { (y1 + m1, y2 + m1) } else { (y2 + m1, y1 + m1) };
     let p1 = normal_mass((lo - m1) / s1, (hi - m1) / s1);
     let p2 = normal_mass((lo - m2) / s2, (hi - m2) / s2);
-    Ok((p1 - p2).abs().min(1.0))
+    Ok(not_nan("TV", (p1 - p2).abs())?.min(1.0))
 }
 
 /// Computable bounds on the total variation distance between two Gaussians in `d` dimensions.
@@ -504,5 +511,5 @@ pub fn gaussian_entropy(s: MatRef<'_, f64>) -> Result<f64> {
         return Ok(f64::NEG_INFINITY);
     }
     let logdet: f64 = e.values.iter().map(|l| l.ln()).sum();
-    Ok(0.5 * (d as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + logdet))
+    not_nan("entropy", 0.5 * (d as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + logdet))
 }

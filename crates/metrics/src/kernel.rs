@@ -1,7 +1,7 @@
 //! Kernel two-sample statistics: unbiased MMD² with a Gaussian kernel, the energy distance, and
 //! seeded, thread-count-independent permutation tests.
 
-use crate::error::{MetricsError, Result, check_cloud, check_param, check_same_dim};
+use crate::error::{MetricsError, Result, check_cloud, check_param, check_same_dim, finite};
 use faer::MatRef;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -72,6 +72,7 @@ pub fn median_bandwidth(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64> {
         let lo_max = lo.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         0.5 * (lo_max + hi)
     };
+    finite("median pairwise distance", h)?;
     if h <= 0.0 {
         return Err(MetricsError::InvalidParameter {
             name: "bandwidth",
@@ -165,7 +166,7 @@ pub fn mmd2_unbiased(x: MatRef<'_, f64>, y: MatRef<'_, f64>, bandwidth: Bandwidt
     let syy: f64 = (0..m).into_par_iter().map(|j| (0..m).filter(|&t| t != j).map(|t| k(sq_dist(y, j, y, t))).sum::<f64>()).sum();
     let sxy: f64 = (0..n).into_par_iter().map(|i| (0..m).map(|j| k(sq_dist(x, i, y, j))).sum::<f64>()).sum();
     let (nf, mf) = (n as f64, m as f64);
-    Ok((sxx / (nf * (nf - 1.0)) + syy / (mf * (mf - 1.0)) - 2.0 * sxy / (nf * mf), h))
+    Ok((finite("MMD²", sxx / (nf * (nf - 1.0)) + syy / (mf * (mf - 1.0)) - 2.0 * sxy / (nf * mf))?, h))
 }
 
 /// Squared energy distance between the two empirical laws (a V-statistic, always `≥ 0`):
@@ -187,7 +188,7 @@ pub fn energy_distance_sq(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64>
     let syy: f64 = (0..m).into_par_iter().map(|j| (0..m).map(|t| sq_dist(y, j, y, t).sqrt()).sum::<f64>()).sum();
     let sxy: f64 = (0..n).into_par_iter().map(|i| (0..m).map(|j| sq_dist(x, i, y, j).sqrt()).sum::<f64>()).sum();
     let (nf, mf) = (n as f64, m as f64);
-    Ok((2.0 * sxy / (nf * mf) - sxx / (nf * nf) - syy / (mf * mf)).max(0.0))
+    Ok(finite("energy distance", 2.0 * sxy / (nf * mf) - sxx / (nf * nf) - syy / (mf * mf))?.max(0.0))
 }
 
 /// Energy distance `D = sqrt(D²)`, see [`energy_distance_sq`] (SciPy's convention in 1-D).
@@ -289,7 +290,7 @@ pub fn permutation_test(
     let row_sums: Vec<f64> = g.chunks(nn).map(|r| r.iter().sum()).collect();
     let mut labels = vec![0.0; nn];
     labels[..n].iter_mut().for_each(|v| *v = 1.0);
-    let observed = split_statistic(&g, &row_sums, &labels, n, m, kind);
+    let observed = finite("two-sample statistic", split_statistic(&g, &row_sums, &labels, n, m, kind))?;
     let exceed: usize = (0..permutations)
         .into_par_iter()
         .map(|p| {

@@ -67,6 +67,14 @@ pub(crate) fn check_symmetric(what: &'static str, s: MatRef<'_, f64>, d: usize) 
 /// Eigendecomposition of a symmetric matrix; checks PSD within [`PSD_RTOL`] and clamps.
 pub(crate) fn psd_eig(what: &'static str, s: MatRef<'_, f64>) -> Result<SymEig> {
     let d = s.nrows();
+    // Inputs are validated finite, so a non-finite entry here is an overflow upstream.
+    for j in 0..d {
+        for i in 0..d {
+            if !s[(i, j)].is_finite() {
+                return Err(MetricsError::Overflow { what, value: s[(i, j)] });
+            }
+        }
+    }
     let evd = s.self_adjoint_eigen(Side::Lower).map_err(|e| MetricsError::NotConverged {
         what: "symmetric eigendecomposition",
         reason: format!("{e:?}"),

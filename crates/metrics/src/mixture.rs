@@ -133,6 +133,9 @@ pub fn mixture_entropy_mc(p: &GaussianMixture, samples: usize, seed: u64) -> Res
     let x = p.sample(samples, seed);
     let lp = dp.logpdf_batch(x.as_ref()).map_err(external)?;
     let neg: Vec<f64> = lp.iter().map(|v| -v).collect();
+    if let Some(index) = neg.iter().position(|t| !t.is_finite()) {
+        return Err(MetricsError::BadDensity { what: "log p", value: lp[index], index });
+    }
     let (m, v) = mean_var(&neg);
     Ok(McEstimate { estimate: m, std_error: (v / samples as f64).sqrt(), samples })
 }

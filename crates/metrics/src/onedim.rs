@@ -1,6 +1,6 @@
 //! One-dimensional W2 through quantile functions, and the sliced W2 built on it.
 
-use crate::error::{MetricsError, Result, check_cloud, check_same_dim, weights_or_uniform};
+use crate::error::{MetricsError, Result, check_cloud, check_same_dim, finite, weights_or_uniform};
 use faer::MatRef;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -127,7 +127,7 @@ pub fn w2_1d(x: &[f64], a: Option<&[f64]>, y: &[f64], b: Option<&[f64]>) -> Resu
     check_1d("y", y)?;
     let wa = a.map(|w| weights_or_uniform("a", Some(w), x.len())).transpose()?;
     let wb = b.map(|w| weights_or_uniform("b", Some(w), y.len())).transpose()?;
-    Ok(w2sq_1d_inner(x, wa.as_deref(), y, wb.as_deref()).sqrt())
+    Ok(finite("W2²", w2sq_1d_inner(x, wa.as_deref(), y, wb.as_deref()))?.sqrt())
 }
 
 /// A Monte Carlo estimate of the sliced W2.
@@ -223,7 +223,7 @@ pub fn w2_sliced_estimate(
         })
         .collect();
     let p = projections as f64;
-    let squared = vals.iter().sum::<f64>() / p;
+    let squared = finite("sliced W2²", vals.iter().sum::<f64>() / p)?;
     let std_error_squared = if projections > 1 {
         let var = vals.iter().map(|v| (v - squared) * (v - squared)).sum::<f64>() / (p - 1.0);
         (var / p).sqrt()

@@ -174,6 +174,13 @@ fn bad_inputs_are_typed_errors() {
     assert!(matches!(r, Err(MetricsError::NonFinite { .. })));
     let inf_cost = faer::mat![[0.0, f64::INFINITY]];
     assert!(matches!(emd(&[1.0], &[0.5, 0.5], inf_cost.as_ref(), EmdOptions::default()), Err(MetricsError::NonFinite { .. })));
+    // Finite inputs whose squared distances overflow: a typed error, never NaN.
+    let huge = faer::mat![[1e200, 0.0], [-1e200, 0.0]];
+    assert!(matches!(w2_exact(huge.as_ref(), x.as_ref()), Err(MetricsError::Overflow { .. })));
+    assert!(matches!(w2_sliced(huge.as_ref(), x.as_ref(), 4, 0), Err(MetricsError::Overflow { .. })));
+    assert!(matches!(energy_distance(huge.as_ref(), x.as_ref()), Err(MetricsError::Overflow { .. })));
+    let big = faer::mat![[1e300, 0.0], [0.0, 1.0]];
+    assert!(matches!(bures_w2(&[0.0, 0.0], big.as_ref(), &[1e200, 0.0], big.as_ref()), Err(MetricsError::Overflow { .. })));
     let r = ot_sq_euclidean(x.as_ref(), None, x.as_ref(), None, EmdOptions { max_pivots: 0 });
     // Two points each: either already optimal (0 pivots) or a typed non-convergence.
     assert!(r.is_ok() || matches!(r, Err(MetricsError::NotConverged { .. })));

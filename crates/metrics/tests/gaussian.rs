@@ -50,6 +50,10 @@ fn tv_1d_matches_quadrature() {
     let b = tv_gaussian_1d(0.0, 1.0, 0.7, 1.0 + 1e-12).unwrap();
     assert!((a - b).abs() < 1e-9);
     assert_eq!(tv_gaussian_1d(1.0, 0.0, 1.0, 0.0).unwrap(), 0.0);
+    // Extreme scales stay finite: affine invariance.
+    let scaled = tv_gaussian_1d(3e200, 2e200, 4e200, 1e200).unwrap();
+    assert!((scaled - tv_gaussian_1d(3.0, 2.0, 4.0, 1.0).unwrap()).abs() < 1e-14);
+    assert_eq!(tv_gaussian_1d(-1e308, 1e-300, 1e308, 1e-300).unwrap(), 1.0);
     assert_eq!(tv_gaussian_1d(1.0, 0.0, 2.0, 0.0).unwrap(), 1.0);
     assert!(matches!(tv_gaussian_1d(0.0, -1.0, 0.0, 1.0), Err(MetricsError::InvalidParameter { .. })));
     assert!(matches!(tv_gaussian_1d(f64::NAN, 1.0, 0.0, 1.0), Err(MetricsError::InvalidParameter { .. })));
