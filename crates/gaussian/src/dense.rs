@@ -68,7 +68,7 @@ impl DenseProblem {
         let mut metric_err = None;
         let out = output_law(sampler, schedule, score, start, |k, law| {
             if trajectory {
-                match self.bures_to(law, &points[k]) {
+                match self.bures_to(&law.position(), &points[k]) {
                     Ok(w) => partial.push(w),
                     Err(e) => metric_err = Some(e),
                 }

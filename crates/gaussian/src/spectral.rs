@@ -6,12 +6,12 @@ use crate::error::GaussianError;
 use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
 use gmdiff_process::{Coefficients, ForwardProcess, Process};
 use gmdiff_solvers::{
-    Diag, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
+    Diag, GaussLaw, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
 };
 use rayon::prelude::*;
 
 /// Eigenvalues per parallel task (a cache-sized block of coordinates).
-const CHUNK: usize = 2048;
+const CHUNK: usize = 4096;
 
 /// The start of a reverse-time run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,9 +193,9 @@ impl SpectralProblem {
                     Init::Exact => LawStart::Exact,
                 };
                 let mut partial = Vec::new();
-                let mut observe = |k: usize, law: &Marginal<Diag>| {
+                let mut observe = |k: usize, law: &GaussLaw<Diag>| {
                     if trajectory {
-                        let law = expand(law, r.len());
+                        let law = expand(&law.position(), r.len());
                         partial.push(self.w2_sq_against(r.start, &law, &points[k]));
                     }
                     Ok(())

@@ -40,6 +40,19 @@ pub trait Coef: Clone + Send + Sync + std::fmt::Debug {
     fn apply(&self, v: &[f64]) -> Vec<f64>;
     /// True when some entry is NaN.
     fn has_nan(&self) -> bool;
+    /// `A C Bᵀ` for coefficients that may be multiples of the identity (one pass for diagonals).
+    fn sandwich(a: &Op<Self>, c: &Op<Self>, b: &Op<Self>) -> Op<Self> {
+        a.mul(c).mul_t(b)
+    }
+    /// `c · self + shift · I` as a new coefficient (one pass for diagonals).
+    fn affine_copy(&self, c: f64, shift: f64) -> Self {
+        let mut m = self.clone();
+        m.scale(c);
+        if shift != 0.0 {
+            m.add_identity(shift);
+        }
+        m
+    }
 }
 
 /// A diagonal coefficient `diag(v)` (the spectral fast path).
@@ -78,7 +91,29 @@ impl Coef for Diag {
         self.0.iter().zip(v).map(|(a, b)| a * b).collect()
     }
     fn has_nan(&self) -> bool {
-        self.0.iter().any(|v| v.is_nan())
+        self.0.iter().fold(false, |acc, v| acc | v.is_nan())
+    }
+    fn affine_copy(&self, c: f64, shift: f64) -> Self {
+        Diag(self.0.iter().map(|v| c * v + shift).collect())
+    }
+    fn sandwich(a: &Op<Self>, c: &Op<Self>, b: &Op<Self>) -> Op<Self> {
+        fn part(o: &Op<Diag>) -> (f64, Option<&[f64]>) {
+            match o {
+                Op::Scalar(s) => (*s, None),
+                Op::Full(Diag(v)) => (1.0, Some(v.as_slice())),
+            }
+        }
+        let ((sa, va), (sc, vc), (sb, vb)) = (part(a), part(c), part(b));
+        let k = sa * sc * sb;
+        let n = match (va, vc, vb) {
+            (Some(v), _, _) | (_, Some(v), _) | (_, _, Some(v)) => v.len(),
+            _ => return Op::Scalar(k),
+        };
+        let one = |v: Option<&[f64]>, i: usize| v.map_or(1.0, |v| v[i]);
+        Op::Full(Diag(match (va, vc, vb) {
+            (Some(x), Some(y), Some(z)) => x.iter().zip(y).zip(z).map(|((x, y), z)| k * x * y * z).collect(),
+            _ => (0..n).map(|i| k * one(va, i) * one(vc, i) * one(vb, i)).collect(),
+        }))
     }
 }
 
@@ -156,23 +191,14 @@ impl<C: Coef> Op<C> {
     pub fn scaled(&self, c: f64) -> Self {
         match self {
             Op::Scalar(a) => Op::Scalar(c * a),
-            Op::Full(m) => {
-                let mut m = m.clone();
-                m.scale(c);
-                Op::Full(m)
-            }
+            Op::Full(m) => Op::Full(m.affine_copy(c, 0.0)),
         }
     }
     /// `self ← self + c · other`.
     pub fn add_scaled(&mut self, c: f64, other: &Self) {
         match (&mut *self, other) {
             (Op::Scalar(a), Op::Scalar(b)) => *a += c * b,
-            (Op::Scalar(a), Op::Full(m)) => {
-                let mut r = m.clone();
-                r.scale(c);
-                r.add_identity(*a);
-                *self = Op::Full(r);
-            }
+            (Op::Scalar(a), Op::Full(m)) => *self = Op::Full(m.affine_copy(c, *a)),
             (Op::Full(m), Op::Scalar(b)) => m.add_identity(c * b),
             (Op::Full(m), Op::Full(n)) => m.axpy(c, n),
         }
@@ -181,11 +207,7 @@ impl<C: Coef> Op<C> {
     pub fn mul(&self, other: &Self) -> Self {
         match (self, other) {
             (Op::Scalar(a), Op::Scalar(b)) => Op::Scalar(a * b),
-            (Op::Scalar(a), Op::Full(m)) | (Op::Full(m), Op::Scalar(a)) => {
-                let mut m = m.clone();
-                m.scale(*a);
-                Op::Full(m)
-            }
+            (Op::Scalar(a), Op::Full(m)) | (Op::Full(m), Op::Scalar(a)) => Op::Full(m.affine_copy(*a, 0.0)),
             (Op::Full(m), Op::Full(n)) => Op::Full(m.matmul(n)),
         }
     }
@@ -309,6 +331,14 @@ impl<C: Coef> GaussLaw<C> {
     pub fn single(m: Marginal<C>) -> Self {
         Self { means: vec![m.mean], cov: vec![vec![m.cov]] }
     }
+    /// The mean of the position (slot 0), `None` for 0.
+    pub fn position_mean(&self) -> Option<&[f64]> {
+        self.means[0].as_deref()
+    }
+    /// The covariance of the position (slot 0).
+    pub fn position_cov(&self) -> &Op<C> {
+        &self.cov[0][0]
+    }
     /// The marginal law of the position (slot 0).
     pub fn position(&self) -> Marginal<C> {
         Marginal { mean: self.means[0].clone(), cov: self.cov[0][0].clone() }
@@ -401,27 +431,6 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LawEngine<'_, C, T> {
             }
             means.push(mean);
         }
-        // T_ib' = Σ_b A_ib Cov(Y_b, Y_b').
-        let left: Vec<Vec<Option<Op<C>>>> = values
-            .iter()
-            .map(|v| {
-                (0..p)
-                    .map(|bp| {
-                        let mut acc: Option<Op<C>> = None;
-                        for (b, a) in v.basis.iter().enumerate().take(p) {
-                            if let Some(a) = a {
-                                let term = a.mul(&old.cov[b][bp]);
-                                match &mut acc {
-                                    Some(s) => s.add_scaled(1.0, &term),
-                                    None => acc = Some(term),
-                                }
-                            }
-                        }
-                        acc
-                    })
-                    .collect()
-            })
-            .collect();
         let mut cov: Vec<Vec<Op<C>>> = vec![vec![Op::Scalar(0.0); m]; m];
         for i in 0..m {
             for j in i..m {
@@ -430,9 +439,12 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LawEngine<'_, C, T> {
                     Some(s) => s.add_scaled(1.0, &term),
                     None => acc = Some(term),
                 };
-                for (bp, t) in left[i].iter().enumerate() {
-                    if let (Some(t), Some(Some(a))) = (t, values[j].basis.get(bp)) {
-                        add(t.mul_t(a));
+                for (b, ai) in values[i].basis.iter().enumerate().take(p) {
+                    let Some(ai) = ai else { continue };
+                    for (bp, aj) in values[j].basis.iter().enumerate().take(p) {
+                        if let Some(aj) = aj {
+                            add(C::sandwich(ai, &old.cov[b][bp], aj));
+                        }
                     }
                 }
                 for (id, g) in &values[i].noise {
@@ -441,17 +453,11 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LawEngine<'_, C, T> {
                     }
                 }
                 let c = acc.unwrap_or(Op::Scalar(0.0));
-                if c.has_nan() {
-                    return Err(SolverError::NonFinite { what: "the exact law (NaN covariance)", step: 0 });
-                }
                 if i != j {
                     cov[j][i] = c.transpose();
                 }
                 cov[i][j] = c;
             }
-        }
-        if means.iter().flatten().any(|m| m.iter().any(|v| v.is_nan())) {
-            return Err(SolverError::NonFinite { what: "the exact law (NaN mean)", step: 0 });
         }
         self.law = GaussLaw { means, cov };
         self.next_noise = 0;
@@ -480,7 +486,8 @@ pub struct LawOutput<C> {
 }
 
 /// The exact law of the output of `sampler` for an affine score, by running the sampler's own step
-/// on Gaussian laws. `observe(k, law)` sees the position law at every grid point `k = 0..=S`.
+/// on Gaussian laws. `observe(k, law)` sees the joint state law at every grid point `k = 0..=S`
+/// (its position marginal is [`GaussLaw::position`]).
 ///
 /// ```
 /// use gmdiff_solvers::{Diag, LawStart, Sampler, Schedule, SpectralGaussian, output_law};
@@ -496,7 +503,7 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized>(
     schedule: &Schedule,
     target: &T,
     start: LawStart<C>,
-    mut observe: impl FnMut(usize, &Marginal<C>) -> Result<(), SolverError>,
+    mut observe: impl FnMut(usize, &GaussLaw<C>) -> Result<(), SolverError>,
 ) -> Result<LawOutput<C>, SolverError> {
     let start = match start {
         LawStart::Standard => Marginal::standard(),
@@ -504,6 +511,11 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized>(
         LawStart::Law(m) => m,
     };
     let mut engine = LawEngine::new(target, start);
-    run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law.position()))?;
-    Ok(LawOutput { law: engine.law.position(), score_evals: engine.evals })
+    run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law))?;
+    // NaN propagates through every later step (products, sums), so checking the end suffices.
+    let law = engine.law.position();
+    if law.cov.has_nan() || law.mean.as_ref().is_some_and(|m| m.iter().any(|v| v.is_nan())) {
+        return Err(SolverError::NonFinite { what: "the exact output law", step: schedule.steps() });
+    }
+    Ok(LawOutput { law, score_evals: engine.evals })
 }

@@ -76,13 +76,20 @@ impl LinearScore<Diag> for SpectralGaussian {
     }
     fn affine(&self, at: &Coefficients) -> Result<(Op<Diag>, Option<Vec<f64>>), SolverError> {
         let (a2, b2) = (at.a * at.a, at.b * at.b);
-        let mut l = Vec::with_capacity(self.eigenvalues.len());
-        for &v in &self.eigenvalues {
-            let var = a2 * v + b2;
-            if var <= 0.0 || !(1.0 / var).is_finite() {
-                return Err(SolverError::SingularScore { t: at.t });
-            }
-            l.push(-1.0 / var);
+        // a², b², λ ≥ 0, so every L_i ≤ 0 and L_i = −∞ exactly where the variance vanishes; the
+        // branch-free minimum keeps this loop vectorised.
+        let mut lowest = 0.0f64;
+        let l: Vec<f64> = self
+            .eigenvalues
+            .iter()
+            .map(|&v| {
+                let x = -1.0 / (a2 * v + b2);
+                lowest = if x < lowest { x } else { lowest };
+                x
+            })
+            .collect();
+        if !lowest.is_finite() {
+            return Err(SolverError::SingularScore { t: at.t });
         }
         let c = self.mean.as_ref().map(|m| m.iter().zip(&l).map(|(m, l)| -at.a * m * l).collect());
         Ok((Op::Full(Diag(l)), c))
