@@ -256,8 +256,7 @@ impl MixtureDensity {
                 }
                 continue;
             }
-            for j in 0..d {
-                let mu = mean[j];
+            for (j, &mu) in mean.iter().enumerate() {
                 for (o, &v) in diff.rb_mut().col_mut(j).iter_mut().zip(x.col(j).iter()) {
                     *o = v - mu;
                 }
