@@ -22,4 +22,5 @@ pub mod testing;
 
 pub use gmdiff_mixture as mixture;
 pub use gmdiff_process as process;
+pub use gmdiff_gaussian as gaussian;
 pub use gmdiff_solvers as solvers;

@@ -2,6 +2,7 @@
 
 mod args;
 mod density;
+mod gaussian_error;
 mod sample;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ enum Command {
     Score(density::DensityArgs),
     /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
     Sample(sample::SampleArgs),
+    /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
+    GaussianError(gaussian_error::GaussianErrorArgs),
 }
 
 /// Runs the parsed command, writing its result to standard output.
@@ -32,5 +35,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logpdf(a) => density::logpdf(&a, &mut out),
         Command::Score(a) => density::score(&a, &mut out),
         Command::Sample(a) => sample::run(&a, &mut out),
+        Command::GaussianError(a) => gaussian_error::run(&a, &mut out),
     }
 }

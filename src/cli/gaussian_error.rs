@@ -1,0 +1,137 @@
+//! `gmdiff gaussian-error`: the exact W2 (and KL) error of a sampler on Gaussian data
+//! (Pierret–Galerne, THEORY §3), from a spectrum or from a mean and a covariance.
+
+use super::args::{CliError, ProcessArgs};
+use clap::{Args, ValueEnum};
+use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
+use gmdiff::io::{format_f64, read_points_csv};
+use gmdiff::process::{ForwardProcess, TimeGrid};
+use gmdiff::solvers::{Sampler, Schedule};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// The start law.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum InitKind {
+    /// N(0, I).
+    Standard,
+    /// The exact p_T.
+    Exact,
+}
+
+#[derive(Args, Debug)]
+pub struct GaussianErrorArgs {
+    /// Covariance spectrum: .npy (float32/float64) or plain text; the data is N(0, diag(spectrum)).
+    #[arg(long, conflicts_with_all = ["mean", "covariance"])]
+    spectrum: Option<PathBuf>,
+    /// Data mean (CSV, one row or one column); with --covariance instead of --spectrum.
+    #[arg(long, requires = "covariance")]
+    mean: Option<PathBuf>,
+    /// Data covariance (CSV, d rows of d values).
+    #[arg(long, requires = "mean")]
+    covariance: Option<PathBuf>,
+    /// Scheme: em, ei, ddpm, euler, heun, rk4, ddim, dpmpp2m, ode-ei, dpom, dpum, or the exact
+    /// continuous sde / ode.
+    #[arg(long)]
+    scheme: String,
+    /// Number of steps S (the grid has S + 1 points); optional for sde/ode (trajectory grid).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Early stop ε; the output is compared with p_0 (so the truncation error is included).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    eps: f64,
+    /// Start law.
+    #[arg(long, value_enum, default_value = "standard")]
+    init: InitKind,
+    /// Also print W2 to p_t at every grid point, indexed by forward time (trajectory[0] = w2).
+    #[arg(long)]
+    trajectory: bool,
+    #[command(flatten)]
+    process: ProcessArgs,
+}
+
+fn json_number(v: f64) -> String {
+    if v.is_infinite() && v > 0.0 { "\"inf\"".into() } else { format_f64(v) }
+}
+
+pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let err = |e: gmdiff::gaussian::GaussianError| CliError::Usage(e.to_string());
+    let process = args.process.process()?;
+    let init = match args.init {
+        InitKind::Standard => Init::Standard,
+        InitKind::Exact => Init::Exact,
+    };
+    enum Data {
+        Spectral(SpectralProblem),
+        Dense(DenseProblem),
+    }
+    let data = match (&args.spectrum, &args.mean, &args.covariance) {
+        (Some(path), _, _) => Data::Spectral(SpectralProblem::centred(read_spectrum(path).map_err(err)?).map_err(err)?),
+        (None, Some(m), Some(c)) => {
+            let mean = read_points_csv(m)?;
+            let mean: Vec<f64> = if mean.nrows() == 1 {
+                (0..mean.ncols()).map(|j| mean[(0, j)]).collect()
+            } else if mean.ncols() == 1 {
+                (0..mean.nrows()).map(|i| mean[(i, 0)]).collect()
+            } else {
+                return Err(CliError::Usage(format!("{}: the mean must be one row or one column", m.display())));
+            };
+            let cov = read_points_csv(c)?;
+            if cov.nrows() != mean.len() || cov.ncols() != mean.len() {
+                return Err(CliError::Usage(format!(
+                    "{}: the covariance is {} × {} but the mean has {} entries",
+                    c.display(),
+                    cov.nrows(),
+                    cov.ncols(),
+                    mean.len()
+                )));
+            }
+            Data::Dense(DenseProblem::new(mean, cov).map_err(err)?)
+        }
+        _ => return Err(CliError::Usage("give --spectrum FILE, or --mean FILE and --covariance FILE".into())),
+    };
+    let grid = match args.steps {
+        Some(s) => Some(TimeGrid::uniform(&process, s, args.eps)?),
+        None => None,
+    };
+    let report: Report = match args.scheme.as_str() {
+        "sde" | "ode" => {
+            let dynamics = if args.scheme == "sde" { Dynamics::Sde } else { Dynamics::Ode };
+            if !(args.eps.is_finite() && (0.0..process.horizon()).contains(&args.eps)) {
+                return Err(CliError::Usage(format!("--eps {} must lie in [0, T)", args.eps)));
+            }
+            if args.trajectory && grid.is_none() {
+                return Err(CliError::Usage("--trajectory with sde/ode needs --steps for the grid".into()));
+            }
+            let times = grid.as_ref().map(|g| g.times().to_vec());
+            match &data {
+                Data::Spectral(p) => p.continuous(dynamics, &process, args.eps, init, times.as_deref()),
+                Data::Dense(p) => p.continuous(dynamics, &process, args.eps, init, times.as_deref()),
+            }
+            .map_err(err)?
+        }
+        name => {
+            let sampler = Sampler::from_name(name).ok_or_else(|| {
+                CliError::Usage(format!("unknown scheme `{name}`: expected one of {}, sde, ode", Sampler::NAMES.join(", ")))
+            })?;
+            let grid = grid.ok_or_else(|| CliError::Usage(format!("--steps is required for --scheme {name}")))?;
+            let schedule = Schedule::grid(process, grid);
+            match &data {
+                Data::Spectral(p) => p.scheme(&sampler, &schedule, init, &SpectralScore::Exact, args.trajectory),
+                Data::Dense(p) => p.scheme(&sampler, &schedule, init, p.target(), args.trajectory),
+            }
+            .map_err(err)?
+        }
+    };
+    let mut line = format!("{{\"w2\": {}, \"kl\": {}, \"score_evals\": {}", json_number(report.w2), json_number(report.kl), report.score_evals);
+    if let Some(t) = &report.trajectory {
+        let items: Vec<String> = t.iter().map(|v| json_number(*v)).collect();
+        line.push_str(&format!(", \"trajectory\": [{}]", items.join(", ")));
+    }
+    if let Some(note) = &report.note {
+        line.push_str(&format!(", \"note\": {}", serde_json::to_string(note).unwrap_or_default()));
+    }
+    line.push_str("}\n");
+    out.write_all(line.as_bytes())?;
+    Ok(out.flush()?)
+}
