@@ -65,6 +65,28 @@ fn cases() -> Vec<Case> {
             Case { name: "singular covariance at t = 0", files: with_mixture(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,1],[1,1]]]}"#), args: args(&[], "0"), says: "singular" },
         ]);
     }
+    let clouds: &'static [(&str, &str)] = &[("x.csv", "0,0\n1,1\n2,0\n"), ("y.csv", "0,1\n1,2\n")];
+    let ragged: &'static [(&str, &str)] = &[("x.csv", "0,0\n1,1\n"), ("y.csv", "0,1,2\n1,2,3\n")];
+    let empty: &'static [(&str, &str)] = &[("x.csv", ""), ("y.csv", "0,1\n")];
+    for cmd in ["w2", "mmd"] {
+        let a = |extra: &[&'static str]| -> &'static [&'static str] {
+            let mut v = vec![cmd, "{dir}/x.csv", "{dir}/y.csv"];
+            v.extend_from_slice(extra);
+            Box::leak(v.into_boxed_slice())
+        };
+        v.extend([
+            Case { name: "clouds of different dimensions", files: ragged, args: a(&[]), says: "dimension" },
+            Case { name: "empty cloud", files: empty, args: a(&[]), says: "empty" },
+            Case { name: "missing cloud file", files: &[("x.csv", "0,0\n")], args: a(&[]), says: "y.csv" },
+            Case { name: "NaN in a cloud", files: &[("x.csv", "0,NaN\n"), ("y.csv", "0,1\n")], args: a(&[]), says: "not finite" },
+        ]);
+    }
+    v.extend([
+        Case { name: "unknown w2 method", files: clouds, args: &["w2", "{dir}/x.csv", "{dir}/y.csv", "--method", "fast"], says: "fast" },
+        Case { name: "zero projections", files: clouds, args: &["w2", "{dir}/x.csv", "{dir}/y.csv", "--method", "sliced", "--projections", "0"], says: "projections" },
+        Case { name: "negative bandwidth", files: clouds, args: &["mmd", "{dir}/x.csv", "{dir}/y.csv", "--bandwidth", "-1"], says: "bandwidth" },
+        Case { name: "zero permutations", files: clouds, args: &["mmd", "{dir}/x.csv", "{dir}/y.csv", "--permutations", "0"], says: "permutations" },
+    ]);
     v.push(Case { name: "unknown subcommand", files: &[], args: &["frobnicate"], says: "frobnicate" });
     v.push(Case { name: "missing required argument", files: &[], args: &["score", "--time", "0.5"], says: "required" });
     v

@@ -15,6 +15,9 @@ pub enum CliError {
     /// A mixture error at evaluation time.
     #[error(transparent)]
     Mixture(#[from] gmdiff::mixture::MixtureError),
+    /// Invalid clouds or metric parameters.
+    #[error(transparent)]
+    Metrics(#[from] gmdiff::metrics::MetricsError),
     /// Writing to standard output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),

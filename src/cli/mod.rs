@@ -2,6 +2,7 @@
 
 mod args;
 mod density;
+mod metrics;
 mod gaussian_error;
 mod sample;
 
@@ -22,6 +23,10 @@ enum Command {
     Logpdf(density::DensityArgs),
     /// ∇ log p_t(x) of the diffused mixture at each point: d CSV columns.
     Score(density::DensityArgs),
+    /// W2 between two point clouds (exact, sliced or Bures): {"w2": …}.
+    W2(metrics::W2Args),
+    /// Unbiased MMD² with a Gaussian kernel and its permutation p-value: {"mmd2": …, "p_value": …}.
+    Mmd(metrics::MmdArgs),
     /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
     Sample(sample::SampleArgs),
     /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
@@ -34,6 +39,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Logpdf(a) => density::logpdf(&a, &mut out),
         Command::Score(a) => density::score(&a, &mut out),
+        Command::W2(a) => metrics::w2(&a, &mut out),
+        Command::Mmd(a) => metrics::mmd(&a, &mut out),
         Command::Sample(a) => sample::run(&a, &mut out),
         Command::GaussianError(a) => gaussian_error::run(&a, &mut out),
     }

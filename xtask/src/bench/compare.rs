@@ -11,20 +11,35 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
-/// The peer command line of a workload, if it has one.
-fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Option<Vec<String>> {
+/// The peer command line of a workload, if it has one, and the JSON field holding its seconds.
+fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Result<Option<(Vec<String>, String)>> {
     let script = |s: &str| peers.join(s).display().to_string();
-    match w.name {
-        "score" => Some(vec![script("gmm_score_jax.py"), p.n.to_string(), p.d.to_string(), p.k.to_string()]),
-        "sample" if p.sampler.is_none_or(|s| s == "ddpm") => Some(vec![
-            script("gmm_ddpm_jax.py"),
-            p.n.to_string(),
-            p.d.to_string(),
-            p.k.to_string(),
-            p.steps.unwrap_or(200).to_string(),
-        ]),
-        _ => None,
+    if w.name == "w2" {
+        // POT reads the same clouds from CSV files.
+        let dir = std::env::temp_dir().join(format!("gmdiff-w2-peer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| XtaskError::io("create", dir.display().to_string(), e))?;
+        let (x, y) = super::w2::clouds(p);
+        let mut paths = Vec::new();
+        for (name, m) in [("x.csv", x), ("y.csv", y)] {
+            let mut text = Vec::new();
+            gmdiff::io::write_matrix_csv(&mut text, m.as_ref()).map_err(|e| XtaskError::io("write", name, e))?;
+            let path = dir.join(name);
+            crate::io::atomic_write(&path, &text)?;
+            paths.push(path.display().to_string());
+        }
+        let method = p.method.unwrap_or("exact");
+        let args = vec![script("ot_pot.py"), paths[0].clone(), paths[1].clone(), super::w2::projections(p).to_string(), p.seed.to_string()];
+        return Ok(Some((args, format!("w2_{method}_s"))));
     }
+    let seconds = "seconds".to_string();
+    Ok(match w.name {
+        "score" => Some((vec![script("gmm_score_jax.py"), p.n.to_string(), p.d.to_string(), p.k.to_string()], seconds)),
+        "sample" if p.sampler.is_none_or(|s| s == "ddpm") => Some((
+            vec![script("gmm_ddpm_jax.py"), p.n.to_string(), p.d.to_string(), p.k.to_string(), p.steps.unwrap_or(200).to_string()],
+            seconds,
+        )),
+        _ => None,
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -35,7 +50,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Times `w` and its peer alternately for `rounds` rounds; returns the JSON summary line.
 pub fn compare(w: &Workload, p: &Params<'_>, python: &str, peers: &Path, rounds: usize) -> Result<Value> {
-    let args = peer_args(w, p, peers)
+    let (args, field) = peer_args(w, p, peers)?
         .ok_or_else(|| XtaskError::Usage(format!("workload {} has no peer script to compare with", w.name)))?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
@@ -52,12 +67,12 @@ pub fn compare(w: &Workload, p: &Params<'_>, python: &str, peers: &Path, rounds:
         let line = String::from_utf8_lossy(&out.stdout);
         let v: Value = serde_json::from_str(line.trim())
             .map_err(|e| XtaskError::Usage(format!("peer printed no JSON line ({e}): {line}")))?;
-        theirs.push(v["seconds"].as_f64().ok_or_else(|| XtaskError::Usage("peer JSON has no seconds".into()))?);
+        theirs.push(v[field.as_str()].as_f64().ok_or_else(|| XtaskError::Usage(format!("peer JSON has no {field}")))?);
     }
     let (a, b) = (median(ours), median(theirs));
     Ok(json!({
         "workload": w.name, "n": p.n, "d": p.d, "k": p.k, "steps": p.steps, "sampler": p.sampler,
-        "rounds": rounds.max(1), "seconds": a, "peer_seconds": b, "speedup": b / a,
+        "method": p.method, "rounds": rounds.max(1), "seconds": a, "peer_seconds": b, "speedup": b / a,
         "peer": args[0],
     }))
 }

@@ -9,6 +9,7 @@
 mod compare;
 mod gemm;
 mod score;
+mod w2;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -65,6 +66,11 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     about: "reference double-precision GEMM rate: C = A B with square n × n matrices (2 n³ FLOPs), faer on all threads",
     defaults: Sizes { n: 2048, d: 0, k: 0 },
     run: gemm::run,
+}, Workload {
+    name: "w2",
+    about: "W2 between two n-point clouds in dimension d (--method exact|sliced|bures; k = sliced projections, 0 → 200)",
+    defaults: Sizes { n: 3000, d: 2, k: 0 },
+    run: w2::run,
 }];
 
 /// Looks a workload up by name.
