@@ -8,6 +8,7 @@
 
 mod compare;
 mod gemm;
+mod sample;
 mod score;
 mod w2;
 
@@ -66,6 +67,11 @@ pub const WORKLOADS: &[Workload] = &[Workload {
     about: "reference double-precision GEMM rate: C = A B with square n × n matrices (2 n³ FLOPs), faer on all threads",
     defaults: Sizes { n: 2048, d: 0, k: 0 },
     run: gemm::run,
+}, Workload {
+    name: "sample",
+    about: "a whole sampling run (--sampler, default ddpm; --steps, default 200) of n particles on a random full-covariance k-mixture in dimension d with its exact score (as peers/gmm_ddpm_jax.py)",
+    defaults: Sizes { n: 20_000, d: 2, k: 8 },
+    run: sample::run,
 }, Workload {
     name: "w2",
     about: "W2 between two n-point clouds in dimension d (--method exact|sliced|bures; k = sliced projections, 0 → 200)",
