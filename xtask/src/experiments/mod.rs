@@ -6,6 +6,7 @@
 //! [`all`]. Keep the order stable: it is the order of the report.
 
 pub mod closure;
+pub mod pierret_galerne;
 
 use crate::experiment::Experiment;
 
@@ -13,6 +14,7 @@ use crate::experiment::Experiment;
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(closure::Closure),
+        Box::new(pierret_galerne::PierretGalerne),
         // New experiments go here.
     ]
 }
