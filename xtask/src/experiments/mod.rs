@@ -7,6 +7,7 @@
 
 pub mod closure;
 pub mod pierret_galerne;
+pub mod sampler_zoo;
 
 use crate::experiment::Experiment;
 
@@ -15,6 +16,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(closure::Closure),
         Box::new(pierret_galerne::PierretGalerne),
+        Box::new(sampler_zoo::SamplerZoo),
         // New experiments go here.
     ]
 }
