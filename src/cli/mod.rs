@@ -5,6 +5,7 @@ mod density;
 mod metrics;
 mod gaussian_error;
 mod sample;
+mod smoothness;
 
 use clap::{Parser, Subcommand};
 pub use args::CliError;
@@ -29,6 +30,8 @@ enum Command {
     Mmd(metrics::MmdArgs),
     /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
     Sample(sample::SampleArgs),
+    /// Lipschitz constant of the score of p_t (estimate and bound) and E‖x_t‖²: one JSON line.
+    Smoothness(smoothness::SmoothnessArgs),
     /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
     GaussianError(gaussian_error::GaussianErrorArgs),
 }
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::W2(a) => metrics::w2(&a, &mut out),
         Command::Mmd(a) => metrics::mmd(&a, &mut out),
         Command::Sample(a) => sample::run(&a, &mut out),
+        Command::Smoothness(a) => smoothness::run(&a, &mut out),
         Command::GaussianError(a) => gaussian_error::run(&a, &mut out),
     }
 }
