@@ -4,6 +4,7 @@ mod args;
 mod density;
 mod metrics;
 mod gaussian_error;
+mod guide;
 mod sample;
 mod smoothness;
 
@@ -30,6 +31,8 @@ enum Command {
     Mmd(metrics::MmdArgs),
     /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
     Sample(sample::SampleArgs),
+    /// Guided sampling toward a class (classifier / classifier-free guidance): confidence and entropy as JSON.
+    Guide(guide::GuideArgs),
     /// Lipschitz constant of the score of p_t (estimate and bound) and E‖x_t‖²: one JSON line.
     Smoothness(smoothness::SmoothnessArgs),
     /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::W2(a) => metrics::w2(&a, &mut out),
         Command::Mmd(a) => metrics::mmd(&a, &mut out),
         Command::Sample(a) => sample::run(&a, &mut out),
+        Command::Guide(a) => guide::run(&a, &mut out),
         Command::Smoothness(a) => smoothness::run(&a, &mut out),
         Command::GaussianError(a) => gaussian_error::run(&a, &mut out),
     }
