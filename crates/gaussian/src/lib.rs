@@ -34,5 +34,5 @@ mod spectrum;
 pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
-pub use spectral::{Decomposition, Init, Report, SpectralProblem, SpectralScore};
+pub use spectral::{Decomposition, Init, LaneLaw, Report, SpectralProblem, SpectralScore};
 pub use spectrum::read_spectrum;

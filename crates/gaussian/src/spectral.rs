@@ -373,7 +373,7 @@ impl SpectralProblem {
     }
 
     /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere.
-    pub fn scheme_law(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore) -> Result<Option<(Vec<f64>, Vec<f64>)>, GaussianError> {
+    pub fn scheme_law(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore) -> Result<Option<LaneLaw>, GaussianError> {
         let data = self.lane_data(0..self.lanes())?;
         let start = match init {
             Init::Standard => LawStart::Standard,
@@ -398,6 +398,9 @@ impl SpectralProblem {
         }
     }
 }
+
+/// Per-lane output law `(means, variances)` of [`SpectralProblem::scheme_law`].
+pub type LaneLaw = (Vec<f64>, Vec<f64>);
 
 /// The error decomposition of [`SpectralProblem::decompose`] (all W2).
 #[derive(Debug, Clone, Copy, PartialEq)]

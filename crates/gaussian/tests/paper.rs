@@ -43,13 +43,16 @@ fn check_cell(p: &SpectralProblem, label: &str, scheme: &str, points: usize, eps
     }
 }
 
+/// A published row: label, scheme, ε, grid points from the NFE, the four printed cells.
+type Row = (&'static str, &'static str, f64, fn(usize) -> usize, [&'static str; 4]);
+
 #[test]
 fn table_5_cifar10() {
     let Some(path) = data_file("cifar10_cov_eigenvalues.npy") else { return };
     let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
     assert_eq!(p.dim(), 3072);
     let nfe = [50usize, 250, 500, 1000];
-    let rows: [(&str, &str, f64, fn(usize) -> usize, [&str; 4]); 8] = [
+    let rows: [Row; 8] = [
         ("EM, ε = 0", "em", 0.0, |n| n, ["4.78", "0.65", "0.32", "0.16"]),
         ("EI, ε = 0", "ei", 0.0, |n| n, ["2.81", "0.57", "0.30", "0.16"]),
         ("DDPM, ε = 0", "ddpm", 0.0, |n| n, ["6.82", "0.97", "0.47", "0.23"]),

@@ -204,7 +204,7 @@ impl Sampler {
     /// The number of score evaluations (per particle) of a whole run on `schedule`.
     pub fn score_evals(&self, schedule: &Schedule) -> usize {
         let s = schedule.steps();
-        let corrections = |every: usize, iterations: usize| iterations * (1..s).filter(|j| j % every.max(1) == 0).count();
+        let corrections = |every: usize, iterations: usize| iterations * (1..s).filter(|j| j.is_multiple_of(every.max(1))).count();
         match self {
             Sampler::Heun => 2 * s,
             Sampler::Rk4 => 4 * s,
@@ -327,7 +327,7 @@ impl Sampler {
             }
         };
         state[0] = new_x;
-        let correct_now = |every: usize| (info.index + 1) < info.steps && (info.index + 1) % every == 0;
+        let correct_now = |every: usize| (info.index + 1) < info.steps && (info.index + 1).is_multiple_of(every);
         match self {
             Sampler::Dpom(c) if correct_now(c.every) => {
                 let hc = c.step_scale * s.b * s.b;
