@@ -47,6 +47,7 @@ mod density;
 mod error;
 mod exact;
 mod gaussian;
+mod isotropic_tv;
 mod kernel;
 mod knn;
 mod linalg;
@@ -66,6 +67,7 @@ pub use kernel::{
     Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth,
     mmd2_unbiased, permutation_test,
 };
+pub use isotropic_tv::{InSpanLaw, IsotropicDdpm, IsotropicTv, PropagationGrid, ScoreError, tv_isotropic_gaussians};
 pub use knn::entropy_knn;
 pub use linalg::{PSD_RTOL, RANK_RTOL, SYM_RTOL};
 pub use mixture::{McEstimate, MixtureW2, kl_mixtures_mc, mixture_entropy_mc, mixture_w2, tv_mixtures_mc};
