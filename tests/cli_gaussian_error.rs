@@ -43,6 +43,21 @@ fn dense_input_and_errors() {
     let (code, out, _) = run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "rk4", "--steps", "40", "--eps", "1e-3"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(field(&out, "w2").as_f64().unwrap() < 0.1);
+    // A scaled score and the decomposition: total equals w2, each part is finite and ≥ 0, and the
+    // score part vanishes without a score error.
+    let base = ["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "ei", "--steps", "30", "--eps", "1e-3"];
+    let (code, out, _) = run(&[&base[..], &["--score-scale", "0.1", "--decompose"]].concat());
+    assert_eq!(code, Some(0), "{out}");
+    let d = field(&out, "decomposition");
+    // (dense Bures for "w2", the eigenbasis for the decomposition: equal to round-off)
+    let (total, w2) = (d["total"].as_f64().unwrap(), field(&out, "w2").as_f64().unwrap());
+    assert!((total - w2).abs() <= 1e-10 * w2, "{total} vs {w2}");
+    for k in ["truncation", "initialization", "discretization", "score"] {
+        assert!(d[k].as_f64().unwrap() >= 0.0, "{k}: {out}");
+    }
+    assert!(d["score"].as_f64().unwrap() > 0.0);
+    let (_, out, _) = run(&[&base[..], &["--decompose"]].concat());
+    assert_eq!(field(&out, "decomposition")["score"].as_f64(), Some(0.0));
     let (code, _, err) = run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "em"]);
     assert_eq!(code, Some(2));
     assert_eq!(err.trim(), "error: --steps is required for --scheme em");

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::io::{format_f64, read_points_csv};
 use gmdiff::process::{ForwardProcess, TimeGrid};
-use gmdiff::solvers::{Sampler, Schedule};
+use gmdiff::solvers::{Sampler, ScaledScore, Schedule};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -46,6 +46,13 @@ pub struct GaussianErrorArgs {
     /// Also print W2 to p_t at every grid point, indexed by forward time (trajectory[0] = w2).
     #[arg(long)]
     trajectory: bool,
+    /// Use the approximate score (1 + δ)·s instead of the exact score s (a linear score error).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    score_scale: f64,
+    /// Also print the error decomposition (all W2): total, truncation, initialization,
+    /// discretization, score (see docs/gaussian.md).
+    #[arg(long)]
+    decompose: bool,
     #[command(flatten)]
     process: ProcessArgs,
 }
@@ -94,11 +101,18 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
         Some(s) => Some(TimeGrid::uniform(&process, s, args.eps)?),
         None => None,
     };
+    if !args.score_scale.is_finite() || args.score_scale <= -1.0 {
+        return Err(CliError::Usage(format!("--score-scale {} must be finite and > −1", args.score_scale)));
+    }
+    let mut decomposition: Option<String> = None;
     let report: Report = match args.scheme.as_str() {
         "sde" | "ode" => {
             let dynamics = if args.scheme == "sde" { Dynamics::Sde } else { Dynamics::Ode };
             if !(args.eps.is_finite() && (0.0..process.horizon()).contains(&args.eps)) {
                 return Err(CliError::Usage(format!("--eps {} must lie in [0, T)", args.eps)));
+            }
+            if args.score_scale != 0.0 || args.decompose {
+                return Err(CliError::Usage("--score-scale and --decompose apply to discrete schemes, not to the exact sde/ode".into()));
             }
             if args.trajectory && grid.is_none() {
                 return Err(CliError::Usage("--trajectory with sde/ode needs --steps for the grid".into()));
@@ -116,17 +130,39 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
             })?;
             let grid = grid.ok_or_else(|| CliError::Usage(format!("--steps is required for --scheme {name}")))?;
             let schedule = Schedule::grid(process, grid);
-            match &data {
-                Data::Spectral(p) => p.scheme(&sampler, &schedule, init, &SpectralScore::Exact, args.trajectory),
-                Data::Dense(p) => p.scheme(&sampler, &schedule, init, p.target(), args.trajectory),
+            let score = if args.score_scale == 0.0 { SpectralScore::Exact } else { SpectralScore::Scaled(args.score_scale) };
+            let report = match &data {
+                Data::Spectral(p) => p.scheme(&sampler, &schedule, init, &score, args.trajectory),
+                Data::Dense(p) if args.score_scale == 0.0 => p.scheme(&sampler, &schedule, init, p.target(), args.trajectory),
+                Data::Dense(p) => p.scheme(&sampler, &schedule, init, &ScaledScore::new(p.target().clone(), args.score_scale), args.trajectory),
             }
-            .map_err(err)?
+            .map_err(err)?;
+            if args.decompose {
+                let steps = args.steps.unwrap_or(0);
+                let d = match &data {
+                    Data::Spectral(p) => p.decompose(&sampler, &process, steps, args.eps, init, &score),
+                    Data::Dense(p) => p.spectral().and_then(|s| s.decompose(&sampler, &process, steps, args.eps, init, &score)),
+                }
+                .map_err(err)?;
+                decomposition = Some(format!(
+                    ", \"decomposition\": {{\"total\": {}, \"truncation\": {}, \"initialization\": {}, \"discretization\": {}, \"score\": {}}}",
+                    json_number(d.total),
+                    json_number(d.truncation),
+                    json_number(d.initialization),
+                    json_number(d.discretization),
+                    json_number(d.score)
+                ));
+            }
+            report
         }
     };
     let mut line = format!("{{\"w2\": {}, \"kl\": {}, \"score_evals\": {}", json_number(report.w2), json_number(report.kl), report.score_evals);
     if let Some(t) = &report.trajectory {
         let items: Vec<String> = t.iter().map(|v| json_number(*v)).collect();
         line.push_str(&format!(", \"trajectory\": [{}]", items.join(", ")));
+    }
+    if let Some(d) = &decomposition {
+        line.push_str(d);
     }
     if let Some(note) = &report.note {
         line.push_str(&format!(", \"note\": {}", serde_json::to_string(note).unwrap_or_default()));
