@@ -386,7 +386,7 @@ fn cholesky_logdet(mut m: Mat<f64>) -> Option<f64> {
         for p in 0..j {
             diag -= m[(j, p)] * m[(j, p)];
         }
-        if !(diag > 0.0 && diag.is_finite()) {
+        if diag <= 0.0 || !diag.is_finite() {
             return None;
         }
         let ljj = diag.sqrt();
@@ -408,8 +408,10 @@ fn cholesky_logdet(mut m: Mat<f64>) -> Option<f64> {
 /// (its terms are dependent) and a bias that shrinks slowly with `n` in higher dimension.
 ///
 /// ```
-/// let x = faer::Mat::from_fn(2000, 1, |i, _| (i as f64 + 0.5) / 2000.0);
-/// assert!(gmdiff_guidance::knn_entropy(x.as_ref(), 4).unwrap().abs() < 0.05); // U(0, 1): h = 0
+/// use gmdiff_mixture::{Gaussian, GaussianMixture};
+/// let x = GaussianMixture::from_gaussian(Gaussian::standard(1).unwrap()).sample(4000, 2);
+/// let h = gmdiff_guidance::knn_entropy(x.as_ref(), 5).unwrap();
+/// assert!((h - 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()).abs() < 0.06); // N(0, 1)
 /// ```
 pub fn knn_entropy(samples: MatRef<'_, f64>, k: usize) -> Result<f64, GuidanceError> {
     Ok(gmdiff_metrics::entropy_knn(samples, k)?)
