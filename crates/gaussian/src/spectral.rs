@@ -249,6 +249,16 @@ impl SpectralProblem {
 
     /// The exact continuous reverse SDE or flow ODE from `init`, read at forward time `eps` and
     /// compared with `p_0` (`w2`), with optional trajectory on `grid` (as in [`Report`]).
+    ///
+    /// ```
+    /// use gmdiff_gaussian::{Dynamics, Init, SpectralProblem};
+    /// use gmdiff_process::Process;
+    /// let p = SpectralProblem::centred(vec![0.0, 0.5, 2.0]).unwrap();
+    /// let vp = Process::default();
+    /// let sde = p.continuous(Dynamics::Sde, &vp, 0.0, Init::Standard, None).unwrap().w2;
+    /// let ode = p.continuous(Dynamics::Ode, &vp, 0.0, Init::Standard, None).unwrap().w2;
+    /// assert!(sde <= ode); // Prop. 4
+    /// ```
     pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
         let top = process.at(process.horizon())?;
         let zero = process.at(0.0)?;
@@ -319,6 +329,15 @@ impl SpectralProblem {
     ///   deterministic ones) from `init`, at `ε`, against `p_ε` (0 for the exact start);
     /// * `discretization`: the scheme from the exact `p_T` with the exact score, against `p_ε`;
     /// * `score`: the scheme with `score` against the scheme with the exact score, same start.
+    ///
+    /// ```
+    /// use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore};
+    /// use gmdiff_process::Process;
+    /// use gmdiff_solvers::Sampler;
+    /// let p = SpectralProblem::centred(vec![0.1, 1.0, 3.0]).unwrap();
+    /// let d = p.decompose(&Sampler::Euler, &Process::default(), 200, 1e-3, Init::Standard, &SpectralScore::Scaled(0.01)).unwrap();
+    /// assert!(d.score > 0.0 && d.truncation > 0.0 && d.total > 0.0);
+    /// ```
     pub fn decompose(&self, sampler: &Sampler, process: &Process, steps: usize, eps: f64, init: Init, score: &SpectralScore) -> Result<Decomposition, GaussianError> {
         let grid = gmdiff_process::TimeGrid::uniform(process, steps, eps)?;
         let schedule = Schedule::grid(*process, grid);

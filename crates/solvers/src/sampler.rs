@@ -372,6 +372,16 @@ fn drift<A: Algebra>(alg: &mut A, at: &gmdiff_process::Coefficients, x: &A::Valu
 ///
 /// `observe(k, carrier)` is called after the initial state is set (`k = 0`) and after every step
 /// (`k = 1..=S`, grid point `k`).
+///
+/// ```
+/// use gmdiff_solvers::{Diag, LawEngine, Marginal, Sampler, Schedule, SpectralGaussian, run};
+/// // Track the exact variance of one coordinate (λ = 0.25) along a DDIM run.
+/// let target = SpectralGaussian::centred(vec![0.25]).unwrap();
+/// let mut engine = LawEngine::new(&target, Marginal::<Diag>::standard());
+/// let mut seen = 0;
+/// run(&Sampler::Ddim { eta: 0.0 }, &Schedule::uniform_vp(20, 1e-3).unwrap(), &mut engine, |_, _| { seen += 1; Ok(()) }).unwrap();
+/// assert_eq!(seen, 21);
+/// ```
 pub fn run<C: Carrier>(
     sampler: &Sampler,
     schedule: &Schedule,
