@@ -6,6 +6,9 @@
 //! [`all`]. Keep the order stable: it is the order of the report.
 
 pub mod closure;
+pub mod guidance_confidence;
+pub mod guidance_entropy;
+pub mod guidance_split;
 pub mod pierret_galerne;
 pub mod sampler_zoo;
 
@@ -17,6 +20,9 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(closure::Closure),
         Box::new(pierret_galerne::PierretGalerne),
         Box::new(sampler_zoo::SamplerZoo),
+        Box::new(guidance_confidence::GuidanceConfidence),
+        Box::new(guidance_entropy::GuidanceEntropy),
+        Box::new(guidance_split::GuidanceSplit),
         // New experiments go here.
     ]
 }
