@@ -55,6 +55,7 @@ struct Cell {
     sd: f64,
     amplification: f64,
     counts: Vec<usize>,
+    n: usize,
 }
 
 fn classify(x: &[f64]) -> (&'static str, f64, f64, f64, f64) {
@@ -123,7 +124,9 @@ fn svg_grid(cells: &[Vec<Cell>]) -> String {
             // The target mean x = 0.
             let xm = x0 + 8.0 + (pw - 16.0) * (0.0 - RANGE.0) / (RANGE.1 - RANGE.0);
             let _ = write!(s, r##"<line x1="{xm:.2}" y1="{}" x2="{xm:.2}" y2="{}" stroke="#000000" stroke-dasharray="2,2"/>"##, y0 + 8.0, y0 + ph - 22.0);
-            let _ = write!(s, r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{} · amp {:.2}</text>"#, x0 + pw / 2.0, y0 + ph - 8.0, cell.class, cell.amplification);
+            let shown: usize = cell.counts.iter().sum();
+            let off = if cell.class != "diverged" && (shown as f64) < 0.5 * cell.n as f64 { " (mostly off-plot)" } else { "" };
+            let _ = write!(s, r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{}{off} · amp {:.2}</text>"#, x0 + pw / 2.0, y0 + ph - 8.0, cell.class, cell.amplification);
         }
     }
     s.push_str("</svg>\n");
@@ -145,7 +148,7 @@ impl Experiment for GuidanceSplit {
 
     fn config(&self, ctx: &Context) -> Value {
         json!({ "steps": STEPS, "etas": ETAS, "n": ctx.pick(4000, 20_000), "process": "ou T=5 eps=1e-3 uniform", "sampler": "ddpm",
-                "means": [-3.0, 0.0, 3.0], "thresholds": { "centre": 0.1, "side_split": 0.2, "side_kept": 0.05, "diverged_sd": 50.0 } })
+                "means": [-3.0, 0.0, 3.0], "figure_version": 2, "thresholds": { "centre": 0.1, "side_split": 0.2, "side_kept": 0.05, "diverged_sd": 50.0 } })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
@@ -172,10 +175,10 @@ impl Experiment for GuidanceSplit {
                                 counts[b as usize] += 1;
                             }
                         }
-                        Cell { class, centre, left, right, sd, amplification: amp, counts }
+                        Cell { class, centre, left, right, sd, amplification: amp, counts, n }
                     }
                     // A diverged run is an outcome of the grid, recorded as such.
-                    Err(_) => Cell { class: "diverged", centre: f64::NAN, left: f64::NAN, right: f64::NAN, sd: f64::INFINITY, amplification: amp, counts: vec![0; BINS] },
+                    Err(_) => Cell { class: "diverged", centre: f64::NAN, left: f64::NAN, right: f64::NAN, sd: f64::INFINITY, amplification: amp, counts: vec![0; BINS], n },
                 };
                 rows.push(crate::row![steps, eta, cell.class, cell.centre, cell.left, cell.right, cell.sd, cell.amplification, n]);
                 line.push(cell);
