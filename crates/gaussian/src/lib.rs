@@ -35,4 +35,4 @@ pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
 pub use spectral::{Decomposition, Init, LaneLaw, Report, SpectralProblem, SpectralScore};
-pub use spectrum::read_spectrum;
+pub use spectrum::{parse_spectrum, read_spectrum};

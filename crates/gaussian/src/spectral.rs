@@ -361,7 +361,8 @@ impl SpectralProblem {
         Ok(Decomposition { total, truncation: self.truncation(process, eps)?, initialization, discretization, score: score_part })
     }
 
-    fn continuous_against_eps(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init) -> Result<f64, GaussianError> {
+    /// W2 between the exact continuous `dynamics` from `init`, read at `ε`, and `p_ε`.
+    pub fn continuous_against_eps(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init) -> Result<f64, GaussianError> {
         let top = process.at(process.horizon())?;
         let at = process.at(eps)?;
         let mut w = 0.0;

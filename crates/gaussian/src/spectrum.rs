@@ -13,10 +13,25 @@ use std::path::Path;
 /// assert_eq!(gmdiff_gaussian::read_spectrum(&p).unwrap(), vec![1.5, 0.25, 0.0]);
 /// ```
 pub fn read_spectrum(path: &Path) -> Result<Vec<f64>, GaussianError> {
-    let err = |message: String| GaussianError::Spectrum { path: path.display().to_string(), message };
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let at_path = |message: String| GaussianError::Spectrum { path: path.display().to_string(), message };
+    let bytes = std::fs::read(path).map_err(|e| at_path(e.to_string()))?;
+    parse_spectrum(&bytes).map_err(|e| match e {
+        GaussianError::Spectrum { message, .. } => at_path(message),
+        other => other,
+    })
+}
+
+/// Parses the bytes of a spectrum file, as [`read_spectrum`] reads it (errors name the source
+/// `(bytes)`).
+///
+/// ```
+/// assert_eq!(gmdiff_gaussian::parse_spectrum(b"2, 1\n0.5").unwrap(), vec![2.0, 1.0, 0.5]);
+/// assert!(gmdiff_gaussian::parse_spectrum(b"1 -1").is_err());
+/// ```
+pub fn parse_spectrum(bytes: &[u8]) -> Result<Vec<f64>, GaussianError> {
+    let err = |message: String| GaussianError::Spectrum { path: "(bytes)".into(), message };
     let values = if bytes.starts_with(b"\x93NUMPY") {
-        let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
+        let npy = npyz::NpyFile::new(bytes).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
         let ty = match npy.dtype() {
             npyz::DType::Plain(ty) => ty,
             other => return Err(err(format!("unsupported .npy dtype {}", other.descr()))),
@@ -27,7 +42,7 @@ pub fn read_spectrum(path: &Path) -> Result<Vec<f64>, GaussianError> {
             _ => return Err(err(format!("unsupported .npy dtype {ty}: expected float32 or float64"))),
         }
     } else {
-        let text = String::from_utf8(bytes).map_err(|_| err("neither .npy nor UTF-8 text".into()))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| err("neither .npy nor UTF-8 text".into()))?;
         let mut v = Vec::new();
         for (line_no, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("");

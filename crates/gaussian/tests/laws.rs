@@ -189,3 +189,22 @@ fn spectra_are_read_from_npy_f32_f64_and_text() {
     assert!(read_spectrum(&dir.join("bad.npy")).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn dense_decomposition_matches_the_spectral_one_for_a_commuting_error() {
+    let (c, s) = (0.8f64, 0.6f64);
+    let u = faer::mat![[c, -s], [s, c]];
+    let lam = [0.3, 1.7];
+    let sigma = faer::Mat::from_fn(2, 2, |i, j| (0..2).map(|k| u[(i, k)] * lam[k] * u[(j, k)]).sum());
+    let dense = DenseProblem::new(vec![0.4, -0.9], sigma).unwrap();
+    let spectral = dense.spectral().unwrap();
+    let vp = Process::default();
+    for (scheme, init) in [("em", Init::Standard), ("heun", Init::Exact), ("ddpm", Init::Standard)] {
+        let sm = Sampler::from_name(scheme).unwrap();
+        let a = dense.decompose(&sm, &vp, 80, 2e-3, init, &gmdiff_solvers::ScaledScore::new(dense.target().clone(), 0.07)).unwrap();
+        let b = spectral.decompose(&sm, &vp, 80, 2e-3, init, &SpectralScore::Scaled(0.07)).unwrap();
+        for (x, y) in [(a.total, b.total), (a.truncation, b.truncation), (a.initialization, b.initialization), (a.discretization, b.discretization), (a.score, b.score)] {
+            assert!((x - y).abs() <= 1e-7 * y.max(1e-6), "{scheme}: dense {a:?} vs spectral {b:?}");
+        }
+    }
+}
