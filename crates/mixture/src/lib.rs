@@ -37,7 +37,7 @@ pub use density::{Evaluation, MixtureDensity, Request};
 pub use error::MixtureError;
 pub use gaussian::Gaussian;
 pub use mixture::{GaussianMixture, WEIGHT_SUM_TOL};
-pub use smoothness::{LipschitzBound, LipschitzEstimate, SearchOptions, Smoothness, SmoothnessError, hessian_norms, lipschitz_bound, lipschitz_estimate, second_moment_bound, smoothness, symmetric_spectral_norm};
+pub use smoothness::{BOUND_ROUNDING_MARGIN, LipschitzBound, LipschitzEstimate, SearchOptions, Smoothness, SmoothnessError, hessian_norms, lipschitz_bound, lipschitz_estimate, second_moment_bound, smoothness, symmetric_spectral_norm};
 
 impl MixtureError {
     /// Attaches a component index to an error raised while building that component.

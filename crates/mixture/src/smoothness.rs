@@ -36,7 +36,7 @@
 //! let est = lipschitz_estimate(&m, &SearchOptions { radius: Some(5.0), ..SearchOptions::default() }).unwrap();
 //! let bound = lipschitz_bound(&m, Some(5.0)).unwrap();
 //! assert!((est.value - 3.0).abs() < 1e-9);
-//! assert!(bound.value >= est.value && (bound.value - 4.0).abs() < 1e-12);
+//! assert!(bound.value >= est.value && (bound.value - 4.0).abs() < 1e-10);
 //! ```
 
 use crate::density::MixtureDensity;
@@ -107,13 +107,19 @@ pub fn symmetric_spectral_norm(h: MatRef<'_, f64>) -> Result<f64, SmoothnessErro
     }
 }
 
+/// Relative margin added to [`LipschitzBound::value`] to cover floating-point rounding (a single
+/// Gaussian's bound is attained exactly, and the estimate and the bound are computed by different
+/// routes).
+pub const BOUND_ROUNDING_MARGIN: f64 = 1e-12;
+
 /// The rigorous upper bound on `L = sup_{‖x‖ ≤ R} ‖∇² log p(x)‖₂` of the module docs, and its parts.
 ///
-/// `value = max(precision_term, covariance_term)` with `precision_term = max_i λ_max(P_i)` and
+/// `value = max(precision_term, covariance_term) · (1 + 10⁻¹²)` (the factor is
+/// [`BOUND_ROUNDING_MARGIN`]) with `precision_term = max_i λ_max(P_i)` and
 /// `covariance_term = ¼ max_{i,j} (‖P_i − P_j‖₂ R + ‖P_i m_i − P_j m_j‖)²`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LipschitzBound {
-    /// The bound `max(precision_term, covariance_term)`.
+    /// The bound `max(precision_term, covariance_term) · (1 + BOUND_ROUNDING_MARGIN)`.
     pub value: f64,
     /// `max_i λ_max(P_i) = max_i 1/λ_min(S_i)`, which bounds `‖Σ r_i P_i‖`.
     pub precision_term: f64,
@@ -177,7 +183,8 @@ fn check_radius(radius: Option<f64>) -> Result<(), SmoothnessError> {
 ///     r#"{"weights":[0.5,0.5],"means":[[0.0],[0.0]],"covariances":[[[1.0]],[[4.0]]]}"#).unwrap();
 /// // P = 1 and 1/4: D = (1 − 1/4) R, so with R = 2 the covariance term is ¼ (1.5)² = 0.5625.
 /// let b = lipschitz_bound(&m, Some(2.0)).unwrap();
-/// assert_eq!((b.precision_term, b.covariance_term, b.value), (1.0, 0.5625, 1.0));
+/// assert_eq!((b.precision_term, b.covariance_term), (1.0, 0.5625));
+/// assert!((b.value - 1.0).abs() < 1e-11);
 /// assert!(lipschitz_bound(&m, None).is_err());
 /// ```
 pub fn lipschitz_bound(p: &GaussianMixture, radius: Option<f64>) -> Result<LipschitzBound, SmoothnessError> {
@@ -232,7 +239,9 @@ pub fn lipschitz_bound(p: &GaussianMixture, radius: Option<f64>) -> Result<Lipsc
             .fold(0.0f64, f64::max);
         precision_term + g * g
     });
-    let value = precision_term.max(covariance_term);
+    // The terms are computed in floating point (eigenvalues, inverses); a relative margin of
+    // `BOUND_ROUNDING_MARGIN` keeps the bound above values of ‖H‖ computed to rounding accuracy.
+    let value = precision_term.max(covariance_term) * (1.0 + BOUND_ROUNDING_MARGIN);
     if !value.is_finite() {
         return Err(SmoothnessError::Spectral(format!("the bound overflowed ({value})")));
     }
@@ -527,7 +536,7 @@ pub struct Smoothness {
 /// // supremum of |H| on the ball is close to 1, attained on the sphere ‖x‖ = 3.
 /// assert!((s.second_moment - 2.44).abs() < 1e-12);
 /// assert!(s.lipschitz_estimate > 0.99 && s.lipschitz_estimate <= 1.0);
-/// assert!((s.lipschitz_bound.value - 1.44).abs() < 1e-12);
+/// assert!((s.lipschitz_bound.value - 1.44).abs() < 1e-10);
 /// ```
 pub fn smoothness(p: &GaussianMixture, a: f64, b: f64, opts: &SearchOptions) -> Result<Smoothness, SmoothnessError> {
     let pt = p.diffused(a, b)?;

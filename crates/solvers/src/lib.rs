@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+mod bounds;
 mod error;
 pub mod law;
 mod particles;
@@ -33,6 +34,7 @@ mod schedule;
 mod targets;
 
 pub use algebra::{Algebra, Carrier};
+pub use bounds::{DdpmBound, DdpmBoundInput, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv};
 pub use error::SolverError;
 pub use law::{Affine, Coef, Dense, Diag, GaussLaw, LawEngine, LawOutput, LawStart, LinearScore, Marginal, Op, output_law};
 pub use particles::{Particles, SampleOutput, Start, sample};

@@ -9,8 +9,11 @@ pub mod closure;
 pub mod guidance_confidence;
 pub mod guidance_entropy;
 pub mod guidance_split;
+pub mod dimension_free;
+pub mod error_bounds;
 pub mod pierret_galerne;
 pub mod sampler_zoo;
+pub mod smoothness;
 
 use crate::experiment::Experiment;
 
@@ -20,6 +23,9 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(closure::Closure),
         Box::new(pierret_galerne::PierretGalerne),
         Box::new(sampler_zoo::SamplerZoo),
+        Box::new(smoothness::Smoothness),
+        Box::new(error_bounds::ErrorBounds),
+        Box::new(dimension_free::DimensionFree),
         Box::new(guidance_confidence::GuidanceConfidence),
         Box::new(guidance_entropy::GuidanceEntropy),
         Box::new(guidance_split::GuidanceSplit),
