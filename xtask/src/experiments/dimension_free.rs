@@ -32,6 +32,8 @@
 //! ε ≫ TV₀ (slope in [0.8, 1.2]) and is identical in every d. Figures: `tv_vs_steps.svg`, `trace_vs_logkt.svg`,
 //! `score_error.svg`. Data: `dimension_free.csv`, `trace.csv`, `score_error.csv`.
 
+#![allow(clippy::needless_range_loop)] // (d, K, T) grids are indexed in parallel
+
 use gmdiff::metrics::{IsotropicDdpm, PropagationGrid, ScoreError};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff::process::DiscreteChain;

@@ -150,7 +150,7 @@ impl Experiment for Smoothness {
         );
         let mut series = Vec::new();
         let mut m2_series = Vec::new();
-        for (ti, &t) in times.iter().enumerate() {
+        for &t in &times {
             let sel: Vec<&Vec<f64>> = rows.iter().filter(|r| r[0] == t).collect();
             let tail: Vec<&&Vec<f64>> = sel.iter().filter(|r| r[1] >= 64.0).collect();
             let x: Vec<f64> = tail.iter().map(|r| r[1].ln()).collect();
@@ -173,7 +173,6 @@ impl Experiment for Smoothness {
             series.push(Series::dashed(format!("k-free bound, t = {t}"), KS.iter().map(|&k| (k as f64, mean_of(5, k))).collect()));
             m2_series.push(Series::points(format!("E‖x_t‖², t = {t}"), sel.iter().map(|r| (r[1], r[6])).collect()));
             m2_series.push(Series::dashed(format!("k-free bound, t = {t}"), KS.iter().map(|&k| (k as f64, mean_of(7, k))).collect()));
-            let _ = ti;
         }
         let path = ctx.output("lipschitz_vs_k.svg")?;
         line_plot(&path, "Lipschitz constant of the score vs number of components", "k", "L(t)", &series, true, true)?;
