@@ -96,6 +96,15 @@ impl Covariance {
         }
     }
 
+    /// Checks that every entry is finite.
+    pub(crate) fn check_finite(&self, what: &str) -> Result<(), MixtureError> {
+        match self {
+            Covariance::Isotropic { variance, .. } => check_finite(|| what.into(), [*variance]),
+            Covariance::Diagonal(v) => check_finite(|| what.into(), v.iter().copied()),
+            Covariance::Full(m) => check_finite(|| what.into(), (0..m.ncols()).flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))),
+        }
+    }
+
     /// The dimension `d`.
     pub fn dim(&self) -> usize {
         match self {

@@ -52,9 +52,15 @@ impl Gaussian {
     }
 
     /// The law of `a x + b z`, `x ~ N(μ, Σ)`, `z ~ N(0, I)` independent: `N(a μ, a² Σ + b² I)`.
+    ///
+    /// Fails with [`MixtureError::NonFinite`] when `a μ` or `a² Σ + b² I` overflows `f64`.
     pub fn diffused(&self, a: f64, b: f64) -> Result<Self, MixtureError> {
         check_scales(a, b)?;
-        Ok(Self { mean: self.mean.iter().map(|m| a * m).collect(), covariance: self.covariance.diffused(a, b) })
+        let mean: Vec<f64> = self.mean.iter().map(|m| a * m).collect();
+        check_finite(|| "diffused mean a μ (overflow)".into(), mean.iter().copied())?;
+        let covariance = self.covariance.diffused(a, b);
+        covariance.check_finite("diffused covariance a² Σ + b² I (overflow)")?;
+        Ok(Self { mean, covariance })
     }
 
     /// `log N(x; μ, Σ) = −½ (d log 2π + log det Σ + (x − μ)ᵀ Σ⁻¹ (x − μ))`.

@@ -150,14 +150,18 @@ impl GaussianMixture {
         let mut precisions = Vec::with_capacity(self.len());
         for (i, (w, c)) in self.weights.iter().zip(&self.components).enumerate() {
             match c.covariance().precision() {
-                Ok(p) => {
-                    constants.push(w.ln() - 0.5 * p.log_det_cov - 0.5 * d as f64 * log_2pi);
-                    precisions.push(p.factor);
-                }
                 // A zero-weight component contributes nothing, singular or not.
-                Err(_) if *w == 0.0 => {
+                _ if *w == 0.0 => {
                     constants.push(f64::NEG_INFINITY);
                     precisions.push(Factor::Scalar { dim: d, value: 0.0 });
+                }
+                Ok(p) => {
+                    let c = w.ln() - 0.5 * p.log_det_cov - 0.5 * d as f64 * log_2pi;
+                    if !c.is_finite() {
+                        return Err(MixtureError::NonFinite { what: format!("normalising constant of component {i} (log det Σ overflows)"), value: c });
+                    }
+                    constants.push(c);
+                    precisions.push(p.factor);
                 }
                 Err(_) => return Err(MixtureError::SingularCovariance { component: i }),
             }

@@ -234,3 +234,13 @@ fn zero_weight_components_are_inert() {
     assert!((p.logpdf(&[5.0]).unwrap() - g.logpdf(&[5.0]).unwrap()).abs() < 1e-15);
     assert_eq!(p.responsibilities(&[5.0]).unwrap(), vec![1.0, 0.0]);
 }
+
+/// Found by the `mixture_construction` fuzz target: a finite mixture whose diffused mean and
+/// variance overflow (a = 4.4e158) once gave a silent NaN score; it must be a typed error.
+#[test]
+fn overflowing_diffusion_is_an_error_not_nan() {
+    let m: GaussianMixture = serde_json::from_str(r#"{"weights":[1.0],"means":[[4.4e158]],"covariances":[1.0]}"#).unwrap();
+    assert!(matches!(m.diffused(4.4e158, 1.0), Err(MixtureError::NonFinite { .. })));
+    let g: GaussianMixture = serde_json::from_str(r#"{"weights":[1.0],"means":[[0.0]],"covariances":[1e300]}"#).unwrap();
+    assert!(matches!(g.diffused(1e10, 1.0), Err(MixtureError::NonFinite { .. })));
+}
