@@ -7,6 +7,14 @@ use gmdiff_mixture::{GaussianMixture, MixtureDensity, Request};
 use gmdiff_process::{Coefficients, Score};
 
 /// How the guided score is assembled. With exact scores both give the same field.
+///
+/// ```
+/// use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore};
+/// let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(
+///     r#"{"weights":[0.5,0.5],"means":[[-1.0],[1.0]],"covariances":[1.0,1.0]}"#).unwrap();
+/// let s = GuidedScore::new(ClassConditional::per_component(m), 0, 1.0, Guidance::ClassifierFree).unwrap();
+/// assert_eq!(s.kind(), Guidance::ClassifierFree);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guidance {
     /// Classifier guidance: `s_η = ∇ log p_t(x | y) + η ∇_x log p_t(y | x)`, the conditional score

@@ -70,7 +70,14 @@ pub fn confidence(model: &ClassConditional, class: usize, samples: MatRef<'_, f6
     Estimate::from_values(&p)
 }
 
-/// Samples with the exact log-density of their law at each of them.
+/// Samples with the exact log-density of their law at each of them; the entropy estimate is
+/// `h = −(1/n) Σ_r log p_out(x_r)` with standard error `sd(log p_out)/√n`.
+///
+/// ```
+/// use gmdiff_guidance::DensityOutput;
+/// let out = DensityOutput { samples: faer::Mat::zeros(2, 1), log_density: vec![-1.0, -2.0], score_evals: 0 };
+/// assert_eq!(out.entropy().unwrap().mean, 1.5);
+/// ```
 #[derive(Debug, Clone)]
 pub struct DensityOutput {
     /// The samples `x_out`, `n × d`.
