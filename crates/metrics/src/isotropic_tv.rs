@@ -82,6 +82,24 @@ impl Default for PropagationGrid {
 }
 
 /// DDPM with a discrete chain on an isotropic mixture `Σ π_k N(μ_k, I_d)` with collinear means.
+///
+/// ```
+/// use gmdiff_metrics::{IsotropicDdpm, PropagationGrid, ScoreError};
+/// // ½ N(−2e, I) + ½ N(2e, I) in d = 500, e = (0.6, 0.8, 0, …), 40 steps of β = 0.1.
+/// let mut e = vec![0.0; 500];
+/// (e[0], e[1]) = (0.6, 0.8);
+/// let means = vec![e.iter().map(|v| -2.0 * v).collect(), e.iter().map(|v| 2.0 * v).collect()];
+/// let ddpm = IsotropicDdpm::new(vec![0.5, 0.5], means, vec![0.1; 40]).unwrap();
+/// // e is taken along the longest mean (the first on ties), here −2e: coordinates (2, −2).
+/// assert_eq!(ddpm.coords(), &[2.0, -2.0]);
+/// // Exact score: the complement keeps variance 1, so the d-dimensional TV is the in-span TV.
+/// assert_eq!(ddpm.complement_variance(0.0), 1.0);
+/// let tv = ddpm.tv(ScoreError::default(), PropagationGrid::default()).unwrap();
+/// assert!(tv.lower == tv.upper && tv.lower > 0.0 && tv.lower < 0.2);
+/// // A scaled score moves the complement too: the TV becomes an interval.
+/// let scaled = ddpm.tv(ScoreError { shift: 0.0, scale: 0.05 }, PropagationGrid::default()).unwrap();
+/// assert!(scaled.complement > 0.0 && scaled.lower < scaled.upper);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct IsotropicDdpm {
     weights: Vec<f64>,

@@ -249,6 +249,12 @@ pub fn lipschitz_bound(p: &GaussianMixture, radius: Option<f64>) -> Result<Lipsc
 }
 
 /// Options of the multi-start search of [`lipschitz_estimate`].
+///
+/// ```
+/// use gmdiff_mixture::SearchOptions;
+/// let o = SearchOptions { radius: Some(4.0), samples: 500, ..SearchOptions::default() };
+/// assert_eq!((o.refine, o.iterations, o.max_pairs), (24, 150, 256));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchOptions {
     /// Search the ball `‖x‖ ≤ R` (`None`: all of `R^d`, no projection).

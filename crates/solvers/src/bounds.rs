@@ -19,6 +19,15 @@
 use crate::error::{SolverError, check};
 
 /// The inputs of [`ddpm_bound`].
+///
+/// ```
+/// use gmdiff_solvers::{DdpmBoundInput, ddpm_bound};
+/// let input = DdpmBoundInput { lipschitz: 4.0, second_moment: 1.0, dim: 1, horizon: 2.0, steps: 4,
+///     eps_score: 0.0, kl_to_gaussian: 0.0 };
+/// // h = 0.5 > 1/L: the theorem's step condition fails, and the result says so.
+/// assert!(!ddpm_bound(&input).unwrap().step_condition);
+/// assert!(ddpm_bound(&DdpmBoundInput { steps: 0, ..input }).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DdpmBoundInput {
     /// `L`: Lipschitz constant of the score (uniform in t), `> 0`.
