@@ -2,7 +2,7 @@
 //! DPOM / DPUM complexity forms of Chen et al. (arXiv 2305.11798), evaluated from a target's score
 //! Lipschitz constant `L` and second moment `m₂` (see `gmdiff_mixture::lipschitz_bound`).
 //!
-//! **Every formula here is [transcribed] (THEORY §1)**: read from a third-party summary, with the
+//! **Every formula here is *transcribed* (THEORY §1)**: read from a third-party summary, with the
 //! hidden absolute constants of `≲` and `Õ` set to 1 and logarithmic factors dropped. They give the
 //! *rate* (how the error scales with steps, horizon, d, L, m₂, ε_score), never a certified number.
 //! `docs/bounds.md` lists the source of each term.
@@ -46,7 +46,7 @@ pub struct DdpmBoundInput {
     pub kl_to_gaussian: f64,
 }
 
-/// The terms of the DDPM bound (all [transcribed], constants 1).
+/// The terms of the DDPM bound (all *transcribed*, constants 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DdpmBound {
     /// `sqrt(KL(q‖γ)) e^{−T}`: the initialisation (convergence of the OU process).
@@ -68,7 +68,7 @@ pub struct DdpmBound {
 
 /// Chen et al. (arXiv 2209.11215), DDPM with the exponential integrator on the OU process:
 /// `TV ≲ sqrt(KL(q‖γ)) e^{−T} + (L sqrt(d h) + L m₂ h) sqrt(T) + ε_score sqrt(T)`, for `h ≲ 1/L`
-/// [transcribed, THEORY §1; constants set to 1].
+/// (*transcribed*, THEORY §1; constants set to 1).
 ///
 /// ```
 /// use gmdiff_solvers::{DdpmBoundInput, ddpm_bound};
