@@ -31,6 +31,7 @@ pub fn read_spectrum(path: &Path) -> Result<Vec<f64>, GaussianError> {
 pub fn parse_spectrum(bytes: &[u8]) -> Result<Vec<f64>, GaussianError> {
     let err = |message: String| GaussianError::Spectrum { path: "(bytes)".into(), message };
     let values = if bytes.starts_with(b"\x93NUMPY") {
+        check_npy_header(bytes).map_err(err)?;
         let npy = npyz::NpyFile::new(bytes).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
         let ty = match npy.dtype() {
             npyz::DType::Plain(ty) => ty,
@@ -62,4 +63,25 @@ pub fn parse_spectrum(bytes: &[u8]) -> Result<Vec<f64>, GaussianError> {
             if v.is_finite() && v >= 0.0 { Ok(v.abs()) } else { Err(err(format!("eigenvalue {i} = {v} must be finite and ≥ 0"))) }
         })
         .collect()
+}
+
+/// Rejects `.npy` headers that are not the plain dictionary `np.save` writes for a numeric array.
+///
+/// The header is a Python literal, parsed by `npyz` through a backtracking parser; a header with
+/// deeply nested brackets (possible only in structured dtypes, which are not spectra anyway) can
+/// take that parser exponential time, so such headers are refused before parsing.
+fn check_npy_header(bytes: &[u8]) -> Result<(), String> {
+    let (len_at, width) = match bytes.get(6) {
+        Some(1) => (8, 2),
+        Some(2) | Some(3) => (8, 4),
+        Some(v) => return Err(format!("unsupported .npy format version {v}")),
+        None => return Err("truncated .npy file".into()),
+    };
+    let len_bytes = bytes.get(len_at..len_at + width).ok_or("truncated .npy header")?;
+    let len = len_bytes.iter().rev().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+    let header = bytes.get(len_at + width..len_at + width + len).ok_or("truncated .npy header")?;
+    if header.iter().filter(|&&b| b == b'{' || b == b'[').count() > 1 || header.contains(&b'[') {
+        return Err("unsupported .npy header: expected a plain numeric array (no structured dtype)".into());
+    }
+    Ok(())
 }
