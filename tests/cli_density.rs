@@ -73,7 +73,7 @@ fn inverse_logdet(a: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64) {
 }
 
 /// log p_t(x) as a dual number, for p_t = Σ w_i N(a μ_i, a² Σ_i + b² I).
-fn logpdf_dual(m: &(Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>), a: f64, b: f64, x: &[f64]) -> Dual {
+fn logpdf_dual(m: &RawMixture, a: f64, b: f64, x: &[f64]) -> Dual {
     let d = x.len();
     let xs: Vec<Dual> = x.iter().enumerate().map(|(j, &v)| Dual::variable(v, j)).collect();
     let terms: Vec<Dual> = (0..m.0.len())

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use gmdiff::io::{format_f64, read_points_csv};
 use gmdiff::metrics::{self, Bandwidth, TwoSampleStatistic};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum W2Method {
@@ -51,7 +51,7 @@ pub struct MmdArgs {
     seed: u64,
 }
 
-fn clouds(x: &PathBuf, y: &PathBuf) -> Result<(faer::Mat<f64>, faer::Mat<f64>), CliError> {
+fn clouds(x: &Path, y: &Path) -> Result<(faer::Mat<f64>, faer::Mat<f64>), CliError> {
     let (a, b) = (read_points_csv(x)?, read_points_csv(y)?);
     if a.ncols() != b.ncols() {
         return Err(CliError::Usage(format!(

@@ -30,8 +30,11 @@ pub fn gmdiff(args: &[&str]) -> Run {
     }
 }
 
-/// A random full-covariance mixture as plain arrays: (weights, means, covariances).
-pub fn random_mixture(seed: u64, d: usize, k: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) {
+/// A mixture as plain arrays: (weights, means, covariances).
+pub type RawMixture = (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
+
+/// A random full-covariance mixture as plain arrays.
+pub fn random_mixture(seed: u64, d: usize, k: usize) -> RawMixture {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let raw: Vec<f64> = (0..k).map(|_| 0.1 + rng.random::<f64>()).collect();
     let total: f64 = raw.iter().sum();
@@ -48,7 +51,7 @@ pub fn random_mixture(seed: u64, d: usize, k: usize) -> (Vec<f64>, Vec<Vec<f64>>
     (weights, means, covs)
 }
 
-pub fn mixture_json(m: &(Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>)) -> String {
+pub fn mixture_json(m: &RawMixture) -> String {
     serde_json::json!({"weights": m.0, "means": m.1, "covariances": m.2}).to_string()
 }
 

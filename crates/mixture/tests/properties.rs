@@ -24,9 +24,9 @@ proptest! {
         let p = m.diffused(a, (1.0 - a * a).sqrt()).unwrap().density().unwrap();
         for x in &pts {
             let s = p.score(x).unwrap();
-            for j in 0..x.len() {
+            for (j, &sj) in s.iter().enumerate() {
                 let fd = central(|y| p.logpdf(y).unwrap(), x, j, 1e-5);
-                prop_assert!((fd - s[j]).abs() <= 1e-6 * (1.0 + s[j].abs()), "j={j}: fd {fd} vs score {}", s[j]);
+                prop_assert!((fd - sj).abs() <= 1e-6 * (1.0 + sj.abs()), "j={j}: fd {fd} vs score {sj}");
             }
         }
     }
@@ -125,8 +125,8 @@ proptest! {
             prop_assert_eq!(all.laplacian.as_ref().unwrap()[r], p.laplacian(&xr).unwrap());
             let s = p.score(&xr).unwrap();
             let resp = p.responsibilities(&xr).unwrap();
-            for j in 0..m.dim() { prop_assert_eq!(all.score.as_ref().unwrap()[(r, j)], s[j]); }
-            for i in 0..m.len() { prop_assert_eq!(all.responsibilities.as_ref().unwrap()[(r, i)], resp[i]); }
+            for (j, &sj) in s.iter().enumerate() { prop_assert_eq!(all.score.as_ref().unwrap()[(r, j)], sj); }
+            for (i, &ri) in resp.iter().enumerate() { prop_assert_eq!(all.responsibilities.as_ref().unwrap()[(r, i)], ri); }
             prop_assert_eq!(&h[r], &p.hessian(&xr).unwrap());
         }
         let mut into = faer::Mat::zeros(n, m.dim());
@@ -214,7 +214,7 @@ fn bad_input_is_a_typed_error() {
     assert!(bad(r#"{"weights":[1.0],"means":[[]],"covariances":[1.0]}"#).contains("d = 0"));
     assert!(bad(r#"{"weights":[0.5,0.5],"means":[[0.0],[0.0,1.0]],"covariances":[1.0,[1.0,1.0]]}"#).contains("mismatch"));
     assert!(bad(r#"{"weights":[1.0],"means":[[0.0]],"covariances":[-1.0]}"#).contains("semi-definite"));
-    assert!(bad(r#"{"weights":[1.0],"means":[[1e999]],"covariances":[1.0]}"#).len() > 0);
+    assert!(!bad(r#"{"weights":[1.0],"means":[[1e999]],"covariances":[1.0]}"#).is_empty());
     let m: GaussianMixture = serde_json::from_str(r#"{"weights":[1.0],"means":[[0.0]],"covariances":[1.0]}"#).unwrap();
     let p = m.density().unwrap();
     assert!(matches!(p.logpdf(&[f64::NAN]), Err(MixtureError::NonFinite { .. })));
