@@ -12,9 +12,6 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
-/// Elements per parallel task in linear combinations (any value gives the same bits).
-const LIN_CHUNK: usize = 8192;
-
 /// A Monte Carlo mean with its standard error `s / √n` (`s` the sample standard deviation, `n − 1`
 /// in the denominator).
 ///
@@ -111,23 +108,6 @@ fn standard_start(n: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     (x, l)
 }
 
-fn lin_into(terms: &[(f64, &Vec<f64>)]) -> Vec<f64> {
-    let len = terms[0].1.len();
-    let mut out = vec![0.0; len];
-    out.par_chunks_mut(LIN_CHUNK).enumerate().for_each(|(c, o)| {
-        let off = c * LIN_CHUNK;
-        let (c0, v0) = terms[0];
-        for (o, v) in o.iter_mut().zip(&v0[off..]) {
-            *o = c0 * v;
-        }
-        for &(ci, vi) in &terms[1..] {
-            for (o, v) in o.iter_mut().zip(&vi[off..]) {
-                *o += ci * v;
-            }
-        }
-    });
-    out
-}
 
 /// The particle carrier augmented with the log-density: each particle is the row
 /// `(x_1, …, x_d, ℓ)`; the score of the augmented state is `(s_t(x), −(d + ∇·s_t(x)) − ℓ)`, so the
@@ -146,7 +126,7 @@ struct Augmented<'a, S: ScoreJacobian + ?Sized> {
 impl<S: ScoreJacobian + ?Sized> Algebra for Augmented<'_, S> {
     type Value = Vec<f64>;
     fn lin(&mut self, terms: &[(f64, &Vec<f64>)]) -> Vec<f64> {
-        lin_into(terms)
+        gmdiff_solvers::linear_combination(terms)
     }
     fn score(&mut self, at: &Coefficients, v: &Vec<f64>) -> Result<Vec<f64>, SolverError> {
         let (n, d, w) = (self.n, self.d, self.d + 1);
@@ -376,7 +356,7 @@ pub fn map_log_density<S: ScoreJacobian + ?Sized>(
                 None => return Err(GuidanceError::NotInvertible { step: k, particle: i }),
             }
         }
-        x = lin_into(&[(cx, &x), (cs, &s)]);
+        x = gmdiff_solvers::linear_combination(&[(cx, &x), (cs, &s)]);
     }
     if !(x.iter().all(|v| v.is_finite()) && l.iter().all(|v| v.is_finite())) {
         return Err(GuidanceError::NonFinite { what: "the samples or their log-density (the scheme diverged)".into() });

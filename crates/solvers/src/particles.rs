@@ -120,24 +120,35 @@ impl<'a, S: Score + ?Sized> Particles<'a, S> {
     }
 }
 
+/// `Σ_j c_j v_j` for equally long flat particle batches, in parallel over fixed chunks (so the
+/// result does not depend on the thread count); the particle carrier's `lin`.
+///
+/// ```
+/// let (a, b) = (vec![1.0, 2.0], vec![10.0, 20.0]);
+/// assert_eq!(gmdiff_solvers::linear_combination(&[(2.0, &a), (0.5, &b)]), vec![7.0, 14.0]);
+/// ```
+pub fn linear_combination(terms: &[(f64, &Vec<f64>)]) -> Vec<f64> {
+    let len = terms.first().map_or(0, |t| t.1.len());
+    let mut out = vec![0.0; len];
+    out.par_chunks_mut(LIN_CHUNK).enumerate().for_each(|(c, o)| {
+        let off = c * LIN_CHUNK;
+        let (c0, v0) = terms[0];
+        for (o, v) in o.iter_mut().zip(&v0[off..]) {
+            *o = c0 * v;
+        }
+        for &(ci, vi) in &terms[1..] {
+            for (o, v) in o.iter_mut().zip(&vi[off..]) {
+                *o += ci * v;
+            }
+        }
+    });
+    out
+}
+
 impl<S: Score + ?Sized> Algebra for Particles<'_, S> {
     type Value = Vec<f64>;
     fn lin(&mut self, terms: &[(f64, &Vec<f64>)]) -> Vec<f64> {
-        let len = terms[0].1.len();
-        let mut out = vec![0.0; len];
-        out.par_chunks_mut(LIN_CHUNK).enumerate().for_each(|(c, o)| {
-            let off = c * LIN_CHUNK;
-            let (c0, v0) = terms[0];
-            for (o, v) in o.iter_mut().zip(&v0[off..]) {
-                *o = c0 * v;
-            }
-            for &(ci, vi) in &terms[1..] {
-                for (o, v) in o.iter_mut().zip(&vi[off..]) {
-                    *o += ci * v;
-                }
-            }
-        });
-        out
+        linear_combination(terms)
     }
     fn score(&mut self, at: &Coefficients, x: &Vec<f64>) -> Result<Vec<f64>, SolverError> {
         let mut out = vec![0.0; x.len()];
