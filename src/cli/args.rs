@@ -67,3 +67,10 @@ impl ProcessArgs {
         Ok(p)
     }
 }
+
+/// A JSON number with round-trip precision; a non-finite value becomes a string (`"inf"`,
+/// `"-inf"`, `"NaN"`), since JSON has no literal for it.
+pub fn json_number(v: f64) -> String {
+    let text = gmdiff::io::format_f64(v);
+    if v.is_finite() { text } else { format!("\"{text}\"") }
+}

@@ -1,10 +1,10 @@
 //! `gmdiff gaussian-error`: the exact W2 (and KL) error of a sampler on Gaussian data
 //! (Pierret–Galerne, THEORY §3), from a spectrum or from a mean and a covariance.
 
-use super::args::{CliError, ProcessArgs};
+use super::args::{CliError, ProcessArgs, json_number};
 use clap::{Args, ValueEnum};
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
-use gmdiff::io::{format_f64, read_points_csv};
+use gmdiff::io::read_points_csv;
 use gmdiff::process::{ForwardProcess, TimeGrid};
 use gmdiff::solvers::{Sampler, ScaledScore, Schedule};
 use std::io::Write;
@@ -55,10 +55,6 @@ pub struct GaussianErrorArgs {
     decompose: bool,
     #[command(flatten)]
     process: ProcessArgs,
-}
-
-fn json_number(v: f64) -> String {
-    if v.is_infinite() && v > 0.0 { "\"inf\"".into() } else { format_f64(v) }
 }
 
 pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliError> {

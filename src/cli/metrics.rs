@@ -1,8 +1,8 @@
 //! `gmdiff w2` and `gmdiff mmd`: distances between two point clouds (gmdiff-metrics).
 
-use super::args::CliError;
+use super::args::{CliError, json_number};
 use clap::{Args, ValueEnum};
-use gmdiff::io::{format_f64, read_points_csv};
+use gmdiff::io::read_points_csv;
 use gmdiff::metrics::{self, Bandwidth, TwoSampleStatistic};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,9 +89,4 @@ pub fn mmd(args: &MmdArgs, out: &mut impl Write) -> Result<(), CliError> {
 ?;
     writeln!(out, "{{\"mmd2\": {}, \"p_value\": {}}}", json_number(test.statistic), json_number(test.p_value))?;
     Ok(out.flush()?)
-}
-
-/// A JSON number with round-trip precision, or the string "inf" for an infinite value.
-fn json_number(v: f64) -> String {
-    if v.is_finite() { format_f64(v) } else { format!("\"{}\"", format_f64(v)) }
 }
