@@ -10,7 +10,7 @@
 //! from the tick step (no `0.30000000000000004`).
 //!
 //! Every function renders to a string first and then writes the file with
-//! [`atomic_write`](crate::io::atomic_write).
+//! [`atomic_write`].
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -41,7 +41,7 @@ impl Default for Langevin {
 /// `V ← V + h/2 s_t(X)`, `X ← X + h/2 V`, `V ← e^{−γ_t h} V + sqrt(1 − e^{−2 γ_t h}) ξ` (exact friction
 /// and noise), `X ← X + h/2 V`, `V ← V + h/2 s_t(X)`. The velocity starts as `N(0, I)` and is kept
 /// across steps.
-/// [reconstructed] — Chen et al.'s exact discretisation and constants were not retrievable.
+/// \[reconstructed\] — Chen et al.'s exact discretisation and constants were not retrievable.
 ///
 /// ```
 /// use gmdiff_solvers::Underdamped;

@@ -4,7 +4,7 @@
 //! `≲ log²(KT) log²T / T` (+ a score-error term `ε_score sqrt(log T)`): the TV against the number of
 //! steps T falls like 1/T up to logs, and does not move with d or K; older bounds grow like d/T.
 //! Key lemma: `tr(I + J_t(x)) ≤ C log(KT)` along the trajectory, where for an isotropic mixture
-//! `I + J_t(x) = ᾱ_t Cov_{k∼r(·|x)}(μ_k)` [derived].
+//! `I + J_t(x) = ᾱ_t Cov_{k∼r(·|x)}(μ_k)` \[derived\].
 //!
 //! **Paper.** Li, Cai, Wei (arXiv 2504.05300); schedule Li–Yan (arXiv 2409.18959, eq. 2.3).
 //! **THEORY** §2 (theorem and schedule transcribed; the Jacobian identity and the factorisation

@@ -7,8 +7,8 @@
 //! decays at least at the bound's rate in the number of steps; the score-error term is linear in
 //! ε_score.
 //!
-//! **Paper.** as above; **THEORY** §1 (all bounds [transcribed], constants unverified — only shapes
-//! are checked; the DPOM/DPUM correctors are [reconstructed], docs/solvers.md). Formulas in
+//! **Paper.** as above; **THEORY** §1 (all bounds \[transcribed\], constants unverified — only shapes
+//! are checked; the DPOM/DPUM correctors are \[reconstructed\], docs/solvers.md). Formulas in
 //! `gmdiff_solvers::{ddpm_bound, dpom_tv, dpum_tv}`, docs/bounds.md.
 //!
 //! **Setup.** (a) d = 1 target N(1, 0.5) (a one-component mixture, so the sampler's output law is

@@ -1,7 +1,7 @@
 //! The experiment registry.
 //!
 //! To add an experiment: create `experiments/<name>.rs` with a unit struct implementing
-//! [`Experiment`](crate::experiment::Experiment) (module docs: the claim, its paper and THEORY
+//! [`Experiment`] (module docs: the claim, its paper and THEORY
 //! section, the setup, the measurement and the verdict), declare it below, and add it to
 //! [`all`]. Keep the order stable: it is the order of the report.
 
