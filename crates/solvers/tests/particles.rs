@@ -54,18 +54,23 @@ fn score_evaluation_counts_are_reported_exactly() {
 }
 
 #[test]
-fn outputs_are_bit_identical_with_one_or_two_threads() {
+fn every_sampler_is_bit_identical_with_one_or_two_threads_and_changes_with_the_seed() {
     let target = mixture();
     let sched = Schedule::uniform_vp(60, 1e-3).unwrap();
     // More particles than one parallel chunk, so the work really is split.
     let n = 5000;
-    for s in [Sampler::Ddpm, Sampler::EulerMaruyama, Sampler::Dpum(Default::default()), Sampler::Ddim { eta: 0.5 }] {
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| sample(&s, &sched, &target, Start::Exact(&target), n, 99).unwrap().samples)
-        };
-        let (a, b) = (run(1), run(2));
-        assert!(a == b, "{}: 1 vs 2 threads differ", s.name());
+    for s in all_samplers() {
+        for start in [Start::Standard, Start::Exact(&target)] {
+            let run = |threads: usize, seed: u64| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| sample(&s, &sched, &target, start, n, seed).unwrap().samples)
+            };
+            let a = run(1, 99);
+            assert!(a == run(2, 99), "{}: 1 vs 2 threads differ", s.name());
+            let b = run(2, 100);
+            let changed = (0..n).filter(|&i| a.row(i) != b.row(i)).count();
+            assert_eq!(changed, n, "{}: seed 99 and 100 share {} of {n} samples", s.name(), n - changed);
+        }
     }
 }
 
