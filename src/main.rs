@@ -23,14 +23,14 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's first paragraph (e.g. "the following required arguments were not provided:"
+            // and the list of them), joined into one line; the usage and tips are dropped.
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments");
-            let first = first.trim();
-            if first.starts_with("error:") {
-                eprintln!("{first}");
-            } else {
-                eprintln!("error: {first}");
-            }
+            let paragraph: Vec<&str> =
+                text.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
+            let line = paragraph.join(" ");
+            let line = line.strip_prefix("error:").unwrap_or(&line).trim();
+            eprintln!("error: {}", if line.is_empty() { "invalid arguments" } else { line });
             return ExitCode::from(2);
         }
     };

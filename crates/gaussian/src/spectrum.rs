@@ -3,7 +3,7 @@
 use crate::error::GaussianError;
 use std::path::Path;
 
-/// Reads a spectrum: `.npy` files (1-D or any shape, `<f4`/`<f8`/`>f4`/`>f8`, flattened) through
+/// Reads a spectrum: `.npy` files (shape `(n,)`, `(n, 1)` or `(1, n)`; `<f4`/`<f8`/`>f4`/`>f8`) through
 /// `npyz`, other files as plain text (numbers separated by whitespace or commas, `#` comments).
 /// Every value must be finite and `≥ 0` (`−0.0` is read as `0`).
 ///
@@ -33,6 +33,10 @@ pub fn parse_spectrum(bytes: &[u8]) -> Result<Vec<f64>, GaussianError> {
     let values = if bytes.starts_with(b"\x93NUMPY") {
         check_npy_header(bytes).map_err(err)?;
         let npy = npyz::NpyFile::new(bytes).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
+        if npy.shape().iter().filter(|&&n| n != 1).count() > 1 {
+            let dims: Vec<String> = npy.shape().iter().map(u64::to_string).collect();
+            return Err(err(format!("a spectrum is a 1-D .npy array, got shape ({}) (a matrix is not a spectrum)", dims.join(", "))));
+        }
         let ty = match npy.dtype() {
             npyz::DType::Plain(ty) => ty,
             other => return Err(err(format!("unsupported .npy dtype {}", other.descr()))),

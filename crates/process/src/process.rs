@@ -105,11 +105,12 @@ pub struct VpLinear {
 }
 
 impl VpLinear {
-    /// A linear VP process; needs `0 ≤ β_min`, `0 ≤ β_max`, `β_min + β_max > 0` and `T > 0`.
+    /// A linear VP process; needs `0 ≤ β_min ≤ β_max`, `β_max > 0` and `T > 0`.
     pub fn new(beta_min: f64, beta_max: f64, horizon: f64) -> Result<Self, ProcessError> {
         check("beta_min", beta_min, |b| b >= 0.0, "must be finite and ≥ 0")?;
         check("beta_max", beta_max, |b| b >= 0.0, "must be finite and ≥ 0")?;
         check("beta_min + beta_max", beta_min + beta_max, |b| b > 0.0, "must be > 0")?;
+        check("beta_min", beta_min, |b| b <= beta_max, "must not exceed beta_max (β rises from β_min at t = 0 to β_max at t = T)")?;
         check("T", horizon, |t| t > 0.0, "must be finite and > 0")?;
         Ok(Self { beta_min, beta_max, horizon })
     }
