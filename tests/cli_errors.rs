@@ -133,6 +133,7 @@ fn process_cases(t: &Template) -> Vec<Case> {
         vp.clone().set("--horizon", "inf").case("infinite horizon", "T"),
         t.clone().set("--process", "vq").case("unknown process", "vq"),
         t.clone().set("--process", "ou").set("--beta-min", "0.2").case("β_min without vp", "vp"),
+        t.clone().set("--process", "vp-cosine").set("--horizon", "2").case("horizon of the cosine schedule", "horizon"),
     ]
 }
 

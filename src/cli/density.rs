@@ -1,23 +1,16 @@
 //! `gmdiff logpdf` and `gmdiff score`: the exact diffused mixture at time t.
 
-use super::args::{CliError, ProcessArgs};
+use super::args::{CliError, MixtureAtTime};
 use clap::Args;
-use gmdiff::io::{read_mixture_json, read_points_csv, write_matrix_csv};
+use gmdiff::io::{read_points_csv, write_matrix_csv};
 use gmdiff::mixture::MixtureDensity;
-use gmdiff::process::ForwardProcess;
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct DensityArgs {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
-    #[arg(long)]
-    mixture: PathBuf,
-    /// Forward time t in [0, T].
-    #[arg(long, allow_negative_numbers = true)]
-    time: f64,
     #[command(flatten)]
-    process: ProcessArgs,
+    target: MixtureAtTime,
     /// Points CSV: one point per row, comma separated, no header.
     #[arg(long)]
     points: PathBuf,
@@ -25,9 +18,7 @@ pub struct DensityArgs {
 
 /// The factorised `p_t` and the points.
 fn load(args: &DensityArgs) -> Result<(MixtureDensity, faer::Mat<f64>), CliError> {
-    let process = args.process.process()?;
-    let c = process.at(args.time)?;
-    let mixture = read_mixture_json(&args.mixture)?;
+    let (mixture, c) = args.target.load()?;
     let x = read_points_csv(&args.points)?;
     if x.ncols() != mixture.dim() {
         return Err(CliError::Usage(format!(

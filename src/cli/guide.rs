@@ -11,14 +11,13 @@
 //! * `ddpm`: the Kozachenko–Leonenko k-NN estimate (k = 5) of the samples; no standard error
 //!   (`null`): its terms are dependent, and its bias grows with the dimension.
 
-use super::args::{CliError, ProcessArgs, ProcessKind};
+use super::args::{CliError, ProcessArgs, ProcessKind, RunArgs};
 use clap::{Args, ValueEnum};
 use gmdiff::guidance::{ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density};
-use gmdiff::io::{read_mixture_json, write_atomic};
+use gmdiff::io::read_mixture_json;
 use gmdiff::process::TimeGrid;
 use gmdiff::solvers::{Sampler, Schedule, Start, sample};
 use std::io::Write;
-use std::path::PathBuf;
 
 /// The sampler of `gmdiff guide`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -42,9 +41,8 @@ pub enum GuideKind {
 
 #[derive(Args, Debug)]
 pub struct GuideArgs {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
-    #[arg(long)]
-    mixture: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
     /// The target class y (0-based).
     #[arg(long)]
     class: usize,
@@ -60,33 +58,8 @@ pub struct GuideArgs {
     /// Guidance assembly.
     #[arg(long, value_enum, default_value = "classifier")]
     guidance: GuideKind,
-    /// Number of steps S.
-    #[arg(long)]
-    steps: usize,
-    /// Number of samples N (≥ 2).
-    #[arg(long)]
-    count: usize,
-    /// Seed: particle i draws from ChaCha8(seed, stream i).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Early stop ε: the uniform grid ends at forward time ε.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    eps: f64,
-    /// Forward process (default OU with T = 5, THEORY §4).
-    #[arg(long, value_enum, default_value = "ou")]
-    process: ProcessKind,
-    /// β_min of the linear VP process.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    beta_min: f64,
-    /// β_max of the linear VP process.
-    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
-    beta_max: f64,
-    /// Horizon T.
-    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
-    horizon: f64,
-    /// Also write the samples as CSV to this file (atomically).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    process: ProcessArgs,
 }
 
 fn parse_classes(spec: &str) -> Result<Vec<Vec<usize>>, CliError> {
@@ -105,15 +78,16 @@ fn guidance_error(e: GuidanceError) -> CliError {
 }
 
 pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
-    if args.count < 2 {
+    let run = &args.run;
+    if run.count < 2 {
         return Err(CliError::Usage("--count must be at least 2 (a standard error needs two samples)".into()));
     }
     if !(args.strength.is_finite() && args.strength >= 0.0) {
         return Err(CliError::Usage(format!("--strength must be finite and ≥ 0, got {}", args.strength)));
     }
-    let process = ProcessArgs { process: args.process, beta_min: args.beta_min, beta_max: args.beta_max, horizon: args.horizon }.process()?;
-    let schedule = Schedule::grid(process, TimeGrid::uniform(&process, args.steps, args.eps)?);
-    let mixture = read_mixture_json(&args.mixture)?;
+    let process = args.process.process_or(ProcessKind::Ou, 5.0)?;
+    let schedule = Schedule::grid(process, TimeGrid::uniform(&process, run.steps, run.eps)?);
+    let mixture = read_mixture_json(&run.mixture)?;
     let model = match &args.classes {
         Some(spec) => ClassConditional::new(mixture, parse_classes(spec)?).map_err(guidance_error)?,
         None => ClassConditional::per_component(mixture),
@@ -123,7 +97,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         GuideKind::Cfg => Guidance::ClassifierFree,
     };
     let field = GuidedScore::new(model.clone(), args.class, args.strength, kind).map_err(guidance_error)?;
-    let (n, seed) = (args.count, args.seed);
+    let (n, seed) = (run.count, run.seed);
     let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
     let (samples, entropy, entropy_stderr, method, note) = match args.sampler {
         GuideSampler::Ode => {
@@ -152,11 +126,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         }
     };
     let c = confidence(&model, args.class, samples.as_ref()).map_err(guidance_error)?;
-    if let Some(path) = &args.out {
-        let mut bytes = Vec::with_capacity(n * samples.ncols() * 20);
-        gmdiff::io::write_matrix_csv(&mut bytes, samples.as_ref())?;
-        write_atomic(path, &bytes)?;
-    }
+    run.write_samples(samples.as_ref())?;
     let sampler_name = match args.sampler {
         GuideSampler::Ddpm => "ddpm",
         GuideSampler::Ddim => "ddim",
@@ -173,7 +143,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         "class": args.class,
         "strength": args.strength,
         "sampler": sampler_name,
-        "steps": args.steps,
+        "steps": run.steps,
         "count": n,
     });
     writeln!(out, "{report}")?;

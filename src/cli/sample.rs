@@ -1,12 +1,11 @@
 //! `gmdiff sample`: run a reverse-time sampler on a mixture target with its exact score.
 
-use super::args::{CliError, ProcessArgs};
+use super::args::{CliError, ProcessArgs, RunArgs, samples_csv};
 use clap::{Args, ValueEnum};
-use gmdiff::io::{read_mixture_json, write_atomic, write_matrix_csv};
+use gmdiff::io::read_mixture_json;
 use gmdiff::process::TimeGrid;
 use gmdiff::solvers::{Sampler, Schedule, Start, sample};
 use std::io::Write;
-use std::path::PathBuf;
 
 /// The time grid.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -30,24 +29,11 @@ pub enum InitKind {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
-    #[arg(long)]
-    mixture: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
     /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum.
     #[arg(long)]
     sampler: String,
-    /// Number of steps S (S + 1 grid points).
-    #[arg(long)]
-    steps: usize,
-    /// Number of samples N.
-    #[arg(long)]
-    count: usize,
-    /// Seed: particle i draws from ChaCha8(seed, stream i).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Early stop ε: the grid ends at forward time ε.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    eps: f64,
     /// Start law.
     #[arg(long, value_enum, default_value = "standard")]
     init: InitKind,
@@ -62,12 +48,11 @@ pub struct SampleArgs {
     eta: f64,
     #[command(flatten)]
     process: ProcessArgs,
-    /// Output CSV (written atomically); standard output when absent.
-    #[arg(long)]
-    out: Option<PathBuf>,
 }
 
+/// Writes the samples as CSV to `--out`, or to standard output when it is absent.
 pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let run = &args.run;
     let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
     let mut sampler = Sampler::from_name(&args.sampler).ok_or_else(|| {
         CliError::Usage(format!("unknown sampler `{}`: expected one of {}", args.sampler, Sampler::NAMES.join(", ")))
@@ -77,30 +62,25 @@ pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
     } else if args.eta != 0.0 {
         return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
     }
-    if args.count == 0 {
+    if run.count == 0 {
         return Err(CliError::Usage("--count must be at least 1".into()));
     }
     let process = args.process.process()?;
     let grid = match args.grid {
-        GridKind::Uniform => TimeGrid::uniform(&process, args.steps, args.eps)?,
-        GridKind::Karras => TimeGrid::karras(&process, args.steps, args.eps, args.rho)?,
-        GridKind::LogSnr => TimeGrid::log_snr_uniform(&process, args.steps, args.eps)?,
+        GridKind::Uniform => TimeGrid::uniform(&process, run.steps, run.eps)?,
+        GridKind::Karras => TimeGrid::karras(&process, run.steps, run.eps, args.rho)?,
+        GridKind::LogSnr => TimeGrid::log_snr_uniform(&process, run.steps, run.eps)?,
     };
     let schedule = Schedule::grid(process, grid);
-    let mixture = read_mixture_json(&args.mixture)?;
+    let mixture = read_mixture_json(&run.mixture)?;
     let start = match args.init {
         InitKind::Standard => Start::Standard,
         InitKind::Exact => Start::Exact(&mixture),
     };
-    let result = sample(&sampler, &schedule, &mixture, start, args.count, args.seed).map_err(solver)?;
-    let mut bytes = Vec::with_capacity(args.count * mixture.dim() * 20);
-    write_matrix_csv(&mut bytes, result.samples.as_ref())?;
-    match &args.out {
-        Some(path) => write_atomic(path, &bytes)?,
-        None => {
-            out.write_all(&bytes)?;
-            out.flush()?;
-        }
+    let result = sample(&sampler, &schedule, &mixture, start, run.count, run.seed).map_err(solver)?;
+    if !run.write_samples(result.samples.as_ref())? {
+        out.write_all(&samples_csv(result.samples.as_ref())?)?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -1,24 +1,16 @@
 //! `gmdiff smoothness`: the score's Lipschitz constant (estimate and rigorous bound) and the second
 //! moment of the diffused mixture `p_t` (Liang et al., THEORY §1; `docs/smoothness.md`).
 
-use super::args::{CliError, ProcessArgs};
+use super::args::{CliError, MixtureAtTime};
 use clap::Args;
-use gmdiff::io::{format_f64, read_mixture_json};
+use gmdiff::io::format_f64;
 use gmdiff::mixture::{SearchOptions, SmoothnessError, smoothness};
-use gmdiff::process::ForwardProcess;
 use std::io::Write;
-use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct SmoothnessArgs {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
-    #[arg(long)]
-    mixture: PathBuf,
-    /// Forward time t in [0, T].
-    #[arg(long, allow_negative_numbers = true)]
-    time: f64,
     #[command(flatten)]
-    process: ProcessArgs,
+    target: MixtureAtTime,
     /// Radius R of the ball ‖x‖ ≤ R searched and bounded; absent: all of R^d (the bound then
     /// needs equal component precisions at time t).
     #[arg(long, allow_negative_numbers = true)]
@@ -33,9 +25,7 @@ pub struct SmoothnessArgs {
 
 /// Prints `{"lipschitz_estimate": …, "lipschitz_bound": …, "second_moment": …}` on one line.
 pub fn run(args: &SmoothnessArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let process = args.process.process()?;
-    let c = process.at(args.time)?;
-    let mixture = read_mixture_json(&args.mixture)?;
+    let (mixture, c) = args.target.load()?;
     let opts = SearchOptions { radius: args.radius, samples: args.samples, seed: args.seed, ..SearchOptions::default() };
     let s = smoothness(&mixture, c.a, c.b, &opts).map_err(|e| match e {
         SmoothnessError::Mixture(m) => CliError::Mixture(m),
