@@ -1,0 +1,182 @@
+//! End-to-end checks of `cargo xtask reproduce --quick` with the real experiments:
+//!
+//! 1. every experiment passes, and its outputs are bit-identical with 1 and 2 rayon threads;
+//! 2. a run killed (SIGKILL) after its first result resumes to the same report, leaving no
+//!    half-written file behind;
+//! 3. a changed seed changes the output of every experiment that draws random numbers, and leaves
+//!    the exact ones untouched.
+//!
+//! Wall-clock numbers are the only thing allowed to differ between runs: the `seconds` field of
+//! `result.json`, measurements whose name starts with `seconds`, and the report lines printing them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Experiments computed from exact laws only: the seed must not change them.
+const SEED_FREE: &[&str] = &["pierret_galerne", "error_bounds"];
+
+fn xtask(out: &Path, threads: usize, seed: u64) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.args(["reproduce", "--quick", "--threads", &threads.to_string(), "--seed", &seed.to_string(), "--out"])
+        .arg(out)
+        .stdin(Stdio::null());
+    c
+}
+
+fn run_to_end(out: &Path, threads: usize, seed: u64) -> String {
+    let o = xtask(out, threads, seed).output().expect("xtask runs");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "xtask reproduce --threads {threads} --seed {seed} failed ({}):\n{stdout}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reproduce-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `result.json` without its wall-clock numbers.
+fn result_without_timings(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("seconds");
+    for check in obj["outcome"]["checks"].as_array_mut().unwrap() {
+        check["measured"].as_object_mut().unwrap().retain(|k, _| !k.starts_with("seconds"));
+    }
+    v
+}
+
+/// Every experiment directory of a run: name → (file name → contents), with `result.json`
+/// replaced by its timing-free JSON text.
+fn outputs(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    for dir in std::fs::read_dir(root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut files = BTreeMap::new();
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = if name == "result.json" {
+                serde_json::to_vec(&result_without_timings(&f)).unwrap()
+            } else {
+                std::fs::read(&f).unwrap()
+            };
+            files.insert(name, bytes);
+        }
+        all.insert(dir.file_name().unwrap().to_string_lossy().into_owned(), files);
+    }
+    all
+}
+
+/// A report without the lines that print wall-clock times.
+fn report_without_timings(root: &Path, name: &str) -> String {
+    std::fs::read_to_string(root.join(name))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("seconds") && !l.contains(" s."))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_same_run(a: &Path, b: &Path, what: &str) {
+    let (oa, ob) = (outputs(a), outputs(b));
+    assert_eq!(oa.keys().collect::<Vec<_>>(), ob.keys().collect::<Vec<_>>(), "{what}: different experiments");
+    for (exp, files) in &oa {
+        let other = &ob[exp];
+        assert_eq!(files.keys().collect::<Vec<_>>(), other.keys().collect::<Vec<_>>(), "{what}: {exp} wrote different files");
+        for (name, bytes) in files {
+            assert!(bytes == &other[name], "{what}: {exp}/{name} differs");
+        }
+    }
+    for report in ["report.md", "report.json"] {
+        assert_eq!(report_without_timings(a, report), report_without_timings(b, report), "{what}: {report} differs");
+    }
+}
+
+#[test]
+fn reproduce_is_thread_invariant_resumable_and_seeded() {
+    // 1. The reference: 2 threads, seed 0, uninterrupted.
+    let reference = fresh_dir("reference");
+    let stdout = run_to_end(&reference, 2, 0);
+    let report = std::fs::read_to_string(reference.join("report.json")).unwrap();
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let entries = report["experiments"].as_array().expect("report.json lists experiments");
+    assert_eq!(entries.len(), 9, "{stdout}");
+    for e in entries {
+        assert_eq!(e["verdict"], "PASS", "{} did not pass:\n{stdout}", e["name"]);
+    }
+
+    // 2. One thread, killed as soon as the first experiment has stored its result, then resumed.
+    let resumed = fresh_dir("resumed");
+    let mut child = xtask(&resumed, 1, 0).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let finished = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|d| d.ok())
+            .filter(|d| d.path().join("result.json").exists())
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    while finished(&resumed).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(Instant::now() < deadline, "no experiment finished within 10 minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = finished(&resumed);
+    assert!(done.len() < entries.len(), "the kill came too late to interrupt anything ({done:?})");
+    assert!(!resumed.join("report.md").exists(), "a killed run must not leave a report");
+    for name in &done {
+        result_without_timings(&resumed.join(name).join("result.json")); // parses: not half-written
+    }
+    let stdout = run_to_end(&resumed, 1, 0);
+    for name in &done {
+        assert!(
+            stdout.lines().any(|l| l.contains(name.as_str()) && l.contains("cached")),
+            "{name} finished before the kill but was not reused:\n{stdout}"
+        );
+    }
+    assert_same_run(&reference, &resumed, "1 thread (killed and resumed) vs 2 threads");
+
+    // 3. Another seed: compare everything an experiment wrote except the seed and the hash.
+    let reseeded = fresh_dir("reseeded");
+    run_to_end(&reseeded, 2, 1);
+    let (before, after) = (outputs(&reference), outputs(&reseeded));
+    let unseeded = |files: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        let mut files = files.clone();
+        let mut result: Value = serde_json::from_slice(&files["result.json"]).unwrap();
+        result.as_object_mut().unwrap().retain(|k, _| k != "seed" && k != "config_hash");
+        files.insert("result.json".into(), serde_json::to_vec(&result).unwrap());
+        files
+    };
+    for e in entries {
+        let name = e["name"].as_str().unwrap();
+        let same = unseeded(&before[name]) == unseeded(&after[name]);
+        if SEED_FREE.contains(&name) {
+            assert!(same, "{name} is exact, yet its outputs depend on the seed");
+        } else {
+            assert!(!same, "{name}: seeds 0 and 1 gave identical outputs");
+        }
+    }
+
+    for d in [reference, resumed, reseeded] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
