@@ -110,9 +110,9 @@ fn assert_same_run(a: &Path, b: &Path, what: &str) {
 
 #[test]
 fn reproduce_is_thread_invariant_resumable_and_seeded() {
-    // 1. The reference: 2 threads, seed 0, uninterrupted.
+    // 1. The reference: 2 threads, the default seed 1, uninterrupted.
     let reference = fresh_dir("reference");
-    let stdout = run_to_end(&reference, 2, 0);
+    let stdout = run_to_end(&reference, 2, 1);
     let report = std::fs::read_to_string(reference.join("report.json")).unwrap();
     let report: Value = serde_json::from_str(&report).unwrap();
     let entries = report["experiments"].as_array().expect("report.json lists experiments");
@@ -123,7 +123,7 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
 
     // 2. One thread, killed as soon as the first experiment has stored its result, then resumed.
     let resumed = fresh_dir("resumed");
-    let mut child = xtask(&resumed, 1, 0).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = xtask(&resumed, 1, 1).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
     let finished = |dir: &Path| -> Vec<String> {
         std::fs::read_dir(dir)
@@ -146,7 +146,7 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
     for name in &done {
         result_without_timings(&resumed.join(name).join("result.json")); // parses: not half-written
     }
-    let stdout = run_to_end(&resumed, 1, 0);
+    let stdout = run_to_end(&resumed, 1, 1);
     for name in &done {
         assert!(
             stdout.lines().any(|l| l.contains(name.as_str()) && l.contains("cached")),
@@ -157,7 +157,7 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
 
     // 3. Another seed: compare everything an experiment wrote except the seed and the hash.
     let reseeded = fresh_dir("reseeded");
-    run_to_end(&reseeded, 2, 1);
+    run_to_end(&reseeded, 2, 2);
     let (before, after) = (outputs(&reference), outputs(&reseeded));
     let unseeded = |files: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
         let mut files = files.clone();
@@ -172,7 +172,7 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
         if SEED_FREE.contains(&name) {
             assert!(same, "{name} is exact, yet its outputs depend on the seed");
         } else {
-            assert!(!same, "{name}: seeds 0 and 1 gave identical outputs");
+            assert!(!same, "{name}: seeds 1 and 2 gave identical outputs");
         }
     }
 
