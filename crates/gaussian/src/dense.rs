@@ -40,6 +40,15 @@ impl DenseProblem {
         SpectralProblem::new(values, mean)
     }
 
+    /// Refuses a score whose dimension is not the data's (the laws could not be compared).
+    fn check_score_dim<T: LinearScore<Dense> + ?Sized>(&self, score: &T) -> Result<(), GaussianError> {
+        let d = self.data.mean().len();
+        if score.dim() != d {
+            return Err(SolverError::Dimension { what: "score target vs data", expected: d, found: score.dim() }.into());
+        }
+        Ok(())
+    }
+
     fn bures_to(&self, law: &Marginal<Dense>, at: &Coefficients) -> Result<f64, GaussianError> {
         let target = self.data.marginal(at);
         let d = self.data.mean().len();
@@ -54,6 +63,7 @@ impl DenseProblem {
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
     /// trajectory as in [`Report`].
     pub fn scheme<T: LinearScore<Dense> + ?Sized>(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &T, trajectory: bool) -> Result<Report, GaussianError> {
+        self.check_score_dim(score)?;
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
         let zero = match schedule {
@@ -143,6 +153,7 @@ impl DenseProblem {
         score: &T,
     ) -> Result<crate::Decomposition, GaussianError> {
         use gmdiff_process::ForwardProcess;
+        self.check_score_dim(score)?;
         let schedule = Schedule::grid(*process, gmdiff_process::TimeGrid::uniform(process, steps, eps)?);
         let at_eps = process.at(eps)?;
         let top = process.at(process.horizon())?;

@@ -154,6 +154,10 @@ impl NoisyClassifier {
                 found: x.ncols(),
             }));
         }
+        // The gradient and Jacobian of log p_t(y | x) are undefined when π_y = 0 (log 0).
+        if (want.gradient || want.trace || want.jacobian) && self.classes[class].iter().all(|&i| self.constants[i] == f64::NEG_INFINITY) {
+            return Err(GuidanceError::ZeroClassWeight { class });
+        }
         let n = x.nrows();
         let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
         let blocks = starts

@@ -41,9 +41,14 @@ impl HistogramGrid {
         for k in 0..d {
             check_param("lo", lo[k], true, "must be finite")?;
             check_param("hi", hi[k], hi[k] > lo[k], "must be finite and > lo")?;
+            check_param("hi - lo", hi[k] - lo[k], true, "the width of the box must be finite (it overflows f64)")?;
         }
         if bins == 0 {
             return Err(MetricsError::InvalidParameter { name: "bins", value: 0.0, reason: "need at least one bin" });
+        }
+        // `bins^d` cells of `5^d` quadrature nodes each must be countable.
+        if bins.checked_pow(d as u32).and_then(|c| c.checked_mul(GL_NODES.len().pow(d as u32))).is_none() {
+            return Err(MetricsError::InvalidParameter { name: "bins", value: bins as f64, reason: "bins^d cells overflow usize" });
         }
         Ok(HistogramGrid { lo, hi, bins })
     }

@@ -93,6 +93,9 @@ impl FittedGaussian {
         check_cloud("x", x, 2)?;
         let (n, d) = (x.nrows(), x.ncols());
         let mean: Vec<f64> = (0..d).map(|k| (0..n).map(|i| x[(i, k)]).sum::<f64>() / n as f64).collect();
+        for &m in &mean {
+            finite("sample mean", m)?;
+        }
         let mut cov = Mat::zeros(d, d);
         for i in 0..n {
             for a in 0..d {
@@ -105,7 +108,7 @@ impl FittedGaussian {
         let den = (n - 1) as f64;
         for a in 0..d {
             for b in 0..=a {
-                let v = cov[(a, b)] / den;
+                let v = finite("sample covariance", cov[(a, b)] / den)?;
                 cov[(a, b)] = v;
                 cov[(b, a)] = v;
             }
@@ -203,7 +206,17 @@ fn kl_pd(dm: &[f64], a: &Mat<f64>, b: &Mat<f64>) -> Result<f64> {
     let maha: f64 = (0..r).map(|i| (0..r).map(|k| dm[i] * binv[(i, k)] * dm[k]).sum::<f64>()).sum();
     let logdet_a: f64 = ea.values.iter().map(|l| l.ln()).sum();
     let logdet_b: f64 = eb.values.iter().map(|l| l.ln()).sum();
-    Ok(not_nan("KL", 0.5 * (tr + maha - r as f64 + logdet_b - logdet_a))?.max(0.0))
+    // Both laws have densities here, so the KL is finite: an infinity is an overflow.
+    Ok(finite("KL", 0.5 * (tr + maha - r as f64 + logdet_b - logdet_a))?.max(0.0))
+}
+
+/// [`kl_pd`] for the Pinsker and Bretagnolle–Huber upper bounds, where a KL that overflowed to `+∞`
+/// only makes those bounds vacuous.
+fn kl_pd_or_infinite(dm: &[f64], a: &Mat<f64>, b: &Mat<f64>) -> Result<f64> {
+    match kl_pd(dm, a, b) {
+        Err(MetricsError::Overflow { value, .. }) if value == f64::INFINITY => Ok(f64::INFINITY),
+        other => other,
+    }
 }
 
 /// Kullback–Leibler divergence `KL(N(m1, S1) ‖ N(m2, S2))`:
@@ -416,8 +429,8 @@ pub fn tv_gaussian_bounds(m1: &[f64], s1: MatRef<'_, f64>, m2: &[f64], s2: MatRe
     let bc = bhattacharyya(&dm, &a, &b)?;
     let hellinger_lower = 1.0 - bc;
     let hellinger_upper = (1.0 - bc * bc).max(0.0).sqrt();
-    let kl12 = kl_pd(&dm, &a, &b)?;
-    let kl21 = kl_pd(&dm, &b, &a)?;
+    let kl12 = kl_pd_or_infinite(&dm, &a, &b)?;
+    let kl21 = kl_pd_or_infinite(&dm, &b, &a)?;
     let pinsker_upper = (0.5 * kl12).sqrt().min((0.5 * kl21).sqrt());
     let bretagnolle_huber_upper = (-(-kl12).exp_m1()).sqrt().min((-(-kl21).exp_m1()).sqrt());
     let ea = psd_eig("s1", a.as_ref())?;

@@ -197,6 +197,9 @@ impl IsotropicDdpm {
         }
         let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
         let longest = means.iter().map(|m| norm(m)).fold(0.0, f64::max);
+        if !longest.is_finite() {
+            return Err(MetricsError::Overflow { what: "the norm of the longest mean", value: longest });
+        }
         let direction: Vec<f64> = match means.iter().find(|m| norm(m) == longest) {
             Some(m) if longest > 0.0 => m.iter().map(|x| x / longest).collect(),
             _ => (0..d).map(|j| if j == 0 { 1.0 } else { 0.0 }).collect(),

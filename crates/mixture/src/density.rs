@@ -162,7 +162,7 @@ impl MixtureDensity {
         self.check_points(x)?;
         let (d, k) = (self.dim, self.components());
         let r = self.responsibilities_batch(x)?;
-        let hessians = (0..x.nrows())
+        let hessians: Vec<Mat<f64>> = (0..x.nrows())
             .into_par_iter()
             .map(|row| {
                 let mut g = Mat::zeros(k, d);
@@ -196,6 +196,11 @@ impl MixtureDensity {
                 h
             })
             .collect();
+        for h in &hessians {
+            for j in 0..d {
+                check_finite(|| "Hessian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), h.col(j).iter().copied())?;
+            }
+        }
         Ok(hessians)
     }
 
@@ -297,7 +302,9 @@ impl MixtureDensity {
                 let tr = self.precision_traces[i];
                 for r in 0..m {
                     let g2: f64 = (0..d).map(|j| y[(r, j)] * y[(r, j)]).sum();
-                    sq[r] = sq[r] * scale[r] + weight[r] * (g2 - tr);
+                    // A factor that underflowed to 0 drops its term, even where ‖g_i‖² overflowed.
+                    let kept = if scale[r] == 0.0 { 0.0 } else { sq[r] * scale[r] };
+                    sq[r] = kept + if weight[r] == 0.0 { 0.0 } else { weight[r] * (g2 - tr) };
                 }
             }
         }
@@ -315,6 +322,9 @@ impl MixtureDensity {
             for r in 0..m {
                 let gbar2: f64 = (0..d).map(|j| (acc[(r, j)] / run_sum[r]).powi(2)).sum();
                 l[r] = sq[r] / run_sum[r] - gbar2;
+                if !l[r].is_finite() {
+                    return Err(MixtureError::NonFinite { what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value: l[r] });
+                }
             }
         }
         if let Some(t) = log_terms.as_mut() {

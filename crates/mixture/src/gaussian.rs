@@ -68,13 +68,17 @@ impl Gaussian {
         let (diff, p) = self.whitened_pair(x)?;
         let y = apply(&p.factor, &diff);
         let quad: f64 = diff.iter().zip(&y).map(|(a, b)| a * b).sum();
-        Ok(-0.5 * (self.dim() as f64 * (2.0 * PI).ln() + p.log_det_cov + quad))
+        let value = -0.5 * (self.dim() as f64 * (2.0 * PI).ln() + p.log_det_cov + quad);
+        check_finite(|| "log-density (point too far from the mean for f64)".into(), [value])?;
+        Ok(value)
     }
 
     /// `∇ log N(x; μ, Σ) = −Σ⁻¹ (x − μ)`.
     pub fn score(&self, x: &[f64]) -> Result<Vec<f64>, MixtureError> {
         let (diff, p) = self.whitened_pair(x)?;
-        Ok(apply(&p.factor, &diff).into_iter().map(|v| -v).collect())
+        let score: Vec<f64> = apply(&p.factor, &diff).into_iter().map(|v| -v).collect();
+        check_finite(|| "score (point too far from the mean for f64)".into(), score.iter().copied())?;
+        Ok(score)
     }
 
     /// `∇² log N = −Σ⁻¹`.

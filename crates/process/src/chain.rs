@@ -1,6 +1,6 @@
 //! Discrete DDPM chains `X_k = sqrt(α_k) X_{k−1} + sqrt(1 − α_k) W_k`, `k = 1..N`.
 
-use crate::error::{ProcessError, check};
+use crate::error::{ProcessError, check, room_for_steps};
 use crate::process::Coefficients;
 
 /// A discrete forward chain with rates `β_k = 1 − α_k ∈ (0, 1)`, `k = 1..N`.
@@ -44,15 +44,14 @@ impl DiscreteChain {
         check("beta_1", beta_first, |b| b > 0.0 && b < 1.0, "must lie in (0, 1)")?;
         check("beta_N", beta_last, |b| b > 0.0 && b < 1.0, "must lie in (0, 1)")?;
         let n = steps;
-        let betas = (0..n)
-            .map(|k| {
-                if n == 1 {
-                    beta_first
-                } else {
-                    beta_first + (beta_last - beta_first) * k as f64 / (n - 1) as f64
-                }
-            })
-            .collect();
+        let mut betas = room_for_steps(steps, 0)?;
+        betas.extend((0..n).map(|k| {
+            if n == 1 {
+                beta_first
+            } else {
+                beta_first + (beta_last - beta_first) * k as f64 / (n - 1) as f64
+            }
+        }));
         Self::new(betas)
     }
 
@@ -79,7 +78,7 @@ impl DiscreteChain {
             });
         }
         let beta_1 = n.powf(-c0);
-        let mut betas = Vec::with_capacity(steps);
+        let mut betas = room_for_steps(steps, 0)?;
         betas.push(beta_1);
         let mut growth = beta_1;
         for _ in 1..steps {

@@ -44,3 +44,13 @@ pub(crate) fn check(
         Err(ProcessError::InvalidParameter { name, value, reason })
     }
 }
+
+/// An empty vector with room for `steps + extra` values, or [`ProcessError::Invalid`] when that
+/// cannot be allocated (`steps = usize::MAX`, say), instead of a capacity-overflow panic.
+pub(crate) fn room_for_steps(steps: usize, extra: usize) -> Result<Vec<f64>, ProcessError> {
+    let mut v = Vec::new();
+    match steps.checked_add(extra) {
+        Some(len) if v.try_reserve_exact(len).is_ok() => Ok(v),
+        _ => Err(ProcessError::Invalid { what: "number of steps", reason: format!("{steps} steps need more memory than can be allocated") }),
+    }
+}

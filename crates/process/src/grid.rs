@@ -1,6 +1,6 @@
 //! Time grids for the reverse-time samplers: forward times from `T` down to `ε`.
 
-use crate::error::{ProcessError, check};
+use crate::error::{ProcessError, check, room_for_steps};
 use crate::process::ForwardProcess;
 
 /// A decreasing grid of forward times `T = t_0 > t_1 > … > t_S = ε ≥ 0`: `S` steps, `S + 1` points.
@@ -44,8 +44,8 @@ impl TimeGrid {
         let horizon = process.horizon();
         check_steps_eps(steps, eps, horizon, false)?;
         let span = horizon - eps;
-        let mut times: Vec<f64> =
-            (0..=steps).map(|k| horizon - span * (k as f64 / steps as f64)).collect();
+        let mut times = room_for_steps(steps, 1)?;
+        times.extend((0..=steps).map(|k| horizon - span * (k as f64 / steps as f64)));
         times[steps] = eps;
         Self::from_times(process, times)
     }
@@ -58,12 +58,11 @@ impl TimeGrid {
         check("rho", rho, |r| r > 0.0, "must be finite and > 0")?;
         let sigma = |t: f64| process.integrated_beta(t).exp_m1().sqrt();
         let (hi, lo) = (sigma(horizon).powf(1.0 / rho), sigma(eps).powf(1.0 / rho));
-        let mut times: Vec<f64> = (0..=steps)
-            .map(|k| {
-                let s = (hi + (k as f64 / steps as f64) * (lo - hi)).powf(rho);
-                process.time_of_integrated_beta((s * s).ln_1p())
-            })
-            .collect();
+        let mut times = room_for_steps(steps, 1)?;
+        times.extend((0..=steps).map(|k| {
+            let s = (hi + (k as f64 / steps as f64) * (lo - hi)).powf(rho);
+            process.time_of_integrated_beta((s * s).ln_1p())
+        }));
         times[0] = horizon;
         times[steps] = eps;
         Self::from_times(process, times)
@@ -74,9 +73,8 @@ impl TimeGrid {
         let horizon = process.horizon();
         check_steps_eps(steps, eps, horizon, true)?;
         let (l0, l1) = (process.log_snr(horizon), process.log_snr(eps));
-        let mut times: Vec<f64> = (0..=steps)
-            .map(|k| process.time_of_log_snr(l0 + (l1 - l0) * (k as f64 / steps as f64)))
-            .collect();
+        let mut times = room_for_steps(steps, 1)?;
+        times.extend((0..=steps).map(|k| process.time_of_log_snr(l0 + (l1 - l0) * (k as f64 / steps as f64))));
         times[0] = horizon;
         times[steps] = eps;
         Self::from_times(process, times)

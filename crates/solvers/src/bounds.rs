@@ -108,7 +108,7 @@ pub fn ddpm_bound(input: &DdpmBoundInput) -> Result<DdpmBound, SolverError> {
 /// ```
 pub fn dpom_steps(lipschitz: f64, dim: usize, eps: f64) -> Result<f64, SolverError> {
     let (l, d, e) = complexity_args(lipschitz, dim, eps)?;
-    Ok(l.powi(3) * d / (e * e))
+    finite_result(l.powi(3) * d / (e * e))
 }
 
 /// The number of steps DPUM needs for TV `ε`: `Õ(L² sqrt(d) / ε)` [transcribed, Chen et al. arXiv
@@ -120,7 +120,7 @@ pub fn dpom_steps(lipschitz: f64, dim: usize, eps: f64) -> Result<f64, SolverErr
 /// ```
 pub fn dpum_steps(lipschitz: f64, dim: usize, eps: f64) -> Result<f64, SolverError> {
     let (l, d, e) = complexity_args(lipschitz, dim, eps)?;
-    Ok(l * l * d.sqrt() / e)
+    finite_result(l * l * d.sqrt() / e)
 }
 
 /// The TV the DPOM complexity form predicts after `N` steps: `ε = sqrt(L³ d / N)` (rate `N^{−1/2}`).
@@ -132,7 +132,7 @@ pub fn dpum_steps(lipschitz: f64, dim: usize, eps: f64) -> Result<f64, SolverErr
 /// ```
 pub fn dpom_tv(lipschitz: f64, dim: usize, steps: f64) -> Result<f64, SolverError> {
     let (l, d, n) = complexity_args(lipschitz, dim, steps)?;
-    Ok((l.powi(3) * d / n).sqrt())
+    finite_result((l.powi(3) * d / n).sqrt())
 }
 
 /// The TV the DPUM complexity form predicts after `N` steps: `ε = L² sqrt(d) / N` (rate `N^{−1}`).
@@ -144,7 +144,12 @@ pub fn dpom_tv(lipschitz: f64, dim: usize, steps: f64) -> Result<f64, SolverErro
 /// ```
 pub fn dpum_tv(lipschitz: f64, dim: usize, steps: f64) -> Result<f64, SolverError> {
     let (l, d, n) = complexity_args(lipschitz, dim, steps)?;
-    Ok(l * l * d.sqrt() / n)
+    finite_result(l * l * d.sqrt() / n)
+}
+
+/// `value` when it is finite; an overflow of the inputs otherwise.
+fn finite_result(value: f64) -> Result<f64, SolverError> {
+    check("bound", value, |_| true, "overflowed: inputs too large")
 }
 
 fn complexity_args(lipschitz: f64, dim: usize, x: f64) -> Result<(f64, f64, f64), SolverError> {

@@ -70,6 +70,9 @@ impl Schedule {
     }
     /// The coefficients at grid point `k ∈ 0..=S` (`k = 0` is the start, the noisiest point).
     pub fn point(&self, k: usize) -> Result<Coefficients, SolverError> {
+        if k > self.steps() {
+            return Err(SolverError::InvalidParameter { name: "grid point k", value: k as f64, reason: "outside 0..=S (S the number of steps)" });
+        }
         Ok(match self {
             Schedule::Grid { process, grid } => process.at(grid.times()[k])?,
             Schedule::Chain(c) => c.at(c.len() - k)?,

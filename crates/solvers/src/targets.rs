@@ -149,7 +149,7 @@ impl DenseGaussian {
         let s = evd.S();
         let values: Vec<f64> = (0..d).map(|i| s[i]).collect();
         let max = values.iter().cloned().fold(0.0, f64::max);
-        if let Some(&v) = values.iter().find(|&&v| v < -1e-12 * max.max(1.0)) {
+        if let Some(&v) = values.iter().find(|&&v| v < -1e-12 * max.max(f64::MIN_POSITIVE)) {
             return Err(SolverError::InvalidParameter { name: "covariance eigenvalue", value: v, reason: "covariance must be positive semi-definite" });
         }
         let values = values.into_iter().map(|v| v.max(0.0)).collect();
