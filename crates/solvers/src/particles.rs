@@ -194,6 +194,22 @@ pub struct SampleOutput {
     pub score_evals: usize,
 }
 
+/// Refuses `n` particles of dimension `d` when `slots` state arrays of `n × d` values cannot be
+/// allocated (an absurd `n`), with an error rather than the allocator aborting the process.
+///
+/// ```
+/// assert!(gmdiff_solvers::check_particle_memory(1000, 2, 4).is_ok());
+/// assert!(gmdiff_solvers::check_particle_memory(usize::MAX / 2, 2, 4).is_err());
+/// ```
+pub fn check_particle_memory(n: usize, d: usize, slots: usize) -> Result<(), SolverError> {
+    let values = n.checked_mul(d).and_then(|c| c.checked_mul(slots));
+    if values.is_some_and(|c| Vec::<f64>::new().try_reserve_exact(c).is_ok()) {
+        Ok(())
+    } else {
+        Err(SolverError::InvalidParameter { name: "n", value: n as f64, reason: "n × d particle states need more memory than can be allocated" })
+    }
+}
+
 /// Runs `sampler` on `n` particles from `start`, with the (possibly approximate) `score`.
 ///
 /// Errors on invalid parameters, on a failing score, and when a particle ends non-finite
@@ -215,6 +231,7 @@ pub fn sample<S: Score + ?Sized>(
     seed: u64,
 ) -> Result<SampleOutput, SolverError> {
     sampler.validate(schedule)?;
+    check_particle_memory(n, score.dim(), 4)?;
     let mut particles = Particles::new(score, n, seed);
     particles.start(start, &schedule.point(0)?)?;
     run(sampler, schedule, &mut particles, |_, _| Ok(()))?;
