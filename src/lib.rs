@@ -5,6 +5,10 @@
 //!
 //! This facade re-exports the workspace crates and holds the file formats of the `gmdiff` CLI.
 //!
+//! Runnable example: `examples/end_to_end.rs` (a mixture from JSON, its diffused score, DDPM and
+//! DPM-Solver++ samples and their W2 and MMD to exact samples;
+//! `cargo run --release -p gmdiff --example end_to_end`). Each crate has its own `examples/`.
+//!
 //! ```
 //! use gmdiff::mixture::GaussianMixture;
 //! use gmdiff::process::{ForwardProcess, VpLinear};

@@ -24,6 +24,10 @@
 //! quantities that are mathematically infinite are returned as `±∞` and documented as such.
 //! `docs/metrics.md` lists the conventions against POT and SciPy and the measured agreement.
 //!
+//! Runnable examples: `examples/mmd_test.rs` (MMD and energy permutation tests, exact, sliced and
+//! Bures W2 on mixture samples; calibration and power) and `examples/w2_csv.rs` (exact W2 between
+//! two CSV point clouds); run with `cargo run --release -p gmdiff-metrics --example <name>`.
+//!
 //! ```
 //! use faer::Mat;
 //! use gmdiff_metrics::{bures_w2_fitted, w2_exact, w2_sliced};

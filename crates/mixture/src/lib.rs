@@ -7,6 +7,11 @@
 //!   the log-density (stable logsumexp), score, Hessian, Laplacian and responsibilities.
 //! * [`GaussianMixture`] implements [`gmdiff_process::Score`] with its exact diffused score.
 //!
+//! Runnable examples: `examples/diffuse_and_score.rs` (the closure lemma, the score against finite
+//! differences of the log-density) and `examples/sample_moments.rs` (exact sampling against the
+//! mean, covariance, responsibilities and the identity `E[Δ log p + ‖∇ log p‖²] = 0`); run with
+//! `cargo run --release -p gmdiff-mixture --example <name>`.
+//!
 //! ```
 //! use gmdiff_mixture::GaussianMixture;
 //! use gmdiff_process::{ForwardProcess, VpLinear};

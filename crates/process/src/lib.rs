@@ -4,6 +4,10 @@
 //! (THEORY §0). This crate is the small shared base of the gmdiff workspace: targets implement
 //! [`Score`], samplers walk a [`TimeGrid`] or a [`DiscreteChain`].
 //!
+//! Runnable examples: `examples/schedules.rs` prints `α_t`, `σ_t` and the log-SNR of every process,
+//! the uniform, Karras and log-SNR grids and the discrete chains' `ᾱ_k`
+//! (`cargo run --release -p gmdiff-process --example schedules`).
+//!
 //! ```
 //! use gmdiff_process::{ForwardProcess, Ou, TimeGrid};
 //! let ou = Ou::new(1.0).unwrap();
