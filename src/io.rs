@@ -59,11 +59,27 @@ pub enum IoError {
 /// ```
 pub fn read_points_csv(path: &Path) -> Result<Mat<f64>, IoError> {
     let bytes = std::fs::read(path).map_err(|source| IoError::File { path: path.into(), source })?;
-    parse_points_csv(&bytes).map_err(|message| IoError::Csv { path: path.into(), message })
+    parse_points_csv(&bytes).map_err(|e| match e {
+        IoError::Csv { message, .. } => IoError::Csv { path: path.into(), message },
+        other => other,
+    })
 }
 
-/// Parses points CSV text; see [`read_points_csv`].
-pub fn parse_points_csv(bytes: &[u8]) -> Result<Mat<f64>, String> {
+/// Parses points CSV bytes, as [`read_points_csv`] reads them; errors are [`IoError::Csv`] with
+/// the path `(bytes)`.
+///
+/// ```
+/// let x = gmdiff::io::parse_points_csv(b"1,2\n3,4\n").unwrap();
+/// assert_eq!((x.nrows(), x.ncols()), (2, 2));
+/// let e = gmdiff::io::parse_points_csv(b"1,2\n3\n").unwrap_err();
+/// assert_eq!(e.to_string(), "(bytes): line 2: expected 2 values like the first row, found 1");
+/// ```
+pub fn parse_points_csv(bytes: &[u8]) -> Result<Mat<f64>, IoError> {
+    let err = |message: String| IoError::Csv { path: "(bytes)".into(), message };
+    parse_points(bytes).map_err(err)
+}
+
+fn parse_points(bytes: &[u8]) -> Result<Mat<f64>, String> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(bytes);
     let mut values = Vec::new();
     let mut d = None;

@@ -29,7 +29,7 @@ use gmdiff::mixture::{
 };
 use gmdiff::process::{Coefficients, DiscreteChain, ForwardProcess, Ou, Process, ProcessError, Score, TimeGrid, VpCosine, VpLinear};
 use gmdiff::solvers::{
-    DdpmBoundInput, DenseGaussian, Diag, LawStart, Langevin, Marginal, Op, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian,
+    AffinePerturbation, DdpmBoundInput, Dense, DenseGaussian, Diag, LawStart, Langevin, Marginal, Op, Sampler, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian,
     Start, Underdamped, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv, output_law, sample,
 };
 use std::fmt::{Debug, Display};
@@ -827,6 +827,22 @@ fn solver_cases() -> Vec<Case> {
         case("sample: NaN score scale", "diverged", || {
             refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &ScaledScore::new(DenseGaussian::new(vec![0.0], mat![[1.0]]).unwrap(), f64::NAN), Start::Standard, 4, 1), S::NonFinite { .. })
         }),
+        case("AffinePerturbation: shift of the wrong dimension (particles)", "shift", || {
+            let p = AffinePerturbation::new(DenseGaussian::new(vec![0.0, 0.0], mat![[1.0, 0.0], [0.0, 1.0]]).unwrap(), None::<Dense>, Some(vec![0.1]));
+            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
+        }),
+        case("AffinePerturbation: matrix of the wrong dimension (exact law)", "matrix", || {
+            let p = AffinePerturbation::new(SpectralGaussian::centred(vec![1.0, 2.0]).unwrap(), Some(Diag(vec![0.1])), None);
+            refuse!(output_law(&Sampler::Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
+        }),
+        case("PerturbedPrecision: E of the wrong dimension (particles)", "matrix", || {
+            let p = PerturbedPrecision::new(DenseGaussian::new(vec![0.0, 0.0], mat![[1.0, 0.0], [0.0, 1.0]]).unwrap(), Dense(mat![[0.1]]));
+            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
+        }),
+        case("PerturbedPrecision: E of the wrong dimension (exact law)", "matrix", || {
+            let p = PerturbedPrecision::new(SpectralGaussian::centred(vec![1.0, 2.0]).unwrap(), Diag(vec![0.1, 0.2, 0.3]));
+            refuse!(output_law(&Sampler::Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
+        }),
         case("output_law: NaN start law", "non-finite", || {
             let start = Marginal { mean: Some(vec![f64::NAN]), cov: Op::Scalar(1.0) };
             refuse!(output_law(&Sampler::Euler, &sched(10, 1e-3), &SpectralGaussian::centred(vec![1.0]).unwrap(), LawStart::<Diag>::Law(start), |_, _| Ok(())), S::NonFinite { .. })
@@ -1183,17 +1199,17 @@ fn guidance_cases() -> Vec<Case> {
 
 fn io_cases() -> Vec<Case> {
     vec![
-        case("parse_points_csv: empty", "empty", || refuse!(parse_points_csv(b""), _)),
-        case("parse_points_csv: blank lines only", "empty", || refuse!(parse_points_csv(b"\n\n  \n"), _)),
-        case("parse_points_csv: ragged", "expected 2", || refuse!(parse_points_csv(b"0,1\n2\n"), _)),
-        case("parse_points_csv: ragged, longer row", "expected 2", || refuse!(parse_points_csv(b"0,1\n2,3,4\n"), _)),
-        case("parse_points_csv: text", "not a number", || refuse!(parse_points_csv(b"0,abc\n"), _)),
-        case("parse_points_csv: NaN", "not finite", || refuse!(parse_points_csv(b"0,NaN\n"), _)),
-        case("parse_points_csv: inf", "not finite", || refuse!(parse_points_csv(b"inf,0\n"), _)),
-        case("parse_points_csv: -inf", "not finite", || refuse!(parse_points_csv(b"0,-inf\n"), _)),
-        case("parse_points_csv: 1e400 overflows", "not finite", || refuse!(parse_points_csv(b"1e400,0\n"), _)),
-        case("parse_points_csv: invalid UTF-8", "malformed", || refuse!(parse_points_csv(b"0,\xff\n"), _)),
-        case("parse_points_csv: header row", "not a number", || refuse!(parse_points_csv(b"x,y\n0,1\n"), _)),
+        case("parse_points_csv: empty", "empty", || refuse!(parse_points_csv(b""), IoError::Csv { .. })),
+        case("parse_points_csv: blank lines only", "empty", || refuse!(parse_points_csv(b"\n\n  \n"), IoError::Csv { .. })),
+        case("parse_points_csv: ragged", "expected 2", || refuse!(parse_points_csv(b"0,1\n2\n"), IoError::Csv { .. })),
+        case("parse_points_csv: ragged, longer row", "expected 2", || refuse!(parse_points_csv(b"0,1\n2,3,4\n"), IoError::Csv { .. })),
+        case("parse_points_csv: text", "not a number", || refuse!(parse_points_csv(b"0,abc\n"), IoError::Csv { .. })),
+        case("parse_points_csv: NaN", "not finite", || refuse!(parse_points_csv(b"0,NaN\n"), IoError::Csv { .. })),
+        case("parse_points_csv: inf", "not finite", || refuse!(parse_points_csv(b"inf,0\n"), IoError::Csv { .. })),
+        case("parse_points_csv: -inf", "not finite", || refuse!(parse_points_csv(b"0,-inf\n"), IoError::Csv { .. })),
+        case("parse_points_csv: 1e400 overflows", "not finite", || refuse!(parse_points_csv(b"1e400,0\n"), IoError::Csv { .. })),
+        case("parse_points_csv: invalid UTF-8", "malformed", || refuse!(parse_points_csv(b"0,\xff\n"), IoError::Csv { .. })),
+        case("parse_points_csv: header row", "not a number", || refuse!(parse_points_csv(b"x,y\n0,1\n"), IoError::Csv { .. })),
         case("read_points_csv: missing file", "no-such-points.csv", || refuse!(read_points_csv(&scratch("no-such-points.csv")), IoError::File { .. })),
         case("read_points_csv: ragged file", "ragged.csv", || refuse!(read_points_csv(&written("ragged.csv", b"0,1\n2\n")), IoError::Csv { .. })),
         case("read_points_csv: empty file", "empty", || refuse!(read_points_csv(&written("empty.csv", b"")), IoError::Csv { .. })),

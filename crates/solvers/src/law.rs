@@ -24,6 +24,8 @@ use gmdiff_process::Coefficients;
 pub trait Coef: Clone + Send + Sync + std::fmt::Debug {
     /// `c I_d`.
     fn identity(dim: usize, c: f64) -> Self;
+    /// `(rows, columns)` of the coefficient as a matrix.
+    fn shape(&self) -> (usize, usize);
     /// `self ← c · self`.
     fn scale(&mut self, c: f64);
     /// `self ← self + c · other`.
@@ -68,6 +70,9 @@ pub struct Diag(pub Vec<f64>);
 impl Coef for Diag {
     fn identity(dim: usize, c: f64) -> Self {
         Diag(vec![c; dim])
+    }
+    fn shape(&self) -> (usize, usize) {
+        (self.0.len(), self.0.len())
     }
     fn scale(&mut self, c: f64) {
         self.0.iter_mut().for_each(|v| *v *= c);
@@ -130,6 +135,9 @@ pub struct Dense(pub Mat<f64>);
 impl Coef for Dense {
     fn identity(dim: usize, c: f64) -> Self {
         Dense(Mat::from_fn(dim, dim, |i, j| if i == j { c } else { 0.0 }))
+    }
+    fn shape(&self) -> (usize, usize) {
+        (self.0.nrows(), self.0.ncols())
     }
     fn scale(&mut self, c: f64) {
         self.0 *= faer::Scale(c);

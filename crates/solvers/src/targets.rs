@@ -287,6 +287,19 @@ impl<T: Score> Score for ScaledScore<T> {
     }
 }
 
+/// Checks that a perturbation `E` (when present) is `d × d` and a shift `u` has `d` entries.
+fn check_perturbation<C: Coef>(d: usize, matrix: Option<&C>, shift: Option<&[f64]>) -> Result<(), SolverError> {
+    if let Some((rows, cols)) = matrix.map(Coef::shape) {
+        if rows != d || cols != d {
+            return Err(SolverError::Dimension { what: "perturbation matrix E (d × d) vs score", expected: d, found: if rows != d { rows } else { cols } });
+        }
+    }
+    match shift {
+        Some(u) if u.len() != d => Err(SolverError::Dimension { what: "perturbation shift u vs score", expected: d, found: u.len() }),
+        _ => Ok(()),
+    }
+}
+
 /// An additive affine perturbation field: `s̃_t(x) = s_t(x) + E x + u` with a fixed matrix `E`
 /// (dense, or diagonal in the spectral basis) and shift `u`. `‖s̃ − s‖ ≤ ‖E‖ ‖x‖ + ‖u‖` controls
 /// the score error `ε_score`; `E` need not commute with the data covariance.
@@ -317,6 +330,7 @@ impl<C: Coef, T: LinearScore<C>> LinearScore<C> for AffinePerturbation<T, C> {
         self.inner.dim()
     }
     fn affine(&self, at: &Coefficients) -> Result<(Op<C>, Option<Vec<f64>>), SolverError> {
+        check_perturbation(self.inner.dim(), self.matrix.as_ref(), self.shift.as_deref())?;
         let (mut l, c) = self.inner.affine(at)?;
         if let Some(e) = &self.matrix {
             l.add_scaled(1.0, &Op::Full(e.clone()));
@@ -334,12 +348,13 @@ impl<C: Coef, T: LinearScore<C>> LinearScore<C> for AffinePerturbation<T, C> {
 }
 
 impl<T: Score> Score for AffinePerturbation<T, Dense> {
-    type Error = T::Error;
+    type Error = SolverError;
     fn dim(&self) -> usize {
         self.inner.dim()
     }
-    fn score_into(&self, at: &Coefficients, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> Result<(), T::Error> {
-        self.inner.score_into(at, x, out.rb_mut())?;
+    fn score_into(&self, at: &Coefficients, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> Result<(), SolverError> {
+        check_perturbation(self.inner.dim(), self.matrix.as_ref(), self.shift.as_deref())?;
+        self.inner.score_into(at, x, out.rb_mut()).map_err(|e| SolverError::Score { t: at.t, message: e.to_string() })?;
         if let Some(e) = &self.matrix {
             matmul(out.rb_mut(), Accum::Add, x, e.0.transpose(), 1.0, Par::Seq);
         }
@@ -384,6 +399,7 @@ impl<C: Coef, T: LinearScore<C>> LinearScore<C> for PerturbedPrecision<T, C> {
         self.inner.dim()
     }
     fn affine(&self, at: &Coefficients) -> Result<(Op<C>, Option<Vec<f64>>), SolverError> {
+        check_perturbation(self.inner.dim(), Some(&self.e), None)?;
         let (mut l, c) = self.inner.affine(at)?;
         l.add_scaled(-1.0, &Op::Full(self.e.clone()));
         let m = self.inner.marginal(at).mean;
@@ -405,6 +421,7 @@ impl<T: Score + LinearScore<Dense>> Score for PerturbedPrecision<T, Dense> {
         Score::dim(&self.inner)
     }
     fn score_into(&self, at: &Coefficients, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> Result<(), SolverError> {
+        check_perturbation(Score::dim(&self.inner), Some(&self.e), None)?;
         self.inner.score_into(at, x, out.rb_mut()).map_err(|e| SolverError::Score { t: at.t, message: e.to_string() })?;
         let mut neg = self.e.0.clone();
         neg *= faer::Scale(-1.0);
