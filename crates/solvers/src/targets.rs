@@ -289,10 +289,10 @@ impl<T: Score> Score for ScaledScore<T> {
 
 /// Checks that a perturbation `E` (when present) is `d × d` and a shift `u` has `d` entries.
 fn check_perturbation<C: Coef>(d: usize, matrix: Option<&C>, shift: Option<&[f64]>) -> Result<(), SolverError> {
-    if let Some((rows, cols)) = matrix.map(Coef::shape) {
-        if rows != d || cols != d {
-            return Err(SolverError::Dimension { what: "perturbation matrix E (d × d) vs score", expected: d, found: if rows != d { rows } else { cols } });
-        }
+    if let Some((rows, cols)) = matrix.map(Coef::shape)
+        && (rows != d || cols != d)
+    {
+        return Err(SolverError::Dimension { what: "perturbation matrix E (d × d) vs score", expected: d, found: if rows != d { rows } else { cols } });
     }
     match shift {
         Some(u) if u.len() != d => Err(SolverError::Dimension { what: "perturbation shift u vs score", expected: d, found: u.len() }),
