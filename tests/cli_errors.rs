@@ -359,6 +359,7 @@ fn every_bad_input_is_one_error_line_and_status_2() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+    println!("{} bad-input cases, {} misbehaved", all.len(), failures.len());
     assert!(all.len() > 200, "the table shrank to {} cases", all.len());
     assert!(failures.is_empty(), "{} of {} bad-input cases misbehaved:\n{}", failures.len(), all.len(), failures.join("\n"));
 }

@@ -1283,6 +1283,7 @@ fn every_bad_input_is_a_typed_error() {
     }
     std::panic::set_hook(previous);
     std::fs::remove_dir_all(scratch_dir()).ok();
+    println!("{} constructor cases, {} misbehaved", cases.len(), failures.len());
     assert!(failures.is_empty(), "{} of {} constructor cases misbehaved:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
