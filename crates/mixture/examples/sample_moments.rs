@@ -26,12 +26,15 @@ fn mean_se(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Four components on the corners of a square, one of each covariance kind and a skewed one.
+    let corner = |x: f64, y: f64, cov: Covariance| Gaussian::new(vec![x, y], cov);
     let p = GaussianMixture::new(
-        vec![0.5, 0.3, 0.2],
+        vec![0.1, 0.2, 0.3, 0.4],
         vec![
-            Gaussian::new(vec![-2.0, 0.0], Covariance::full(faer::mat![[1.0, 0.6], [0.6, 0.8]])?)?,
-            Gaussian::new(vec![2.0, 1.0], Covariance::diagonal(vec![0.3, 1.5])?)?,
-            Gaussian::new(vec![0.0, -2.5], Covariance::isotropic(2, 0.5)?)?,
+            corner(-1.5, -1.5, Covariance::isotropic(2, 0.2)?)?,
+            corner(1.5, -1.5, Covariance::diagonal(vec![0.6, 0.1])?)?,
+            corner(1.5, 1.5, Covariance::full(faer::mat![[0.5, -0.3], [-0.3, 0.4]])?)?,
+            corner(-1.5, 1.5, Covariance::full(faer::mat![[0.2, 0.1], [0.1, 0.9]])?)?,
         ],
     )?;
     let n = 50_000;
@@ -42,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let repeatable = x == p.sample(n, 2024);
-    println!("n = {n} exact samples of a 3-component mixture in 2-D (same seed, same samples: {repeatable})\n");
+    println!("n = {n} exact samples of a 4-component mixture in 2-D (same seed, same samples: {repeatable})\n");
     println!("{:<28} {:>12} {:>12} {:>10} {:>8}", "quantity", "exact", "Monte Carlo", "std err", "z");
     let row = |name: &str, exact: f64, (mc, se): (f64, f64)| {
         println!("{name:<28} {exact:>12.5} {mc:>12.5} {se:>10.5} {:>8.2}", (mc - exact) / se);
