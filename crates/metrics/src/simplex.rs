@@ -705,13 +705,8 @@ impl<'c, C: Costs> Simplex<'c, C> {
         // 1. Cut the old segment [u_out .. old_end] out of the preorder.
         let before = self.rev_thread[u_out];
         let after = self.thread[old_end];
-        self.thread[before] = after;
-        self.rev_thread[after] = before;
-        let mut a = old_parent;
-        while a != NONE && self.last_succ[a] == old_end {
-            self.last_succ[a] = before;
-            a = self.parent[a];
-        }
+        self.link(before, after);
+        self.replace_last_succ(old_parent, old_end, before);
 
         // 2. Chain the new preorder of the re-rooted subtree: the whole old subtree of s_0, then
         //    for each t the pieces A_t = [s_t .. rev_thread[s_{t−1}]] and
@@ -720,12 +715,10 @@ impl<'c, C: Costs> Simplex<'c, C> {
         for t in 1..=k {
             let (a_end, b_start, ls) = self.stem_info[t - 1];
             let st = self.stem[t];
-            self.thread[cur] = st;
-            self.rev_thread[st] = cur;
+            self.link(cur, st);
             cur = a_end;
             if b_start != NONE {
-                self.thread[cur] = b_start;
-                self.rev_thread[b_start] = cur;
+                self.link(cur, b_start);
                 cur = ls;
             }
         }
@@ -733,15 +726,9 @@ impl<'c, C: Costs> Simplex<'c, C> {
 
         // 3. Splice it in right after v_in.
         let nxt = self.thread[v_in];
-        self.thread[v_in] = u_in;
-        self.rev_thread[u_in] = v_in;
-        self.thread[new_last] = nxt;
-        self.rev_thread[nxt] = new_last;
-        let mut a = v_in;
-        while a != NONE && self.last_succ[a] == v_in {
-            self.last_succ[a] = new_last;
-            a = self.parent[a];
-        }
+        self.link(v_in, u_in);
+        self.link(new_last, nxt);
+        self.replace_last_succ(v_in, v_in, new_last);
 
         // 4. Subtree sizes on the two paths below the apex (outside the moved subtree).
         let mut a = old_parent;
@@ -768,6 +755,24 @@ impl<'c, C: Costs> Simplex<'c, C> {
         self.flow[u_in] = delta;
         self.succ_num[u_in] = t2_size;
         self.last_succ[u_in] = new_last;
+    }
+
+    /// Makes `b` follow `a` in the preorder thread.
+    #[inline]
+    fn link(&mut self, a: usize, b: usize) {
+        self.thread[a] = b;
+        self.rev_thread[b] = a;
+    }
+
+    /// Walking up from `start`, gives every ancestor whose last descendant is `old` the last
+    /// descendant `new` (stopping at the first that differs).
+    #[inline]
+    fn replace_last_succ(&mut self, start: usize, old: usize, new: usize) {
+        let mut a = start;
+        while a != NONE && self.last_succ[a] == old {
+            self.last_succ[a] = new;
+            a = self.parent[a];
+        }
     }
 
     /// Adds `shift` to the potentials of the subtree rooted at `top` (or `−shift` to all the
