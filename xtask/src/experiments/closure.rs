@@ -89,6 +89,11 @@ pub fn chi_square_uniform(u: &[[f64; 2]]) -> (f64, f64) {
     (stat, p)
 }
 
+/// Pairs `(x_0, z)` per time (quick, full); one definition for the configuration and the run.
+fn samples(ctx: &Context) -> usize {
+    ctx.pick(20_000, 200_000)
+}
+
 impl Experiment for Closure {
     fn name(&self) -> &'static str {
         "closure"
@@ -103,12 +108,12 @@ impl Experiment for Closure {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "times": TIMES, "n": ctx.pick(20_000, 200_000), "cells": CELLS, "alpha": ALPHA,
+        json!({ "times": TIMES, "n": samples(ctx), "cells": CELLS, "alpha": ALPHA,
                 "process": "vp 0.1-20 T=1", "target": serde_json::to_value(target()).ok() })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let n: usize = ctx.pick(20_000, 200_000);
+        let n = samples(ctx);
         let m = target();
         let vp = VpLinear::default();
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("closure: {e}"));

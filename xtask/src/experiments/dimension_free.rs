@@ -53,6 +53,13 @@ pub struct DimensionFree;
 const KS: [usize; 3] = [2, 8, 32];
 const C0: f64 = 2.0;
 const C1: f64 = 4.0;
+/// Margin of the propagation grid beyond the means, in standard deviations.
+const MARGIN: f64 = 12.0;
+/// Particles of the DDPM runs along which the Jacobian trace is measured.
+const TRACE_PARTICLES: usize = 2000;
+/// In-span score shifts, and the relative scale of the scaled score error.
+const SHIFTS: [f64; 4] = [0.01, 0.03, 0.1, 0.3];
+const SCORE_SCALE: f64 = 0.01;
 
 fn fail(e: impl std::fmt::Display) -> XtaskError {
     XtaskError::Usage(format!("dimension_free: {e}"))
@@ -98,6 +105,11 @@ fn ddpm_for(weights: &[f64], coords: &[f64], e: &[f64], steps: usize) -> Result<
     IsotropicDdpm::new(weights.to_vec(), means, chain.betas().to_vec()).map_err(fail)
 }
 
+/// Spacing of the propagation grid (quick, full); one definition for the configuration and the run.
+fn spacing(ctx: &Context) -> f64 {
+    ctx.pick(0.02, 0.01)
+}
+
 impl Experiment for DimensionFree {
     fn name(&self) -> &'static str {
         "dimension_free"
@@ -113,13 +125,13 @@ impl Experiment for DimensionFree {
 
     fn config(&self, ctx: &Context) -> Value {
         json!({ "dims": dims(ctx.quick()), "ks": KS, "steps": steps(ctx.quick()), "c0": C0, "c1": C1,
-                "spacing": ctx.pick(0.02, 0.01), "margin": 12.0, "particles": 2000,
-                "shifts": [0.01, 0.03, 0.1, 0.3], "scale": 0.01, "version": 2 })
+                "spacing": spacing(ctx), "margin": MARGIN, "particles": TRACE_PARTICLES,
+                "shifts": SHIFTS, "scale": SCORE_SCALE, "version": 2 })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
         let quick = ctx.quick();
-        let grid = PropagationGrid { spacing: ctx.pick(0.02, 0.01), margin: 12.0 };
+        let grid = PropagationGrid { spacing: spacing(ctx), margin: MARGIN };
         let (ds, ts) = (dims(quick), steps(quick));
         let targets: Vec<(Vec<f64>, Vec<f64>)> = KS.iter().map(|&k| in_span_target(ctx, k)).collect();
         let dirs: Vec<Vec<f64>> = ds.iter().enumerate().map(|(i, &d)| direction(ctx, d, i as u64)).collect();
@@ -263,7 +275,7 @@ impl Experiment for DimensionFree {
         );
 
         // 3. The trace along DDPM trajectories (library sampler on the in-span chain).
-        let n = 2000;
+        let n = TRACE_PARTICLES;
         let mut trace_rows = Vec::new();
         let mut trace_growth = 0.0f64;
         let mut trace_series = Vec::new();
@@ -320,7 +332,6 @@ impl Experiment for DimensionFree {
 
         // 4. Score error: an in-span shift at every d, and a scaled score across d.
         let t_err = 256;
-        let shifts = [0.01, 0.03, 0.1, 0.3];
         let mut err_rows = Vec::new();
         let mut err_series = Vec::new();
         let mut shift_spread = 0.0f64;
@@ -329,30 +340,30 @@ impl Experiment for DimensionFree {
             let ddpm = ddpm_for(w8, c8, &dirs[i], t_err)?;
             let base = ddpm.tv(ScoreError::default(), grid).map_err(fail)?.lower;
             let mut excess = Vec::new();
-            for &eps in &shifts {
+            for &eps in &SHIFTS {
                 let r = ddpm.tv(ScoreError { shift: eps, scale: 0.0 }, grid).map_err(fail)?;
                 excess.push(r.lower - base);
                 err_rows.push(vec![d as f64, eps, 0.0, r.lower, r.upper, eps]);
             }
-            let scaled = ddpm.tv(ScoreError { shift: 0.0, scale: 0.01 }, grid).map_err(fail)?;
-            err_rows.push(vec![d as f64, 0.0, 0.01, scaled.lower, scaled.upper, 0.01 * ((d - 1) as f64).sqrt()]);
+            let scaled = ddpm.tv(ScoreError { shift: 0.0, scale: SCORE_SCALE }, grid).map_err(fail)?;
+            err_rows.push(vec![d as f64, 0.0, SCORE_SCALE, scaled.lower, scaled.upper, SCORE_SCALE * ((d - 1) as f64).sqrt()]);
             err_series.push(Series::line(
                 format!("in-span shift, d = {d}"),
-                shifts.iter().zip(&excess).map(|(&e, &x)| (e, x)).collect(),
+                SHIFTS.iter().zip(&excess).map(|(&e, &x)| (e, x)).collect(),
             ));
             excess_by_d.push(excess);
         }
-        for j in 0..shifts.len() {
+        for j in 0..SHIFTS.len() {
             let vals: Vec<f64> = excess_by_d.iter().map(|v| v[j]).collect();
             let (lo, hi) = vals.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
             shift_spread = shift_spread.max((hi - lo) / hi.abs().max(1e-300));
         }
         // Where ε ≫ TV₀ the excess is linear in ε: local slope between the two largest shifts.
-        let n_sh = shifts.len();
+        let n_sh = SHIFTS.len();
         let ex = &excess_by_d[0];
-        let eslope = (ex[n_sh - 1] / ex[n_sh - 2]).ln() / (shifts[n_sh - 1] / shifts[n_sh - 2]).ln();
+        let eslope = (ex[n_sh - 1] / ex[n_sh - 2]).ln() / (SHIFTS[n_sh - 1] / SHIFTS[n_sh - 2]).ln();
         let sqrt_log_t = (t_err as f64).ln().sqrt();
-        let worst_ratio = shifts.iter().zip(ex).map(|(e, x)| x / (e * sqrt_log_t)).fold(0.0, f64::max);
+        let worst_ratio = SHIFTS.iter().zip(ex).map(|(e, x)| x / (e * sqrt_log_t)).fold(0.0, f64::max);
         ctx.write_csv("score_error.csv", &["d", "shift", "scale", "tv_lower", "tv_upper", "eps_score"], err_rows.clone())?;
         let scaled: Vec<(f64, f64)> = err_rows.iter().filter(|r| r[2] > 0.0).map(|r| (r[0], r[3])).collect();
         let path = ctx.output("score_error.svg")?;

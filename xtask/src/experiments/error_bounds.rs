@@ -46,6 +46,8 @@ const MU: f64 = 1.0;
 const VAR: f64 = 0.5;
 const HORIZON: f64 = 8.0;
 const EPS: f64 = 1e-3;
+/// Dimension of the high-dimensional isotropic run.
+const HIGH_D: usize = 1024;
 
 fn fail(e: impl std::fmt::Display) -> XtaskError {
     XtaskError::Usage(format!("error_bounds: {e}"))
@@ -81,6 +83,12 @@ fn measured_tv<T: LinearScore<Diag>>(sampler: &Sampler, n: usize, score: &T) -> 
     tv_gaussian_1d(mean, var.max(0.0).sqrt(), c.a * MU, target_var.sqrt()).map_err(fail)
 }
 
+/// Step counts of the high-dimensional run (quick, full); one definition for the configuration
+/// and the run.
+fn high_d_steps(ctx: &Context) -> Vec<usize> {
+    ctx.pick(vec![32, 64, 128, 256], vec![32, 64, 128, 256, 512, 1024])
+}
+
 impl Experiment for ErrorBounds {
     fn name(&self) -> &'static str {
         "error_bounds"
@@ -96,7 +104,7 @@ impl Experiment for ErrorBounds {
 
     fn config(&self, ctx: &Context) -> Value {
         json!({ "mu": MU, "var": VAR, "horizon": HORIZON, "eps": EPS, "steps": steps(ctx.quick()),
-                "deltas": [0.01, 0.03, 0.1, 0.3], "high_d": 1024, "high_d_steps": ctx.pick(vec![32, 64, 128, 256], vec![32, 64, 128, 256, 512, 1024]), "version": 1 })
+                "deltas": [0.01, 0.03, 0.1, 0.3], "high_d": HIGH_D, "high_d_steps": high_d_steps(ctx), "version": 1 })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
@@ -196,7 +204,7 @@ impl Experiment for ErrorBounds {
         line_plot(&path, "score-error term: scaled score (1 + δ) s", "ε_score", "TV excess", &s, true, true)?;
 
         // (c) High d by the isotropic factorisation.
-        let d = 1024usize;
+        let d = HIGH_D;
         let coords = [-2.0, -0.5, 1.0, 2.5];
         let weights = vec![0.25; 4];
         let mut e = vec![0.0; d];
@@ -205,7 +213,7 @@ impl Experiment for ErrorBounds {
         let means: Vec<Vec<f64>> = coords.iter().map(|c| e.iter().map(|v| c * v).collect()).collect();
         let l_hd = f64::max(1.0, 0.25 * (coords[3] - coords[0]).powi(2));
         let m2_hd = weights.iter().zip(&coords).map(|(w, c)| w * c * c).sum::<f64>() + d as f64;
-        let hd_steps: Vec<usize> = ctx.pick(vec![32, 64, 128, 256], vec![32, 64, 128, 256, 512, 1024]);
+        let hd_steps = high_d_steps(ctx);
         let mut hd_rows = Vec::new();
         for &n in &hd_steps {
             let chain = DiscreteChain::li_yan(n, 2.0, 4.0).map_err(fail)?;

@@ -91,6 +91,11 @@ fn project(x: &Mat<f64>, u: &[f64], v: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Steps and samples (quick, full); one definition for the configuration and the run.
+fn steps_and_samples(ctx: &Context) -> (usize, usize) {
+    (ctx.pick(100, 200), ctx.pick(4000, 20_000))
+}
+
 impl Experiment for GuidanceConfidence {
     fn name(&self) -> &'static str {
         "guidance_confidence"
@@ -105,13 +110,14 @@ impl Experiment for GuidanceConfidence {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "etas": ETAS, "steps": ctx.pick(100, 200), "n": ctx.pick(4000, 20_000), "process": "ou T=5 eps=1e-3 uniform",
+        let (steps, n) = steps_and_samples(ctx);
+        json!({ "etas": ETAS, "steps": steps, "n": n, "process": "ou T=5 eps=1e-3 uniform",
                 "samplers": ["ddpm", "ddim"], "settings": ["theory_2d", "d16"], "guidance": "classifier",
                 "d16_model_seed": 16, "model_version": 1 })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let (steps, n): (usize, usize) = (ctx.pick(100, 200), ctx.pick(4000, 20_000));
+        let (steps, n) = steps_and_samples(ctx);
         let schedule = ou_schedule(steps)?;
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_confidence: {e}"));
         let settings = [("theory_2d", theory_model()), ("d16", d16_model())];

@@ -40,6 +40,11 @@ const ETAS: [f64; 5] = [0.0, 0.5, 1.0, 2.0, 4.0];
 /// The experiment (registered in [`crate::experiments::all`]).
 pub struct GuidanceEntropy;
 
+/// Steps and samples (quick, full); one definition for the configuration and the run.
+fn steps_and_samples(ctx: &Context) -> (usize, usize) {
+    (ctx.pick(100, 200), ctx.pick(4000, 20_000))
+}
+
 impl Experiment for GuidanceEntropy {
     fn name(&self) -> &'static str {
         "guidance_entropy"
@@ -54,12 +59,13 @@ impl Experiment for GuidanceEntropy {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "etas": ETAS, "steps": ctx.pick(100, 200), "n": ctx.pick(4000, 20_000), "process": "ou T=5 eps=1e-3 uniform",
+        let (steps, n) = steps_and_samples(ctx);
+        json!({ "etas": ETAS, "steps": steps, "n": n, "process": "ou T=5 eps=1e-3 uniform",
                 "samplers": ["ddim (exact map density)", "heun (instantaneous change of variables)"], "knn_k": 5, "guidance": "classifier" })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let (steps, n): (usize, usize) = (ctx.pick(100, 200), ctx.pick(4000, 20_000));
+        let (steps, n) = steps_and_samples(ctx);
         let seed = ctx.seed();
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_entropy: {e}"));
         let (coarse, fine) = (ou_schedule(steps)?, ou_schedule(2 * steps)?);

@@ -36,6 +36,12 @@ const STEPS: [usize; 5] = [20, 30, 50, 100, 200];
 const ETAS: [f64; 5] = [0.0, 2.0, 5.0, 10.0, 20.0];
 const RANGE: (f64, f64) = (-8.0, 8.0);
 const BINS: usize = 64;
+/// The verdict's thresholds: split when P(|x| < 1) < CENTRE and each side ≥ SIDE_SPLIT; centre +
+/// sides when each side ≥ SIDE_KEPT; diverged when the standard deviation exceeds DIVERGED_SD.
+const CENTRE: f64 = 0.1;
+const SIDE_SPLIT: f64 = 0.2;
+const SIDE_KEPT: f64 = 0.05;
+const DIVERGED_SD: f64 = 50.0;
 
 /// The experiment (registered in [`crate::experiments::all`]).
 pub struct GuidanceSplit;
@@ -64,11 +70,11 @@ fn classify(x: &[f64]) -> (&'static str, f64, f64, f64, f64) {
     let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
     let frac = |f: &dyn Fn(f64) -> bool| x.iter().filter(|v| f(**v)).count() as f64 / n;
     let (centre, left, right) = (frac(&|v| v.abs() < 1.0), frac(&|v| v < -2.0), frac(&|v| v > 2.0));
-    let class = if sd.is_nan() || sd > 50.0 {
+    let class = if sd.is_nan() || sd > DIVERGED_SD {
         "diverged"
-    } else if centre < 0.1 && left >= 0.2 && right >= 0.2 {
+    } else if centre < CENTRE && left >= SIDE_SPLIT && right >= SIDE_SPLIT {
         "split"
-    } else if left >= 0.05 && right >= 0.05 {
+    } else if left >= SIDE_KEPT && right >= SIDE_KEPT {
         "centre + sides"
     } else {
         "one cluster"
@@ -133,6 +139,11 @@ fn svg_grid(cells: &[Vec<Cell>]) -> String {
     s
 }
 
+/// Samples per cell (quick, full); one definition for the configuration and the run.
+fn samples(ctx: &Context) -> usize {
+    ctx.pick(4000, 20_000)
+}
+
 impl Experiment for GuidanceSplit {
     fn name(&self) -> &'static str {
         "guidance_split"
@@ -147,12 +158,12 @@ impl Experiment for GuidanceSplit {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "steps": STEPS, "etas": ETAS, "n": ctx.pick(4000, 20_000), "process": "ou T=5 eps=1e-3 uniform", "sampler": "ddpm",
-                "means": [-3.0, 0.0, 3.0], "figure_version": 2, "thresholds": { "centre": 0.1, "side_split": 0.2, "side_kept": 0.05, "diverged_sd": 50.0 } })
+        json!({ "steps": STEPS, "etas": ETAS, "n": samples(ctx), "process": "ou T=5 eps=1e-3 uniform", "sampler": "ddpm",
+                "means": [-3.0, 0.0, 3.0], "figure_version": 2, "thresholds": { "centre": CENTRE, "side_split": SIDE_SPLIT, "side_kept": SIDE_KEPT, "diverged_sd": DIVERGED_SD } })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let n: usize = ctx.pick(4000, 20_000);
+        let n = samples(ctx);
         let model = split_model();
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_split: {e}"));
         let pb = ctx.progress((STEPS.len() * ETAS.len()) as u64, "guidance: split grid");

@@ -34,6 +34,9 @@ use crate::error::{Result, XtaskError};
 use crate::experiment::{Check, Claim, Context, Experiment, Outcome};
 use crate::plot::{Series, line_plot, scatter_plot};
 
+/// Early stop ε of every run.
+const EPS: f64 = 1e-3;
+
 /// The experiment (registered in [`crate::experiments::all`]).
 pub struct SamplerZoo;
 
@@ -69,6 +72,11 @@ fn fail(e: impl std::fmt::Display) -> XtaskError {
     XtaskError::Usage(format!("sampler_zoo: {e}"))
 }
 
+/// Step counts and samples per run (quick, full); one definition for the configuration and the run.
+fn steps_and_samples(ctx: &Context) -> (Vec<usize>, usize) {
+    (ctx.pick(vec![10, 25, 50, 100, 200], vec![10, 25, 50, 100, 200, 500]), ctx.pick(4000, 10_000))
+}
+
 impl Experiment for SamplerZoo {
     fn name(&self) -> &'static str {
         "sampler_zoo"
@@ -83,14 +91,14 @@ impl Experiment for SamplerZoo {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "steps": ctx.pick(vec![10, 25, 50, 100, 200], vec![10, 25, 50, 100, 200, 500]), "n": ctx.pick(4000, 10_000),
-                "eps": 1e-3, "process": "vp 0.1-20 T=1", "samplers": Sampler::NAMES,
+        let (steps, n) = steps_and_samples(ctx);
+        json!({ "steps": steps, "n": n,
+                "eps": EPS, "process": "vp 0.1-20 T=1", "samplers": Sampler::NAMES,
                 "target": serde_json::to_value(target()).ok(), "tolerance": "2 floor + 0.05" })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let steps: Vec<usize> = ctx.pick(vec![10, 25, 50, 100, 200], vec![10, 25, 50, 100, 200, 500]);
-        let n: usize = ctx.pick(4000, 10_000);
+        let (steps, n) = steps_and_samples(ctx);
         let m = target();
         let seed = ctx.seed();
         let reference = m.sample(n, seed.wrapping_add(1_000_003));
@@ -104,7 +112,7 @@ impl Experiment for SamplerZoo {
             let mut curve = Vec::new();
             let mut shown = Vec::new();
             for (k, &s) in steps.iter().enumerate() {
-                let sched = Schedule::uniform_vp(s, 1e-3).map_err(fail)?;
+                let sched = Schedule::uniform_vp(s, EPS).map_err(fail)?;
                 match sample(&sampler, &sched, &m, Start::Standard, n, seed.wrapping_add((si * 1000 + k) as u64)) {
                     Ok(out) => {
                         let e = energy(&out.samples, &reference);

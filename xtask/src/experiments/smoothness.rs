@@ -43,6 +43,9 @@ const S_MIN: f64 = 0.25;
 const S_MAX: f64 = 1.0;
 const KS: [usize; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const SIGMA_MINS: [f64; 6] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
+/// Local refinement of the Lipschitz search: starts refined, and iterations each.
+const REFINE: usize = 8;
+const ITERATIONS: usize = 80;
 
 fn fail(e: impl std::fmt::Display) -> XtaskError {
     XtaskError::Usage(format!("smoothness: {e}"))
@@ -79,6 +82,12 @@ pub fn regression(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
     (slope, se, if syy > 0.0 { 1.0 - rss / syy } else { 1.0 })
 }
 
+/// Mixture draws per k, times, and search samples (quick, full); one definition for the
+/// configuration and the run.
+fn sizes(ctx: &Context) -> (usize, Vec<f64>, usize) {
+    (ctx.pick(3, 8), ctx.pick(vec![0.01], vec![0.01, 0.1, 0.5]), ctx.pick(500, 2000))
+}
+
 impl Experiment for Smoothness {
     fn name(&self) -> &'static str {
         "smoothness"
@@ -93,15 +102,14 @@ impl Experiment for Smoothness {
     }
 
     fn config(&self, ctx: &Context) -> Value {
-        json!({ "ks": KS, "draws": ctx.pick(3, 8), "times": ctx.pick(vec![0.01], vec![0.01, 0.1, 0.5]),
-                "r_mu": R_MU, "eigen": [S_MIN, S_MAX], "sigma_mins": SIGMA_MINS, "samples": ctx.pick(500, 2000),
-                "refine": 8, "iterations": 80, "version": 2 })
+        let (draws, times, samples) = sizes(ctx);
+        json!({ "ks": KS, "draws": draws, "times": times,
+                "r_mu": R_MU, "eigen": [S_MIN, S_MAX], "sigma_mins": SIGMA_MINS, "samples": samples,
+                "refine": REFINE, "iterations": ITERATIONS, "version": 2 })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
-        let draws: usize = ctx.pick(3, 8);
-        let times: Vec<f64> = ctx.pick(vec![0.01], vec![0.01, 0.1, 0.5]);
-        let samples: usize = ctx.pick(500, 2000);
+        let (draws, times, samples) = sizes(ctx);
         let vp = VpLinear::default();
         let d = 2.0;
         let mut outcome = Outcome::new();
@@ -121,7 +129,7 @@ impl Experiment for Smoothness {
                 let (a, b) = (c.a, c.b);
                 let pt = m.diffused(a, b).map_err(fail)?;
                 let radius = a * R_MU + 3.0;
-                let opts = SearchOptions { radius: Some(radius), samples, refine: 8, iterations: 80, seed: seed ^ (r as u64), ..SearchOptions::default() };
+                let opts = SearchOptions { radius: Some(radius), samples, refine: REFINE, iterations: ITERATIONS, seed: seed ^ (r as u64), ..SearchOptions::default() };
                 let est = lipschitz_estimate(&pt, &opts).map_err(fail)?;
                 let bound = lipschitz_bound(&pt, Some(radius)).map_err(fail)?;
                 let beta = 1.0 / (a * a * S_MIN + b * b);
@@ -185,7 +193,7 @@ impl Experiment for Smoothness {
             let mut rng = ctx.rng(99);
             let m = random_mixture(&mut rng, 8, smin, S_MAX, true)?;
             let radius = R_MU + 3.0;
-            let opts = SearchOptions { radius: Some(radius), samples: samples * 2, refine: 8, iterations: 80, seed: ctx.seed(), ..SearchOptions::default() };
+            let opts = SearchOptions { radius: Some(radius), samples: samples * 2, refine: REFINE, iterations: ITERATIONS, seed: ctx.seed(), ..SearchOptions::default() };
             let est = lipschitz_estimate(&m, &opts).map_err(fail)?;
             let bound = lipschitz_bound(&m, Some(radius)).map_err(fail)?;
             sweep.push(vec![smin, est.value, bound.value]);
