@@ -5,10 +5,8 @@ use crate::classes::ClassConditional;
 use crate::error::GuidanceError;
 use crate::guided::ScoreJacobian;
 use faer::{Mat, MatMut, MatRef};
-use gmdiff_process::{Coefficients, particle_rng};
-use gmdiff_solvers::{Algebra, Carrier, Sampler, Schedule, SolverError, StepInfo, run};
-use rand::RngExt;
-use rand_distr::StandardNormal;
+use gmdiff_process::Coefficients;
+use gmdiff_solvers::{Algebra, Carrier, Particles, Sampler, Schedule, SolverError, StepInfo, run};
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
@@ -93,18 +91,13 @@ impl DensityOutput {
     }
 }
 
-/// `n` start points `x_r ~ N(0, I_d)`, row `r` from `particle_rng(seed, r)` (exactly as
+/// `n` start points `x_r ~ N(0, I_d)`, drawn by the solvers' own particles (so exactly as
 /// `gmdiff_solvers::Start::Standard` draws them), with `log N(x_r; 0, I)`.
-fn standard_start(n: usize, d: usize, seed: u64) -> Result<(Vec<f64>, Vec<f64>), GuidanceError> {
+fn standard_start<S: ScoreJacobian + ?Sized>(field: &S, n: usize, seed: u64) -> Result<(Vec<f64>, Vec<f64>), GuidanceError> {
+    let d = field.dim();
     // The state, its log-densities and a few work arrays of the same size.
     gmdiff_solvers::check_particle_memory(n, d + 1, 4)?;
-    let mut x = vec![0.0; n * d];
-    x.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-        let mut rng = particle_rng(seed, i as u64);
-        for v in row.iter_mut() {
-            *v = rng.sample(StandardNormal);
-        }
-    });
+    let x = Particles::new(field, n, seed).noise();
     let half_log_2pi = 0.5 * (2.0 * PI).ln();
     let l = x.chunks(d).map(|row| -0.5 * row.iter().map(|v| v * v).sum::<f64>() - d as f64 * half_log_2pi).collect();
     Ok((x, l))
@@ -206,7 +199,7 @@ pub fn flow_log_density<S: ScoreJacobian + ?Sized>(
         });
     }
     let d = field.dim();
-    let (x, l) = standard_start(n, d, seed)?;
+    let (x, l) = standard_start(field, n, seed)?;
     let w = d + 1;
     let mut aug = vec![0.0; n * w];
     for i in 0..n {
@@ -333,7 +326,7 @@ pub fn map_log_density<S: ScoreJacobian + ?Sized>(
 ) -> Result<DensityOutput, GuidanceError> {
     sampler.validate(schedule)?;
     let d = field.dim();
-    let (mut x, mut l) = standard_start(n, d, seed)?;
+    let (mut x, mut l) = standard_start(field, n, seed)?;
     for k in 0..schedule.steps() {
         let info = schedule.step(k)?;
         let (cx, cs) = step_coefficients(sampler, &info)?;
