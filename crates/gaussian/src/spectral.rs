@@ -262,23 +262,7 @@ impl SpectralProblem {
     pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
         let top = process.at(process.horizon())?;
         let zero = process.at(0.0)?;
-        let w2_kl_at = |at: &Coefficients, against: &Coefficients| {
-            let mut w = 0.0;
-            let mut kl = 0.0;
-            for (lane, &lam) in self.values.iter().enumerate() {
-                let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
-                let (mu0, v0) = match init {
-                    Init::Standard => (0.0, 1.0),
-                    Init::Exact => (top.a * m, top.a * top.a * lam + top.b * top.b),
-                };
-                let (mu, v) = continuous_coordinate(dynamics, lam, m, &top, at, mu0, v0);
-                let u = against.a * against.a * lam + against.b * against.b;
-                let nu = against.a * m;
-                w += self.weights[lane] * (sqrt_gap_sq(v, u) + (mu - nu).powi(2));
-                kl += self.weights[lane] * kl_coordinate(mu, v, nu, u);
-            }
-            (w.sqrt(), kl)
-        };
+        let w2_kl_at = |at: &Coefficients, against: &Coefficients| self.continuous_gap(dynamics, &top, init, at, against);
         let (w2, kl) = w2_kl_at(&process.at(eps)?, &zero);
         let trajectory = match grid {
             None => None,
@@ -363,19 +347,28 @@ impl SpectralProblem {
 
     /// W2 between the exact continuous `dynamics` from `init`, read at `ε`, and `p_ε`.
     pub fn continuous_against_eps(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init) -> Result<f64, GaussianError> {
-        let top = process.at(process.horizon())?;
-        let at = process.at(eps)?;
+        let (top, at) = (process.at(process.horizon())?, process.at(eps)?);
+        Ok(self.continuous_gap(dynamics, &top, init, &at, &at).0)
+    }
+
+    /// W2 and KL between the law of the exact continuous `dynamics` started from `init` at `top`
+    /// and read at `at`, and the true marginal at `against`, lane by lane.
+    fn continuous_gap(&self, dynamics: Dynamics, top: &Coefficients, init: Init, at: &Coefficients, against: &Coefficients) -> (f64, f64) {
         let mut w = 0.0;
+        let mut kl = 0.0;
         for (lane, &lam) in self.values.iter().enumerate() {
             let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
             let (mu0, v0) = match init {
                 Init::Standard => (0.0, 1.0),
                 Init::Exact => (top.a * m, top.a * top.a * lam + top.b * top.b),
             };
-            let (mu, v) = continuous_coordinate(dynamics, lam, m, &top, &at, mu0, v0);
-            w += self.weights[lane] * (sqrt_gap_sq(v, at.a * at.a * lam + at.b * at.b) + (mu - at.a * m).powi(2));
+            let (mu, v) = continuous_coordinate(dynamics, lam, m, top, at, mu0, v0);
+            let u = against.a * against.a * lam + against.b * against.b;
+            let nu = against.a * m;
+            w += self.weights[lane] * (sqrt_gap_sq(v, u) + (mu - nu).powi(2));
+            kl += self.weights[lane] * kl_coordinate(mu, v, nu, u);
         }
-        Ok(w.sqrt())
+        (w.sqrt(), kl)
     }
 
     fn scheme_against(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore, at: &Coefficients) -> Result<f64, GaussianError> {
