@@ -33,6 +33,7 @@
 mod dense;
 mod error;
 mod exact;
+pub mod published;
 mod spectral;
 mod spectrum;
 

@@ -24,6 +24,7 @@
 //! (W2 along the trajectory per scheme), `figure_1b.svg` (truncation sweep), `prop4.svg`. Data:
 //! `table5.csv`, `figure_1a.csv`, `figure_1b.csv`.
 
+use gmdiff::gaussian::published::{TABLE5, TABLE5_NFE, Table5Row, reproduces};
 use gmdiff::gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::process::Process;
 use gmdiff::solvers::{Sampler, Schedule};
@@ -38,22 +39,6 @@ pub struct PierretGalerne;
 
 const CIFAR: &str = "cifar10_cov_eigenvalues.npy";
 const ADSN: &str = "adsn_fabric_eigenvalues.npy";
-const NFE: [usize; 4] = [50, 250, 500, 1000];
-
-/// One published row: label, scheme, ε, grid points from the NFE, cells (`a` or `p_T / N(0,I)`).
-type Row = (&'static str, &'static str, f64, fn(usize) -> usize, [&'static str; 4]);
-
-const TABLE5: [Row; 8] = [
-    ("EM, ε = 0", "em", 0.0, |n| n, ["4.78", "0.65", "0.32", "0.16"]),
-    ("EI, ε = 0", "ei", 0.0, |n| n, ["2.81", "0.57", "0.30", "0.16"]),
-    ("DDPM, ε = 0", "ddpm", 0.0, |n| n, ["6.82", "0.97", "0.47", "0.23"]),
-    ("Euler, ε = 0", "euler", 0.0, |n| n, ["1.72 / 1.78", "0.38 / 0.44", "0.20 / 0.26", "0.10 / 0.17"]),
-    ("Heun (N = NFE, quirk), ε = 1e-5", "heun", 1e-5, |n| n, ["23.42 / 23.42", "2.86 / 2.87", "1.05 / 1.06", "0.37 / 0.38"]),
-    ("Heun (N = NFE, quirk), ε = 1e-3", "heun", 1e-3, |n| n, ["0.58 / 0.59", "0.13 / 0.15", "0.16 / 0.18", "0.17 / 0.19"]),
-    ("RK4 (N = NFE/4), ε = 1e-5", "rk4", 1e-5, |n| n / 4, ["67.32", "5.49", "2.11", "0.77"]),
-    ("RK4 (N = NFE/4), ε = 1e-3", "rk4", 1e-3, |n| n / 4, ["2.60", "0.09 / 0.12", "0.15 / 0.17", "0.17 / 0.19"]),
-];
-
 fn synthetic() -> Vec<f64> {
     let mut s: Vec<f64> = (1..=3063).map(|i| 5.0 * (i as f64).powf(-1.3)).collect();
     s.extend([0.0; 9]);
@@ -68,18 +53,6 @@ fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) ->
     let sched = Schedule::uniform_vp(points - 1, eps).map_err(fail)?;
     let s = Sampler::from_name(scheme).ok_or_else(|| fail(format!("unknown scheme {scheme}")))?;
     Ok(p.scheme(&s, &sched, init, &SpectralScore::Exact, false).map_err(fail)?.w2)
-}
-
-/// Does `(p_T, N(0,I))` match a printed cell? See the module docs for the one boundary case.
-fn matches(cell: &str, pt: f64, std: f64) -> bool {
-    let r = |x: f64| format!("{x:.2}");
-    match cell.split_once(" / ") {
-        Some((a, b)) => r(pt) == a && r(std) == b,
-        None => {
-            let v: f64 = cell.parse().unwrap_or(f64::NAN);
-            r(pt) == cell && (r(std) == cell || (((std - v).abs() - 0.005).abs() < 2e-4))
-        }
-    }
 }
 
 fn printed(x: f64, digits: usize) -> String {
@@ -101,7 +74,7 @@ impl Experiment for PierretGalerne {
 
     fn config(&self, ctx: &Context) -> Value {
         let len = |f: &str| ctx.data_file(f).and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
-        json!({ "cifar_bytes": len(CIFAR), "adsn_bytes": len(ADSN), "nfe": NFE, "process": "vp 0.1-20 T=1",
+        json!({ "cifar_bytes": len(CIFAR), "adsn_bytes": len(ADSN), "nfe": TABLE5_NFE, "process": "vp 0.1-20 T=1",
                 "synthetic": "5 i^-1.3, d = 3072, 9 zeros" })
     }
 
@@ -119,17 +92,17 @@ impl Experiment for PierretGalerne {
         let p = SpectralProblem::centred(spectrum).map_err(fail)?;
         // Table 5.
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let pb = ctx.progress((TABLE5.len() * NFE.len()) as u64, "Table 5");
-        for (label, scheme, eps, points, cells) in TABLE5 {
+        let pb = ctx.progress((TABLE5.len() * TABLE5_NFE.len()) as u64, "Table 5");
+        for Table5Row { label, scheme, eps, points, cells } in TABLE5 {
             let mut errors = Vec::new();
-            for (k, &nfe) in NFE.iter().enumerate() {
+            for (k, &nfe) in TABLE5_NFE.iter().enumerate() {
                 let n = points(nfe);
                 let (pt, std) = (w2(&p, scheme, n, eps, Init::Exact)?, w2(&p, scheme, n, eps, Init::Standard)?);
                 errors.push(std);
                 rows.push(vec![label.into(), nfe.to_string(), n.to_string(), printed(pt, 4), printed(std, 4), if published { cells[k].into() } else { "-".into() }]);
                 if published {
                     outcome = outcome.check(
-                        Check::new(format!("Table 5 {label}, NFE {nfe}: {} / {} vs published {}", printed(pt, 2), printed(std, 2), cells[k]), matches(cells[k], pt, std))
+                        Check::new(format!("Table 5 {label}, NFE {nfe}: {} / {} vs published {}", printed(pt, 2), printed(std, 2), cells[k]), reproduces(cells[k], pt, std))
                             .with("w2_init_pT", pt)
                             .with("w2_init_standard", std),
                     );
@@ -144,7 +117,7 @@ impl Experiment for PierretGalerne {
         pb.finish_and_clear();
         // The honest Heun column (N = NFE/2 points, NFE score evaluations).
         for eps in [1e-5, 1e-3] {
-            for &nfe in &NFE {
+            for &nfe in &TABLE5_NFE {
                 let n = nfe / 2;
                 let (pt, std) = (w2(&p, "heun", n, eps, Init::Exact)?, w2(&p, "heun", n, eps, Init::Standard)?);
                 rows.push(vec![format!("Heun (N = NFE/2, honest), ε = {eps:e}"), nfe.to_string(), n.to_string(), printed(pt, 4), printed(std, 4), "-".into()]);
