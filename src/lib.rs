@@ -24,9 +24,9 @@
 pub mod io;
 pub mod testing;
 
-pub use gmdiff_metrics as metrics;
+pub use gmdiff_gaussian as gaussian;
 pub use gmdiff_guidance as guidance;
+pub use gmdiff_metrics as metrics;
 pub use gmdiff_mixture as mixture;
 pub use gmdiff_process as process;
-pub use gmdiff_gaussian as gaussian;
 pub use gmdiff_solvers as solvers;

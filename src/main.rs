@@ -26,8 +26,7 @@ fn main() -> ExitCode {
             // clap's first paragraph (e.g. "the following required arguments were not provided:"
             // and the list of them), joined into one line; the usage and tips are dropped.
             let text = e.render().to_string();
-            let paragraph: Vec<&str> =
-                text.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
+            let paragraph: Vec<&str> = text.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
             let line = paragraph.join(" ");
             let line = line.strip_prefix("error:").unwrap_or(&line).trim();
             eprintln!("error: {}", if line.is_empty() { "invalid arguments" } else { line });

@@ -45,11 +45,15 @@ impl Dual {
 /// Inverse and log-determinant of an SPD matrix by Gauss–Jordan with partial pivoting.
 fn inverse_logdet(a: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64) {
     let d = a.len();
-    let mut m: Vec<Vec<f64>> = a.iter().enumerate().map(|(i, r)| {
-        let mut row = r.clone();
-        row.extend((0..d).map(|j| if i == j { 1.0 } else { 0.0 }));
-        row
-    }).collect();
+    let mut m: Vec<Vec<f64>> = a
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut row = r.clone();
+            row.extend((0..d).map(|j| if i == j { 1.0 } else { 0.0 }));
+            row
+        })
+        .collect();
     let mut logdet = 0.0;
     for c in 0..d {
         let p = (c..d).max_by(|&x, &y| m[x][c].abs().total_cmp(&m[y][c].abs())).unwrap();
@@ -78,7 +82,8 @@ fn logpdf_dual(m: &RawMixture, a: f64, b: f64, x: &[f64]) -> Dual {
     let xs: Vec<Dual> = x.iter().enumerate().map(|(j, &v)| Dual::variable(v, j)).collect();
     let terms: Vec<Dual> = (0..m.0.len())
         .map(|i| {
-            let cov: Vec<Vec<f64>> = (0..d).map(|r| (0..d).map(|c| a * a * m.2[i][r][c] + if r == c { b * b } else { 0.0 }).collect()).collect();
+            let cov: Vec<Vec<f64>> =
+                (0..d).map(|r| (0..d).map(|c| a * a * m.2[i][r][c] + if r == c { b * b } else { 0.0 }).collect()).collect();
             let (p, logdet) = inverse_logdet(&cov);
             let diff: Vec<Dual> = (0..d).map(|j| xs[j].add(Dual::constant(-a * m.1[i][j]))).collect();
             let mut quad = Dual::constant(0.0);
@@ -117,7 +122,17 @@ fn score_and_logpdf_match_autodiff() {
                 let (a, b) = ((-0.5 * bint).exp(), (-(-bint).exp_m1()).sqrt());
                 let ts = t.to_string();
                 let args = |cmd: &'static str| -> Vec<String> {
-                    vec![cmd.into(), "--mixture".into(), mpath.display().to_string(), "--time".into(), ts.clone(), "--process".into(), process.into(), "--points".into(), ppath.display().to_string()]
+                    vec![
+                        cmd.into(),
+                        "--mixture".into(),
+                        mpath.display().to_string(),
+                        "--time".into(),
+                        ts.clone(),
+                        "--process".into(),
+                        process.into(),
+                        "--points".into(),
+                        ppath.display().to_string(),
+                    ]
                 };
                 let run = |cmd| {
                     let a = args(cmd);
@@ -130,7 +145,11 @@ fn score_and_logpdf_match_autodiff() {
                 for (i, x) in points.iter().enumerate() {
                     let reference = logpdf_dual(&m, a, b, x);
                     let lp = logps[i][0];
-                    assert!((lp - reference.v).abs() <= 1e-9 * reference.v.abs(), "case {case} {process} t={t} point {i}: logpdf {lp} vs {}", reference.v);
+                    assert!(
+                        (lp - reference.v).abs() <= 1e-9 * reference.v.abs(),
+                        "case {case} {process} t={t} point {i}: logpdf {lp} vs {}",
+                        reference.v
+                    );
                     let err: f64 = (0..d).map(|j| (scores[i][j] - reference.g[j]).powi(2)).sum::<f64>().sqrt();
                     let norm: f64 = (0..d).map(|j| reference.g[j].powi(2)).sum::<f64>().sqrt();
                     assert!(err <= 1e-9 * norm.max(1e-300), "case {case} {process} t={t} point {i}: score error {err} vs norm {norm}");

@@ -30,10 +30,7 @@ struct Template {
 
 impl Template {
     fn new(files: &[(&'static str, &str)], args: &[&str]) -> Self {
-        Template {
-            files: files.iter().map(|(n, t)| (*n, t.to_string())).collect(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-        }
+        Template { files: files.iter().map(|(n, t)| (*n, t.to_string())).collect(), args: args.iter().map(|a| a.to_string()).collect() }
     }
 
     fn command(&self) -> &str {
@@ -73,10 +70,16 @@ impl Template {
 }
 
 fn density(cmd: &str) -> Template {
-    Template::new(&[("m.json", GOOD_MIXTURE), ("p.csv", GOOD_POINTS)], &[cmd, "--mixture", "{dir}/m.json", "--time", "0.5", "--points", "{dir}/p.csv"])
+    Template::new(
+        &[("m.json", GOOD_MIXTURE), ("p.csv", GOOD_POINTS)],
+        &[cmd, "--mixture", "{dir}/m.json", "--time", "0.5", "--points", "{dir}/p.csv"],
+    )
 }
 fn sample() -> Template {
-    Template::new(&[("m.json", GOOD_MIXTURE)], &["sample", "--mixture", "{dir}/m.json", "--sampler", "euler", "--steps", "20", "--count", "10"])
+    Template::new(
+        &[("m.json", GOOD_MIXTURE)],
+        &["sample", "--mixture", "{dir}/m.json", "--sampler", "euler", "--steps", "20", "--count", "10"],
+    )
 }
 fn guide() -> Template {
     Template::new(
@@ -85,12 +88,27 @@ fn guide() -> Template {
     )
 }
 fn smoothness() -> Template {
-    Template::new(&[("m.json", GOOD_MIXTURE)], &["smoothness", "--mixture", "{dir}/m.json", "--time", "0.5", "--radius", "3", "--samples", "50"])
+    Template::new(
+        &[("m.json", GOOD_MIXTURE)],
+        &["smoothness", "--mixture", "{dir}/m.json", "--time", "0.5", "--radius", "3", "--samples", "50"],
+    )
 }
 fn gaussian_error() -> Template {
     Template::new(
         &[("mean.csv", "1,-2\n"), ("cov.csv", "1,0.5\n0.5,2\n"), ("spec.txt", "1\n0.5\n0.25\n")],
-        &["gaussian-error", "--mean", "{dir}/mean.csv", "--covariance", "{dir}/cov.csv", "--scheme", "ei", "--steps", "20", "--eps", "1e-3"],
+        &[
+            "gaussian-error",
+            "--mean",
+            "{dir}/mean.csv",
+            "--covariance",
+            "{dir}/cov.csv",
+            "--scheme",
+            "ei",
+            "--steps",
+            "20",
+            "--eps",
+            "1e-3",
+        ],
     )
 }
 fn spectral() -> Template {
@@ -117,7 +135,8 @@ fn mixture_cases(t: &Template) -> Vec<Case> {
         m(r#"{"weights":[1],"means":[[0,0]],"covariances":[-1]}"#).case("negative variance", "variance"),
         m(r#"{"weights":[],"means":[],"covariances":[]}"#).case("k = 0", "k = 0"),
         m(r#"{"weights":[1],"means":[[]],"covariances":[1]}"#).case("d = 0", "d = 0"),
-        m(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0,0],[0,1,0],[0,0,1]]]}"#).case("mean/covariance dimension mismatch", "mismatch"),
+        m(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,0,0],[0,1,0],[0,0,1]]]}"#)
+            .case("mean/covariance dimension mismatch", "mismatch"),
         m(r#"{"weights":[0.5,0.5],"means":[[0,0],[1]],"covariances":[1,1]}"#).case("components of different dimensions", "dimension"),
     ]
 }
@@ -170,8 +189,13 @@ fn cases() -> Vec<Case> {
         v.extend(process_cases(&t));
         v.extend(time_cases(&t));
         v.extend([
-            t.clone().file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#)).case("huge mean overflows the quadratic form", "too far"),
-            t.clone().file("m.json", Some(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,1],[1,1]]]}"#)).set("--time", "0").case("singular covariance at t = 0", "singular"),
+            t.clone()
+                .file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#))
+                .case("huge mean overflows the quadratic form", "too far"),
+            t.clone()
+                .file("m.json", Some(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,1],[1,1]]]}"#))
+                .set("--time", "0")
+                .case("singular covariance at t = 0", "singular"),
             t.clone().file("p.csv", None).case("missing points file", "p.csv"),
             at(t.clone(), "1,2,3\n").case("points of the wrong dimension", "dimension"),
             at(t.clone(), "0,NaN\n").case("NaN in points", "not finite"),
@@ -201,7 +225,10 @@ fn cases() -> Vec<Case> {
         t.clone().set("--grid", "karras").set("--eps", "0").case("Karras grid with ε = 0", "ε"),
         t.clone().set("--grid", "karras").set("--rho", "-1").case("negative ρ", "rho"),
         t.clone().set("--grid", "spiral").case("unknown grid", "spiral"),
-        t.clone().set("--init", "exact").file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#)).case("huge mean", "finite"),
+        t.clone()
+            .set("--init", "exact")
+            .file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#))
+            .case("huge mean", "finite"),
         t.clone().set("--out", "{dir}/no/such/dir/x.csv").case("unwritable output", "x.csv"),
     ]);
 
@@ -221,9 +248,18 @@ fn cases() -> Vec<Case> {
         t.clone().set("--count", "1").case("one sample", "count"),
         t.clone().set("--count", "100000000000000").case("more samples than memory (ddim)", "memory"),
         t.clone().set("--count", "100000000000000").set("--sampler", "ode").case("more samples than memory (ode)", "memory"),
-        t.clone().set("--count", "100000000000000").set("--sampler", "ddpm").set("--steps", "50").case("more samples than memory (ddpm)", "memory"),
+        t.clone()
+            .set("--count", "100000000000000")
+            .set("--sampler", "ddpm")
+            .set("--steps", "50")
+            .case("more samples than memory (ddpm)", "memory"),
         t.clone().set("--sampler", "euler-maruyama").case("unknown sampler", "euler-maruyama"),
-        t.clone().set("--sampler", "ddpm").set("--steps", "10").set("--process", "vp").set("--horizon", "1").case("DDPM steps too large for β (β_k ≥ 1)", "β_k"),
+        t.clone()
+            .set("--sampler", "ddpm")
+            .set("--steps", "10")
+            .set("--process", "vp")
+            .set("--horizon", "1")
+            .case("DDPM steps too large for β (β_k ≥ 1)", "β_k"),
     ]);
 
     let t = smoothness();

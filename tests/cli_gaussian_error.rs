@@ -40,7 +40,8 @@ fn dense_input_and_errors() {
     let (m, c) = (dir.join("m.csv"), dir.join("c.csv"));
     std::fs::write(&m, "1,-2\n").unwrap();
     std::fs::write(&c, "1,0.5\n0.5,2\n").unwrap();
-    let (code, out, _) = run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "rk4", "--steps", "40", "--eps", "1e-3"]);
+    let (code, out, _) =
+        run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "rk4", "--steps", "40", "--eps", "1e-3"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(field(&out, "w2").as_f64().unwrap() < 0.1);
     // A scaled score and the decomposition: total equals w2, each part is finite and ≥ 0, and the

@@ -30,7 +30,23 @@ fn confidence_rises_with_strength_on_held_out_mixtures() {
         std::fs::write(&path, mixture_json(&(w, means, covs))).unwrap();
         for sampler in ["ddpm", "ddim", "ode"] {
             let at = |eta: &str| {
-                guide(&path, &["--class", &class.to_string(), "--strength", eta, "--sampler", sampler, "--steps", "40", "--count", "1500", "--seed", "5"])
+                guide(
+                    &path,
+                    &[
+                        "--class",
+                        &class.to_string(),
+                        "--strength",
+                        eta,
+                        "--sampler",
+                        sampler,
+                        "--steps",
+                        "40",
+                        "--count",
+                        "1500",
+                        "--seed",
+                        "5",
+                    ],
+                )
             };
             let (lo, hi) = (at("0"), at("4"));
             let (c0, c1) = (field(&lo, "confidence"), field(&hi, "confidence"));
@@ -64,6 +80,26 @@ fn ode_entropy_of_a_gaussian_class_is_the_closed_form() {
     let (h, se) = (field(&out, "entropy"), field(&out, "entropy_stderr"));
     assert!((h - exact).abs() < 4.0 * se + 1e-3, "entropy {h} ± {se} vs closed form {exact}");
     // The same through CFG assembly and --classes grouping of a single component.
-    let cfg = guide(&path, &["--class", "1", "--classes", "0;1", "--guidance", "cfg", "--strength", "0", "--sampler", "ode", "--steps", "100", "--count", "4000", "--seed", "1"]);
+    let cfg = guide(
+        &path,
+        &[
+            "--class",
+            "1",
+            "--classes",
+            "0;1",
+            "--guidance",
+            "cfg",
+            "--strength",
+            "0",
+            "--sampler",
+            "ode",
+            "--steps",
+            "100",
+            "--count",
+            "4000",
+            "--seed",
+            "1",
+        ],
+    );
     assert_eq!(field(&cfg, "entropy"), h);
 }

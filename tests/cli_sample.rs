@@ -40,9 +40,8 @@ fn sample_moments_match_the_exact_discrete_law() {
         let x = run_sampler(&dir, sampler, steps, eps, n, 2024);
         assert_eq!((x.nrows(), x.ncols()), (n, 3));
         let sched = Schedule::uniform_vp(steps, eps).unwrap();
-        let law = output_law(&Sampler::from_name(sampler).unwrap(), &sched, &target, LawStart::<Dense>::Standard, |_, _| Ok(()))
-            .unwrap()
-            .law;
+        let law =
+            output_law(&Sampler::from_name(sampler).unwrap(), &sched, &target, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap().law;
         let m = law.mean.unwrap();
         let Op::Full(Dense(c)) = law.cov else { panic!("dense covariance expected") };
         let nf = n as f64;

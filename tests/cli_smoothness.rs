@@ -32,9 +32,8 @@ fn estimate_bound_and_second_moment_on_a_held_out_mixture() {
     // E‖x_t‖² = Σ w (a² ‖μ‖² + a² tr Σ + b² d), VP linear 0.1–20: B(t) = 0.1 t + 9.95 t².
     let big_b = 0.1 * t + 9.95 * t * t;
     let (a2, b2) = ((-big_b).exp(), -(-big_b).exp_m1());
-    let expected: f64 = (0..3)
-        .map(|i| m.0[i] * (a2 * m.1[i].iter().map(|v| v * v).sum::<f64>() + a2 * (m.2[i][0][0] + m.2[i][1][1]) + 2.0 * b2))
-        .sum();
+    let expected: f64 =
+        (0..3).map(|i| m.0[i] * (a2 * m.1[i].iter().map(|v| v * v).sum::<f64>() + a2 * (m.2[i][0][0] + m.2[i][1][1]) + 2.0 * b2)).sum();
     assert!((m2 - expected).abs() < 1e-12 * expected, "{m2} vs {expected}");
 
     // Independent search: random points in the ball, Hessian norms by central second differences of
@@ -42,10 +41,12 @@ fn estimate_bound_and_second_moment_on_a_held_out_mixture() {
     let mut rng = ChaCha8Rng::seed_from_u64(77);
     let h = 1e-3;
     let centres: Vec<[f64; 2]> = (0..3000)
-        .map(|_| loop {
-            let x = [radius * (2.0 * rng.random::<f64>() - 1.0), radius * (2.0 * rng.random::<f64>() - 1.0)];
-            if x[0] * x[0] + x[1] * x[1] <= radius * radius {
-                break x;
+        .map(|_| {
+            loop {
+                let x = [radius * (2.0 * rng.random::<f64>() - 1.0), radius * (2.0 * rng.random::<f64>() - 1.0)];
+                if x[0] * x[0] + x[1] * x[1] <= radius * radius {
+                    break x;
+                }
             }
         })
         .collect();

@@ -130,7 +130,9 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
             let report = match &data {
                 Data::Spectral(p) => p.scheme(&sampler, &schedule, init, &score, args.trajectory),
                 Data::Dense(p) if args.score_scale == 0.0 => p.scheme(&sampler, &schedule, init, p.target(), args.trajectory),
-                Data::Dense(p) => p.scheme(&sampler, &schedule, init, &ScaledScore::new(p.target().clone(), args.score_scale), args.trajectory),
+                Data::Dense(p) => {
+                    p.scheme(&sampler, &schedule, init, &ScaledScore::new(p.target().clone(), args.score_scale), args.trajectory)
+                }
             }
             .map_err(err)?;
             if args.decompose {
@@ -152,7 +154,8 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
             report
         }
     };
-    let mut line = format!("{{\"w2\": {}, \"kl\": {}, \"score_evals\": {}", json_number(report.w2), json_number(report.kl), report.score_evals);
+    let mut line =
+        format!("{{\"w2\": {}, \"kl\": {}, \"score_evals\": {}", json_number(report.w2), json_number(report.kl), report.score_evals);
     if let Some(t) = &report.trajectory {
         let items: Vec<String> = t.iter().map(|v| json_number(*v)).collect();
         line.push_str(&format!(", \"trajectory\": [{}]", items.join(", ")));

@@ -13,7 +13,9 @@
 
 use super::args::{CliError, ProcessArgs, ProcessKind, RunArgs};
 use clap::{Args, ValueEnum};
-use gmdiff::guidance::{ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density};
+use gmdiff::guidance::{
+    ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density,
+};
 use gmdiff::io::read_mixture_json;
 use gmdiff::process::TimeGrid;
 use gmdiff::solvers::{Sampler, Schedule, Start, sample};
@@ -67,7 +69,11 @@ fn parse_classes(spec: &str) -> Result<Vec<Vec<usize>>, CliError> {
         .map(|group| {
             group
                 .split(',')
-                .map(|c| c.trim().parse::<usize>().map_err(|_| CliError::Usage(format!("--classes: `{c}` is not a component index (expected e.g. \"0,1;2\")"))))
+                .map(|c| {
+                    c.trim()
+                        .parse::<usize>()
+                        .map_err(|_| CliError::Usage(format!("--classes: `{c}` is not a component index (expected e.g. \"0,1;2\")")))
+                })
                 .collect()
         })
         .collect()
@@ -103,7 +109,13 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         GuideSampler::Ode => {
             let o = flow_log_density(&Sampler::Heun, &schedule, &field, n, seed).map_err(guidance_error)?;
             let e = o.entropy().map_err(guidance_error)?;
-            (o.samples, Some(e.mean), Some(e.stderr), "instantaneous change of variables along the Heun steps (exact divergence; O(h^2) discretisation)", None)
+            (
+                o.samples,
+                Some(e.mean),
+                Some(e.stderr),
+                "instantaneous change of variables along the Heun steps (exact divergence; O(h^2) discretisation)",
+                None,
+            )
         }
         GuideSampler::Ddim => {
             let ddim = Sampler::Ddim { eta: 0.0 };

@@ -72,8 +72,7 @@ pub fn w2(args: &W2Args, out: &mut impl Write) -> Result<(), CliError> {
         W2Method::Exact => metrics::w2_exact(x.as_ref(), y.as_ref()),
         W2Method::Sliced => metrics::w2_sliced(x.as_ref(), y.as_ref(), args.projections, args.seed),
         W2Method::Bures => metrics::bures_w2_fitted(x.as_ref(), y.as_ref()),
-    }
-?;
+    }?;
     writeln!(out, "{{\"w2\": {}}}", json_number(value))?;
     Ok(out.flush()?)
 }
@@ -85,8 +84,7 @@ pub fn mmd(args: &MmdArgs, out: &mut impl Write) -> Result<(), CliError> {
         Some(h) => Bandwidth::Fixed(h),
         None => Bandwidth::Median,
     };
-    let test = metrics::permutation_test(x.as_ref(), y.as_ref(), TwoSampleStatistic::Mmd2(bandwidth), args.permutations, args.seed)
-?;
+    let test = metrics::permutation_test(x.as_ref(), y.as_ref(), TwoSampleStatistic::Mmd2(bandwidth), args.permutations, args.seed)?;
     writeln!(out, "{{\"mmd2\": {}, \"p_value\": {}}}", json_number(test.statistic), json_number(test.p_value))?;
     Ok(out.flush()?)
 }

@@ -2,14 +2,14 @@
 
 mod args;
 mod density;
-mod metrics;
 mod gaussian_error;
 mod guide;
+mod metrics;
 mod sample;
 mod smoothness;
 
-use clap::{Parser, Subcommand};
 pub use args::CliError;
+use clap::{Parser, Subcommand};
 
 /// Exact scores, samplers and errors for diffusion models on Gaussian mixtures.
 #[derive(Parser)]

@@ -54,9 +54,8 @@ pub struct SampleArgs {
 pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
     let run = &args.run;
     let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
-    let mut sampler = Sampler::from_name(&args.sampler).ok_or_else(|| {
-        CliError::Usage(format!("unknown sampler `{}`: expected one of {}", args.sampler, Sampler::NAMES.join(", ")))
-    })?;
+    let mut sampler = Sampler::from_name(&args.sampler)
+        .ok_or_else(|| CliError::Usage(format!("unknown sampler `{}`: expected one of {}", args.sampler, Sampler::NAMES.join(", "))))?;
     if let Sampler::Ddim { eta } = &mut sampler {
         *eta = args.eta;
     } else if args.eta != 0.0 {

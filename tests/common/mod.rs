@@ -44,7 +44,9 @@ pub fn random_mixture(seed: u64, d: usize, k: usize) -> RawMixture {
         .map(|_| {
             let a: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| 2.0 * rng.random::<f64>() - 1.0).collect()).collect();
             (0..d)
-                .map(|i| (0..d).map(|j| (0..d).map(|l| a[i][l] * a[j][l]).sum::<f64>() / d as f64 + if i == j { 0.2 } else { 0.0 }).collect())
+                .map(|i| {
+                    (0..d).map(|j| (0..d).map(|l| a[i][l] * a[j][l]).sum::<f64>() / d as f64 + if i == j { 0.2 } else { 0.0 }).collect()
+                })
                 .collect()
         })
         .collect();

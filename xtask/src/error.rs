@@ -44,26 +44,16 @@ pub type Result<T, E = XtaskError> = std::result::Result<T, E>;
 impl XtaskError {
     /// Wraps an IO error with the operation and the path it concerned.
     pub fn io(op: &'static str, path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        XtaskError::Io {
-            op,
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        XtaskError::Io { op, path: path.as_ref().to_path_buf(), source }
     }
 
     /// Wraps a serde_json error with a short description of what was being (de)serialised.
     pub fn json(context: impl Into<String>, source: serde_json::Error) -> Self {
-        XtaskError::Json {
-            context: context.into(),
-            source,
-        }
+        XtaskError::Json { context: context.into(), source }
     }
 
     /// A plotting failure for the figure at `path`.
     pub fn plot(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
-        XtaskError::Plot {
-            path: path.as_ref().to_path_buf(),
-            message: message.to_string(),
-        }
+        XtaskError::Plot { path: path.as_ref().to_path_buf(), message: message.to_string() }
     }
 }

@@ -102,9 +102,7 @@ impl Measure {
     /// The JSON form (see the type's docs).
     pub fn to_json(&self) -> Value {
         match self {
-            Measure::Num(x) if x.is_finite() => serde_json::Number::from_f64(*x)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            Measure::Num(x) if x.is_finite() => serde_json::Number::from_f64(*x).map(Value::Number).unwrap_or(Value::Null),
             Measure::Num(x) if x.is_nan() => Value::String("nan".into()),
             Measure::Num(x) if *x > 0.0 => Value::String("inf".into()),
             Measure::Num(_) => Value::String("-inf".into()),
@@ -182,10 +180,7 @@ impl<'de> Deserialize<'de> for Measured {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object of measured values")
             }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> std::result::Result<Measured, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> std::result::Result<Measured, A::Error> {
                 let mut out = Measured::default();
                 while let Some((k, v)) = a.next_entry::<String, Measure>()? {
                     out.0.push((k, v));
@@ -210,12 +205,7 @@ pub struct Check {
 impl Check {
     /// A check with no measurements yet; add them with [`Check::with`].
     pub fn new(name: impl Into<String>, passed: bool) -> Self {
-        Check {
-            name: name.into(),
-            passed,
-            measured: Measured::default(),
-            detail: String::new(),
-        }
+        Check { name: name.into(), passed, measured: Measured::default(), detail: String::new() }
     }
 
     /// Records a measured value.
@@ -238,18 +228,12 @@ impl Check {
             .with("expected", expected)
             .with("abs_error", err)
             .with("tolerance", tol)
-            .detail(format!(
-                "|measured − expected| ≤ {}",
-                crate::report::fmt_num(tol)
-            ))
+            .detail(format!("|measured − expected| ≤ {}", crate::report::fmt_num(tol)))
     }
 
     /// `value ≤ bound`; records both.
     pub fn at_most(name: impl Into<String>, value: f64, bound: f64) -> Self {
-        Check::new(name, value <= bound)
-            .with("value", value)
-            .with("bound", bound)
-            .detail("value ≤ bound")
+        Check::new(name, value <= bound).with("value", value).with("bound", bound).detail("value ≤ bound")
     }
 }
 
@@ -310,9 +294,7 @@ where
 
 /// Whether progress bars are drawn: only on a terminal, and never under CI.
 fn progress_enabled() -> bool {
-    let ci = std::env::var("CI")
-        .map(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-        .unwrap_or(false);
+    let ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")).unwrap_or(false);
     !ci && std::io::stderr().is_terminal()
 }
 
@@ -331,13 +313,7 @@ pub struct Context {
 
 impl Context {
     /// A context for experiment `name` writing to `out/name/`.
-    pub fn new(
-        name: &'static str,
-        quick: bool,
-        seed: u64,
-        out: &Path,
-        data_dir: Option<PathBuf>,
-    ) -> Self {
+    pub fn new(name: &'static str, quick: bool, seed: u64, out: &Path, data_dir: Option<PathBuf>) -> Self {
         Context {
             name,
             quick,
@@ -400,11 +376,9 @@ impl Context {
         if !self.show_progress {
             return ProgressBar::hidden();
         }
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} {msg} [{bar:24.cyan/blue}] {pos}/{len} {elapsed} (eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style = ProgressStyle::with_template("{prefix:.bold} {msg} [{bar:24.cyan/blue}] {pos}/{len} {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         let pb = ProgressBar::new(len).with_style(style);
         pb.set_prefix(self.name);
         pb.set_message(msg.to_owned());
@@ -420,15 +394,9 @@ impl Context {
     /// Use it for writers that take a path (the [`crate::plot`] functions); they must write
     /// atomically, as those do.
     pub fn output(&mut self, file_name: &str) -> Result<PathBuf> {
-        if file_name.is_empty()
-            || file_name.contains(['/', '\\'])
-            || file_name.starts_with('.')
-            || file_name == crate::runner::RESULT_FILE
+        if file_name.is_empty() || file_name.contains(['/', '\\']) || file_name.starts_with('.') || file_name == crate::runner::RESULT_FILE
         {
-            return Err(XtaskError::Usage(format!(
-                "invalid output file name {file_name:?} in experiment {}",
-                self.name
-            )));
+            return Err(XtaskError::Usage(format!("invalid output file name {file_name:?} in experiment {}", self.name)));
         }
         if !self.files.iter().any(|f| f == file_name) {
             self.files.push(file_name.to_owned());
@@ -438,12 +406,7 @@ impl Context {
 
     /// Writes a CSV file atomically (header, then rows of [`Cell`]s: numbers in full precision).
     /// Rows can be `Vec<f64>`, `[f64; N]` or mixed `row![..]`s.
-    pub fn write_csv<R, C>(
-        &mut self,
-        file_name: &str,
-        header: &[&str],
-        rows: impl IntoIterator<Item = R>,
-    ) -> Result<PathBuf>
+    pub fn write_csv<R, C>(&mut self, file_name: &str, header: &[&str], rows: impl IntoIterator<Item = R>) -> Result<PathBuf>
     where
         R: IntoIterator<Item = C>,
         C: Into<Cell>,
@@ -456,8 +419,7 @@ impl Context {
 
     /// Writes any serialisable value as pretty JSON, atomically.
     pub fn write_json(&mut self, file_name: &str, value: &impl Serialize) -> Result<PathBuf> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| XtaskError::json(format!("serialising {file_name}"), e))?;
+        let text = serde_json::to_string_pretty(value).map_err(|e| XtaskError::json(format!("serialising {file_name}"), e))?;
         let p = self.output(file_name)?;
         atomic_write(&p, text.as_bytes())?;
         Ok(p)
@@ -501,10 +463,7 @@ impl Context {
 
     /// Files recorded so far (relative names), and notes; used by the runner.
     pub(crate) fn take_records(&mut self) -> (Vec<String>, Vec<String>) {
-        (
-            std::mem::take(&mut self.files),
-            std::mem::take(&mut self.notes),
-        )
+        (std::mem::take(&mut self.files), std::mem::take(&mut self.notes))
     }
 }
 
@@ -515,16 +474,9 @@ mod tests {
 
     #[test]
     fn measured_round_trips_in_order_with_infinities() {
-        let c = Check::new("c", true)
-            .with("z", 1.5)
-            .with("a", f64::INFINITY)
-            .with("m", f64::NEG_INFINITY)
-            .with("t", "text");
+        let c = Check::new("c", true).with("z", 1.5).with("a", f64::INFINITY).with("m", f64::NEG_INFINITY).with("t", "text");
         let s = serde_json::to_string(&c).unwrap();
-        assert!(
-            s.contains(r#""measured":{"z":1.5,"a":"inf","m":"-inf","t":"text"}"#),
-            "{s}"
-        );
+        assert!(s.contains(r#""measured":{"z":1.5,"a":"inf","m":"-inf","t":"text"}"#), "{s}");
         let back: Check = serde_json::from_str(&s).unwrap();
         assert_eq!(back, c);
     }
@@ -533,15 +485,8 @@ mod tests {
     fn par_chunks_is_independent_of_thread_count() {
         let ctx = Context::new("t", true, 3, Path::new("/nonexistent"), None).without_progress();
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                ctx.par_chunks(10_007, 1000, 5, |rng, r| {
-                    r.map(|_| rng.random::<f64>()).sum::<f64>()
-                })
-            })
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| ctx.par_chunks(10_007, 1000, 5, |rng, r| r.map(|_| rng.random::<f64>()).sum::<f64>()))
         };
         let a = run(1);
         let b = run(2);
@@ -557,12 +502,7 @@ mod tests {
     fn outcome_without_checks_does_not_pass() {
         assert!(!Outcome::new().passed());
         assert!(Outcome::new().check(Check::new("a", true)).passed());
-        assert!(
-            !Outcome::new()
-                .check(Check::new("a", true))
-                .check(Check::new("b", false))
-                .passed()
-        );
+        assert!(!Outcome::new().check(Check::new("a", true)).check(Check::new("b", false)).passed());
     }
 
     #[test]

@@ -31,23 +31,12 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).map_err(|e| XtaskError::io("create directory", dir, e))?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| XtaskError::Usage(format!("not a file path: {}", path.display())))?
-        .to_string_lossy();
+    let file_name = path.file_name().ok_or_else(|| XtaskError::Usage(format!("not a file path: {}", path.display())))?.to_string_lossy();
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{n}{TMP_SUFFIX}",
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{file_name}.{}.{n}{TMP_SUFFIX}", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| XtaskError::io("create", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| XtaskError::io("write", &tmp, e))?;
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| XtaskError::io("create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| XtaskError::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| XtaskError::io("fsync", &tmp, e))?;
         drop(f);
         fs::rename(&tmp, path).map_err(|e| XtaskError::io("rename into", path, e))?;
@@ -204,10 +193,7 @@ where
             fields += 1;
         }
         if fields != header.len() {
-            return Err(XtaskError::Failed(format!(
-                "CSV row {line} has {fields} fields, header has {}",
-                header.len()
-            )));
+            return Err(XtaskError::Failed(format!("CSV row {line} has {fields} fields, header has {}", header.len())));
         }
         out.push('\n');
     }
@@ -305,11 +291,7 @@ pub(crate) struct TempDir(pub std::path::PathBuf);
 impl TempDir {
     pub(crate) fn new(tag: &str) -> Self {
         static N: AtomicU64 = AtomicU64::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "xtask-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        let p = std::env::temp_dir().join(format!("xtask-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         let _ = fs::remove_dir_all(&p);
         fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -329,10 +311,7 @@ mod tests {
     use serde_json::json;
 
     fn listing(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
     }
@@ -370,14 +349,7 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_checks_widths() {
-        let s = csv_string(
-            &["t", "name", "v"],
-            vec![
-                crate::row![0.5, "a,b", f64::INFINITY],
-                crate::row![1usize, "q\"", -2.0],
-            ],
-        )
-        .unwrap();
+        let s = csv_string(&["t", "name", "v"], vec![crate::row![0.5, "a,b", f64::INFINITY], crate::row![1usize, "q\"", -2.0]]).unwrap();
         assert_eq!(s, "t,name,v\n0.5,\"a,b\",inf\n1,\"q\"\"\",-2\n");
         assert!(csv_string(&["a", "b"], vec![vec![1.0]]).is_err());
     }
@@ -403,16 +375,7 @@ mod tests {
         assert_ne!(h, config_hash("ou", &cfg, false, 7, "0.1.0"));
         assert_ne!(h, config_hash("ou2", &cfg, true, 7, "0.1.0"));
         assert_ne!(h, config_hash("ou", &cfg, true, 7, "0.1.1"));
-        assert_ne!(
-            h,
-            config_hash(
-                "ou",
-                &json!({"n": 1001, "ts": [0.1, 0.5]}),
-                true,
-                7,
-                "0.1.0"
-            )
-        );
+        assert_ne!(h, config_hash("ou", &json!({"n": 1001, "ts": [0.1, 0.5]}), true, 7, "0.1.0"));
         // FNV-1a reference value: empty input hashes to the offset basis; "a" to a known constant.
         let mut f = Fnv1a::default();
         f.update(b"a");

@@ -120,10 +120,7 @@ fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
     let data = match a.data {
         Some(d) => {
             if !d.is_dir() {
-                return Err(XtaskError::Usage(format!(
-                    "--data {}: not a directory",
-                    d.display()
-                )));
+                return Err(XtaskError::Usage(format!("--data {}: not a directory", d.display())));
             }
             Some(d)
         }
@@ -139,9 +136,7 @@ fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
         progress: true,
     };
     let summary = runner::reproduce(&opts, &experiments::all(), &mut std::io::stderr())?;
-    summary
-        .print(&mut std::io::stdout())
-        .map_err(|e| XtaskError::io("write", "stdout", e))?;
+    summary.print(&mut std::io::stdout()).map_err(|e| XtaskError::io("write", "stdout", e))?;
     let errors = summary.errors();
     if errors.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -191,11 +186,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            if matches!(e, XtaskError::Usage(_)) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            if matches!(e, XtaskError::Usage(_)) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

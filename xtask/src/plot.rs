@@ -76,28 +76,17 @@ pub struct Series {
 impl Series {
     /// A solid line.
     pub fn line(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            name: name.into(),
-            points,
-            style: Style::Line,
-            y_err: Vec::new(),
-        }
+        Series { name: name.into(), points, style: Style::Line, y_err: Vec::new() }
     }
 
     /// Markers only.
     pub fn points(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            style: Style::Points,
-            ..Series::line(name, points)
-        }
+        Series { style: Style::Points, ..Series::line(name, points) }
     }
 
     /// A dashed line.
     pub fn dashed(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            style: Style::Dashed,
-            ..Series::line(name, points)
-        }
+        Series { style: Style::Dashed, ..Series::line(name, points) }
     }
 
     /// Changes the style.
@@ -114,32 +103,14 @@ impl Series {
 }
 
 /// Draws `series` as lines (or as their [`Style`] says) into an SVG at `path`.
-pub fn line_plot(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-    log_x: bool,
-    log_y: bool,
-) -> Result<()> {
-    let svg = render_xy(title, x_label, y_label, series, log_x, log_y, false)
-        .map_err(|e| XtaskError::plot(path, e))?;
+pub fn line_plot(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series], log_x: bool, log_y: bool) -> Result<()> {
+    let svg = render_xy(title, x_label, y_label, series, log_x, log_y, false).map_err(|e| XtaskError::plot(path, e))?;
     atomic_write(path, svg.as_bytes())
 }
 
 /// Draws several point sets as markers into an SVG at `path`.
-pub fn scatter_plot(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    sets: &[Series],
-    log_x: bool,
-    log_y: bool,
-) -> Result<()> {
-    let svg = render_xy(title, x_label, y_label, sets, log_x, log_y, true)
-        .map_err(|e| XtaskError::plot(path, e))?;
+pub fn scatter_plot(path: &Path, title: &str, x_label: &str, y_label: &str, sets: &[Series], log_x: bool, log_y: bool) -> Result<()> {
+    let svg = render_xy(title, x_label, y_label, sets, log_x, log_y, true).map_err(|e| XtaskError::plot(path, e))?;
     atomic_write(path, svg.as_bytes())
 }
 
@@ -166,11 +137,7 @@ impl Contour<'_> {
     /// `&[0.05, 0.2, 0.4, 0.6, 0.8]`.
     pub fn density_levels(&self, fractions: &[f64]) -> Vec<f64> {
         let (_, _, z) = grid_values(self);
-        let max = z
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(f64::NEG_INFINITY, f64::max);
+        let max = z.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
         fractions.iter().map(|q| q * max).collect()
     }
 }
@@ -233,11 +200,7 @@ impl Axis {
         let (mut lo, mut hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
         if log {
             if !(lo > 0.0 && lo.is_finite()) {
-                lo = if hi > 0.0 && hi.is_finite() {
-                    hi / 10.0
-                } else {
-                    0.1
-                };
+                lo = if hi > 0.0 && hi.is_finite() { hi / 10.0 } else { 0.1 };
             }
             if !(hi > 0.0 && hi.is_finite()) {
                 hi = lo * 10.0;
@@ -256,25 +219,9 @@ impl Axis {
                 hi += w;
             }
         }
-        let (major, minor, step) = if log {
-            log_ticks(lo, hi)
-        } else {
-            linear_ticks(lo, hi, 7)
-        };
-        let (a, b) = if log {
-            (lo.log10(), hi.log10())
-        } else {
-            (lo, hi)
-        };
-        Axis {
-            lo,
-            hi,
-            log,
-            major,
-            minor,
-            step,
-            linear: (a..b).into(),
-        }
+        let (major, minor, step) = if log { log_ticks(lo, hi) } else { linear_ticks(lo, hi, 7) };
+        let (a, b) = if log { (lo.log10(), hi.log10()) } else { (lo, hi) };
+        Axis { lo, hi, log, major, minor, step, linear: (a..b).into() }
     }
 
     /// An axis that fits `values` (non-finite ones, and non-positive ones when `log`, ignored) with
@@ -306,11 +253,7 @@ impl Axis {
             } else {
                 lo.abs() * 0.1
             };
-            let new_lo = if from_zero && lo == 0.0 {
-                0.0
-            } else {
-                lo - pad
-            };
+            let new_lo = if from_zero && lo == 0.0 { 0.0 } else { lo - pad };
             Axis::new(new_lo, hi + pad, false)
         }
     }
@@ -335,11 +278,7 @@ impl Axis {
 
     /// The label of a tick at `v`.
     pub fn label(&self, v: f64) -> String {
-        if self.log {
-            format_log_tick(v)
-        } else {
-            format_linear_tick(v, self.step, self.lo.abs().max(self.hi.abs()))
-        }
+        if self.log { format_log_tick(v) } else { format_linear_tick(v, self.step, self.lo.abs().max(self.hi.abs())) }
     }
 }
 
@@ -348,15 +287,7 @@ impl Ranged for Axis {
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let v = if self.log {
-            if *value > 0.0 {
-                value.log10()
-            } else {
-                f64::NEG_INFINITY
-            }
-        } else {
-            *value
-        };
+        let v = if self.log { if *value > 0.0 { value.log10() } else { f64::NEG_INFINITY } } else { *value };
         // Keep wild values from overflowing pixel arithmetic.
         let (a, b) = (self.linear.range().start, self.linear.range().end);
         let w = b - a;
@@ -371,11 +302,7 @@ impl Ranged for Axis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            self.minor.clone()
-        } else {
-            self.major.clone()
-        }
+        if hint.weight().allow_light_points() { self.minor.clone() } else { self.major.clone() }
     }
 
     fn range(&self) -> Range<f64> {
@@ -446,10 +373,7 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>, f64) {
     let all: Vec<f64> = with_mantissas(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
     let major = if decades > 8 {
         let every = decades.div_ceil(8) as i32;
-        let mut v: Vec<f64> = (e0..=e1)
-            .filter(|e| e.rem_euclid(every) == 0)
-            .map(|e| 10f64.powi(e))
-            .collect();
+        let mut v: Vec<f64> = (e0..=e1).filter(|e| e.rem_euclid(every) == 0).map(|e| 10f64.powi(e)).collect();
         v.retain(inside);
         v
     } else {
@@ -501,11 +425,7 @@ fn format_log_tick(v: f64) -> String {
 fn tidy_exponent(s: &str) -> String {
     match s.split_once('e') {
         Some((m, e)) => {
-            let m = if m.contains('.') {
-                m.trim_end_matches('0').trim_end_matches('.')
-            } else {
-                m
-            };
+            let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
             format!("{m}e{e}")
         }
         None => s.to_string(),
@@ -525,11 +445,7 @@ fn de<E: std::fmt::Debug>(e: E) -> String {
 /// Picks the plot corner with the fewest points in it for the legend.
 fn legend_corner(x: &Axis, y: &Axis, pts: impl Iterator<Item = (f64, f64)>) -> SeriesLabelPosition {
     let frac = |a: &Axis, v: f64| {
-        let (l, h, v) = if a.log {
-            (a.lo.log10(), a.hi.log10(), v.log10())
-        } else {
-            (a.lo, a.hi, v)
-        };
+        let (l, h, v) = if a.log { (a.lo.log10(), a.hi.log10(), v.log10()) } else { (a.lo, a.hi, v) };
         (v - l) / (h - l)
     };
     // Counts in [upper-right, upper-left, lower-right, lower-left]; the legend box covers roughly
@@ -634,39 +550,18 @@ fn render_xy(
     });
     let y = Axis::fit(ys, log_y, false);
     let has_legend = series.iter().any(|s| !s.name.is_empty());
-    let legend = has_legend
-        .then(|| legend_corner(&x, &y, series.iter().flat_map(|s| s.points.iter().copied())));
-    render_frame(
-        title,
-        x_label,
-        y_label,
-        x.clone(),
-        y.clone(),
-        legend,
-        |chart| {
-            for (i, s) in series.iter().enumerate() {
-                let style = if all_points { Style::Points } else { s.style };
-                draw_series(chart, s, style, color(i), &x, &y)?;
-            }
-            Ok(())
-        },
-    )
+    let legend = has_legend.then(|| legend_corner(&x, &y, series.iter().flat_map(|s| s.points.iter().copied())));
+    render_frame(title, x_label, y_label, x.clone(), y.clone(), legend, |chart| {
+        for (i, s) in series.iter().enumerate() {
+            let style = if all_points { Style::Points } else { s.style };
+            draw_series(chart, s, style, color(i), &x, &y)?;
+        }
+        Ok(())
+    })
 }
 
-fn draw_series(
-    chart: &mut Chart<'_, '_>,
-    s: &Series,
-    style: Style,
-    c: RGBColor,
-    x: &Axis,
-    y: &Axis,
-) -> DrawResult {
-    let pts: Vec<(f64, f64)> = s
-        .points
-        .iter()
-        .copied()
-        .filter(|&(a, b)| x.accepts(a) && y.accepts(b))
-        .collect();
+fn draw_series(chart: &mut Chart<'_, '_>, s: &Series, style: Style, c: RGBColor, x: &Axis, y: &Axis) -> DrawResult {
+    let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|&(a, b)| x.accepts(a) && y.accepts(b)).collect();
     // Error bars first, so markers sit on top.
     if !s.y_err.is_empty() {
         let bars: Vec<(f64, f64, f64)> = s
@@ -686,32 +581,23 @@ fn draw_series(
         chart
             .draw_series(bars.iter().flat_map(|&(a, lo, hi)| {
                 let lo = if y.accepts(lo) { lo } else { y.lo() };
-                [lo, hi].into_iter().map(move |v| {
-                    EmptyElement::at((a, v))
-                        + PathElement::new(vec![(-4, 0), (4, 0)], c.mix(0.8).stroke_width(1))
-                })
+                [lo, hi]
+                    .into_iter()
+                    .map(move |v| EmptyElement::at((a, v)) + PathElement::new(vec![(-4, 0), (4, 0)], c.mix(0.8).stroke_width(1)))
             }))
             .map_err(de)?;
     }
     let legend_style = style;
     let anno = match style {
-        Style::Line | Style::LinePoints => chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-            .map_err(de)?,
-        Style::Dashed => chart
-            .draw_series(DashedLineSeries::new(pts.clone(), 8, 5, c.stroke_width(2)))
-            .map_err(de)?,
-        Style::Points => chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))
-            .map_err(de)?,
+        Style::Line | Style::LinePoints => chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).map_err(de)?,
+        Style::Dashed => chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, c.stroke_width(2))).map_err(de)?,
+        Style::Points => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(de)?,
     };
     if !s.name.is_empty() {
         set_legend(anno, &s.name, legend_style, c);
     }
     if style == Style::LinePoints {
-        chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))
-            .map_err(de)?;
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(de)?;
     }
     Ok(())
 }
@@ -724,14 +610,10 @@ fn set_legend(anno: &mut SeriesAnno<'_, SVGBackend<'_>>, name: &str, style: Styl
     let anno = anno.label(name);
     match style {
         Style::Line | Style::LinePoints => {
-            anno.legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-            });
+            anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         }
         Style::Dashed => {
-            anno.legend(move |(x, y)| {
-                DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, 4, c.stroke_width(2))
-            });
+            anno.legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, 4, c.stroke_width(2)));
         }
         Style::Points => {
             anno.legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
@@ -745,11 +627,7 @@ fn set_legend(anno: &mut SeriesAnno<'_, SVGBackend<'_>>, name: &str, style: Styl
 /// Grid coordinates and values of `spec.f`, row-major with x fastest.
 fn grid_values(spec: &Contour<'_>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let n = spec.grid.max(2);
-    let lin = |(a, b): (f64, f64)| -> Vec<f64> {
-        (0..n)
-            .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
-            .collect()
-    };
+    let lin = |(a, b): (f64, f64)| -> Vec<f64> { (0..n).map(|i| a + (b - a) * i as f64 / (n - 1) as f64).collect() };
     let gx = lin(spec.x_range);
     let gy = lin(spec.y_range);
     let mut z = Vec::with_capacity(n * n);
@@ -782,11 +660,7 @@ pub fn marching_squares(gx: &[f64], gy: &[f64], z: &[f64], level: f64) -> Vec<Ve
         } else {
             (at(i, j), at(i, j + 1), (gx[i], gy[j]), (gx[i], gy[j + 1]))
         };
-        let t = if b != a {
-            ((level - a) / (b - a)).clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
+        let t = if b != a { ((level - a) / (b - a)).clamp(0.0, 1.0) } else { 0.5 };
         (pa.0 + t * (pb.0 - pa.0), pa.1 + t * (pb.1 - pa.1))
     };
     let mut segments: Vec<(usize, usize)> = Vec::new();
@@ -796,17 +670,9 @@ pub fn marching_squares(gx: &[f64], gy: &[f64], z: &[f64], level: f64) -> Vec<Ve
             if c.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let bits = c
-                .iter()
-                .enumerate()
-                .fold(0u8, |acc, (k, &v)| acc | (u8::from(v > level) << k));
+            let bits = c.iter().enumerate().fold(0u8, |acc, (k, &v)| acc | (u8::from(v > level) << k));
             // Edges of the cell: bottom, right, top, left.
-            let (b, r, t, l) = (
-                h_edge(i, j),
-                v_edge(i + 1, j),
-                h_edge(i, j + 1),
-                v_edge(i, j),
-            );
+            let (b, r, t, l) = (h_edge(i, j), v_edge(i + 1, j), h_edge(i, j + 1), v_edge(i, j));
             let centre_above = (c.iter().sum::<f64>() / 4.0) > level;
             match bits {
                 0 | 15 => {}
@@ -851,9 +717,7 @@ pub fn marching_squares(gx: &[f64], gy: &[f64], z: &[f64], level: f64) -> Vec<Ve
     let extend = |start_edge: usize, chain: &mut Vec<usize>, used: &mut Vec<bool>| {
         let mut edge = start_edge;
         loop {
-            let next = by_edge
-                .get(&edge)
-                .and_then(|ks| ks.iter().copied().find(|&k| !used[k]));
+            let next = by_edge.get(&edge).and_then(|ks| ks.iter().copied().find(|&k| !used[k]));
             let Some(k) = next else { break };
             used[k] = true;
             let (a, b) = segments[k];
@@ -887,87 +751,47 @@ fn render_contour(spec: &Contour<'_>) -> DrawResult<String> {
     let legend = Some(legend_corner(
         &x,
         &y,
-        spec.samples
-            .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .chain(
-                gx.iter()
-                    .enumerate()
-                    .flat_map(|(i, &a)| gy.iter().enumerate().map(move |(j, &b)| (i, j, a, b)))
-                    .filter(|&(i, j, _, _)| {
-                        spec.levels
-                            .first()
-                            .is_some_and(|l| z[j * gx.len() + i] > *l)
-                    })
-                    .map(|(_, _, a, b)| (a, b)),
-            ),
+        spec.samples.iter().flat_map(|s| s.points.iter().copied()).chain(
+            gx.iter()
+                .enumerate()
+                .flat_map(|(i, &a)| gy.iter().enumerate().map(move |(j, &b)| (i, j, a, b)))
+                .filter(|&(i, j, _, _)| spec.levels.first().is_some_and(|l| z[j * gx.len() + i] > *l))
+                .map(|(_, _, a, b)| (a, b)),
+        ),
     ));
-    render_frame(
-        spec.title,
-        spec.x_label,
-        spec.y_label,
-        x.clone(),
-        y.clone(),
-        legend,
-        |chart| {
-            for (i, s) in spec.samples.iter().enumerate() {
-                let c = color(i + 1);
-                let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(inside).collect();
-                let anno = chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.mix(0.35).filled())))
-                    .map_err(de)?;
-                if !s.name.is_empty() {
-                    set_legend(anno, &s.name, Style::Points, c);
-                }
+    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), legend, |chart| {
+        for (i, s) in spec.samples.iter().enumerate() {
+            let c = color(i + 1);
+            let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(inside).collect();
+            let anno = chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.mix(0.35).filled()))).map_err(de)?;
+            if !s.name.is_empty() {
+                set_legend(anno, &s.name, Style::Points, c);
             }
-            for (k, &level) in spec.levels.iter().enumerate() {
-                // Dark blue (low levels) to orange-red (high levels).
-                let t = if n_levels > 1 {
-                    k as f64 / (n_levels - 1) as f64
-                } else {
-                    0.0
-                };
-                let lerp =
-                    |a: u8, b: u8| (f64::from(a) + t * (f64::from(b) - f64::from(a))).round() as u8;
-                let c = RGBColor(lerp(20, 213), lerp(40, 94), lerp(140, 0));
-                let lines = marching_squares(&gx, &gy, &z, level);
-                let anno = chart
-                    .draw_series(
-                        lines
-                            .into_iter()
-                            .map(|l| PathElement::new(l, c.stroke_width(2))),
-                    )
-                    .map_err(de)?;
-                set_legend(
-                    anno,
-                    &format!("level {}", format_log_tick(level)),
-                    Style::Line,
-                    c,
-                );
-            }
-            Ok(())
-        },
-    )
+        }
+        for (k, &level) in spec.levels.iter().enumerate() {
+            // Dark blue (low levels) to orange-red (high levels).
+            let t = if n_levels > 1 { k as f64 / (n_levels - 1) as f64 } else { 0.0 };
+            let lerp = |a: u8, b: u8| (f64::from(a) + t * (f64::from(b) - f64::from(a))).round() as u8;
+            let c = RGBColor(lerp(20, 213), lerp(40, 94), lerp(140, 0));
+            let lines = marching_squares(&gx, &gy, &z, level);
+            let anno = chart.draw_series(lines.into_iter().map(|l| PathElement::new(l, c.stroke_width(2)))).map_err(de)?;
+            set_legend(anno, &format!("level {}", format_log_tick(level)), Style::Line, c);
+        }
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Histograms
 
 /// Bin edges and per-set bar heights (density or counts) on a common grid.
-pub fn histogram(
-    sets: &[HistSet],
-    bins: usize,
-    range: Option<(f64, f64)>,
-    density: bool,
-) -> (Vec<f64>, Vec<Vec<f64>>) {
+pub fn histogram(sets: &[HistSet], bins: usize, range: Option<(f64, f64)>, density: bool) -> (Vec<f64>, Vec<Vec<f64>>) {
     let bins = bins.max(1);
     let (lo, hi) = range.unwrap_or_else(|| {
         sets.iter()
             .flat_map(|s| s.values.iter().copied())
             .filter(|v| v.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                (a.min(v), b.max(v))
-            })
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
     });
     let (lo, hi) = if lo < hi {
         (lo, hi)
@@ -1007,24 +831,8 @@ pub fn histogram(
 
 fn render_histogram(spec: &Histogram<'_>) -> DrawResult<String> {
     let (edges, heights) = histogram(spec.sets, spec.bins, spec.range, spec.density);
-    let x = Axis::fit(
-        edges.iter().copied().chain(
-            spec.curves
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0)),
-        ),
-        false,
-        false,
-    );
-    let y = Axis::fit(
-        heights.iter().flatten().copied().chain(
-            spec.curves
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.1)),
-        ),
-        false,
-        true,
-    );
+    let x = Axis::fit(edges.iter().copied().chain(spec.curves.iter().flat_map(|s| s.points.iter().map(|p| p.0))), false, false);
+    let y = Axis::fit(heights.iter().flatten().copied().chain(spec.curves.iter().flat_map(|s| s.points.iter().map(|p| p.1))), false, true);
     let centres = edges.windows(2).map(|w| 0.5 * (w[0] + w[1]));
     let legend = Some(legend_corner(
         &x,
@@ -1039,47 +847,37 @@ fn render_histogram(spec: &Histogram<'_>) -> DrawResult<String> {
             })
             .chain(spec.curves.iter().flat_map(|s| s.points.iter().copied())),
     ));
-    render_frame(
-        spec.title,
-        spec.x_label,
-        spec.y_label,
-        x.clone(),
-        y.clone(),
-        legend,
-        |chart| {
-            for (i, (set, h)) in spec.sets.iter().zip(&heights).enumerate() {
-                let c = color(i);
-                let anno = chart
-                    .draw_series(edges.windows(2).zip(h).filter(|(_, v)| **v > 0.0).map(
-                        |(w, &v)| Rectangle::new([(w[0], 0.0), (w[1], v)], c.mix(0.3).filled()),
-                    ))
-                    .map_err(de)?;
-                if !set.name.is_empty() {
-                    anno.label(set.name.as_str()).legend(move |(lx, ly)| {
-                        Rectangle::new([(lx, ly - 6), (lx + 20, ly + 6)], c.mix(0.5).filled())
-                    });
-                }
-                // Step outline.
-                let mut outline = Vec::with_capacity(2 * h.len() + 2);
-                outline.push((edges[0], 0.0));
-                for (w, &v) in edges.windows(2).zip(h) {
-                    outline.push((w[0], v));
-                    outline.push((w[1], v));
-                }
-                outline.push((edges[edges.len() - 1], 0.0));
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        outline,
-                        c.stroke_width(1),
-                    )))
-                    .map_err(de)?;
+    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), legend, |chart| {
+        for (i, (set, h)) in spec.sets.iter().zip(&heights).enumerate() {
+            let c = color(i);
+            let anno = chart
+                .draw_series(
+                    edges
+                        .windows(2)
+                        .zip(h)
+                        .filter(|(_, v)| **v > 0.0)
+                        .map(|(w, &v)| Rectangle::new([(w[0], 0.0), (w[1], v)], c.mix(0.3).filled())),
+                )
+                .map_err(de)?;
+            if !set.name.is_empty() {
+                anno.label(set.name.as_str())
+                    .legend(move |(lx, ly)| Rectangle::new([(lx, ly - 6), (lx + 20, ly + 6)], c.mix(0.5).filled()));
             }
-            for (i, s) in spec.curves.iter().enumerate() {
-                draw_series(chart, s, s.style, color(spec.sets.len() + i), &x, &y)?;
+            // Step outline.
+            let mut outline = Vec::with_capacity(2 * h.len() + 2);
+            outline.push((edges[0], 0.0));
+            for (w, &v) in edges.windows(2).zip(h) {
+                outline.push((w[0], v));
+                outline.push((w[1], v));
             }
-            Ok(())
-        },
-    )
+            outline.push((edges[edges.len() - 1], 0.0));
+            chart.draw_series(std::iter::once(PathElement::new(outline, c.stroke_width(1)))).map_err(de)?;
+        }
+        for (i, s) in spec.curves.iter().enumerate() {
+            draw_series(chart, s, s.style, color(spec.sets.len() + i), &x, &y)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -1092,11 +890,7 @@ mod tests {
         let labels: Vec<String> = a.major_ticks().iter().map(|&v| a.label(v)).collect();
         assert_eq!(labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
         let b = Axis::new(0.0, 3e-5, false);
-        assert!(
-            b.major_ticks().iter().any(|&v| b.label(v) == "1e-5"),
-            "{:?}",
-            b.major_ticks()
-        );
+        assert!(b.major_ticks().iter().any(|&v| b.label(v) == "1e-5"), "{:?}", b.major_ticks());
     }
 
     #[test]
@@ -1130,31 +924,16 @@ mod tests {
 
     #[test]
     fn histogram_density_has_unit_area() {
-        let sets = [HistSet {
-            name: "a".into(),
-            values: (0..1000).map(|i| f64::from(i) / 1000.0).collect(),
-        }];
+        let sets = [HistSet { name: "a".into(), values: (0..1000).map(|i| f64::from(i) / 1000.0).collect() }];
         let (edges, h) = histogram(&sets, 10, None, true);
-        let area: f64 = edges
-            .windows(2)
-            .zip(&h[0])
-            .map(|(w, v)| (w[1] - w[0]) * v)
-            .sum();
+        let area: f64 = edges.windows(2).zip(&h[0]).map(|(w, v)| (w[1] - w[0]) * v).sum();
         assert!((area - 1.0).abs() < 1e-12);
     }
 
     #[test]
     fn svg_contains_text_elements_without_fonts() {
-        let svg = render_xy(
-            "Title here",
-            "x axis",
-            "y axis",
-            &[Series::line("curve", vec![(0.0, 1.0), (1.0, 2.0)])],
-            false,
-            false,
-            false,
-        )
-        .unwrap();
+        let svg = render_xy("Title here", "x axis", "y axis", &[Series::line("curve", vec![(0.0, 1.0), (1.0, 2.0)])], false, false, false)
+            .unwrap();
         for s in ["Title here", "x axis", "y axis", "curve", "<text"] {
             assert!(svg.contains(s), "missing {s}");
         }
@@ -1187,12 +966,8 @@ mod tests {
             "step size h",
             "W2 error",
             &[
-                Series::line("sampler A", hs.iter().map(|&h| (h, 0.3 * h)).collect())
-                    .with_style(Style::LinePoints),
-                Series::line(
-                    "sampler B",
-                    hs.iter().map(|&h| (h, 0.05 * h.sqrt())).collect(),
-                ),
+                Series::line("sampler A", hs.iter().map(|&h| (h, 0.3 * h)).collect()).with_style(Style::LinePoints),
+                Series::line("sampler B", hs.iter().map(|&h| (h, 0.05 * h.sqrt())).collect()),
                 Series::dashed("slope 1", hs.iter().map(|&h| (h, h)).collect()),
             ],
             true,
@@ -1206,19 +981,14 @@ mod tests {
             "Two sample sets",
             "x₁",
             "x₂",
-            &[
-                Series::points("target", a.clone()),
-                Series::points("sampler", b.clone()),
-            ],
+            &[Series::points("target", a.clone()), Series::points("sampler", b.clone())],
             false,
             false,
         )
         .unwrap();
         let density = |x: f64, y: f64| {
-            let g = |mx: f64, my: f64, s: f64| {
-                (-((x - mx).powi(2) + (y - my).powi(2)) / (2.0 * s * s)).exp()
-                    / (std::f64::consts::TAU * s * s)
-            };
+            let g =
+                |mx: f64, my: f64, s: f64| (-((x - mx).powi(2) + (y - my).powi(2)) / (2.0 * s * s)).exp() / (std::f64::consts::TAU * s * s);
             0.5 * g(-1.5, 0.0, 0.6) + 0.5 * g(1.5, 0.5, 0.4)
         };
         let mut spec = Contour {
@@ -1230,10 +1000,7 @@ mod tests {
             f: &density,
             grid: 120,
             levels: Vec::new(),
-            samples: &[Series::points(
-                "samples",
-                a.iter().chain(&b).copied().collect(),
-            )],
+            samples: &[Series::points("samples", a.iter().chain(&b).copied().collect())],
         };
         spec.levels = spec.density_levels(&[0.05, 0.2, 0.4, 0.6, 0.8]);
         contour_plot(&dir.join("demo_contour.svg"), &spec).unwrap();
@@ -1242,10 +1009,7 @@ mod tests {
             .map(|i| {
                 let x = -4.0 + 5.0 * f64::from(i) / 199.0;
                 let z = (x + 1.5) / 0.6;
-                (
-                    x,
-                    (-0.5 * z * z).exp() / (0.6 * std::f64::consts::TAU.sqrt()),
-                )
+                (x, (-0.5 * z * z).exp() / (0.6 * std::f64::consts::TAU.sqrt()))
             })
             .collect();
         histogram_plot(
@@ -1254,10 +1018,7 @@ mod tests {
                 title: "Marginal of x₁",
                 x_label: "x₁",
                 y_label: "density",
-                sets: &[HistSet {
-                    name: "samples".into(),
-                    values: xs,
-                }],
+                sets: &[HistSet { name: "samples".into(), values: xs }],
                 bins: 30,
                 density: true,
                 range: None,
@@ -1265,12 +1026,7 @@ mod tests {
             },
         )
         .unwrap();
-        for f in [
-            "demo_line_loglog",
-            "demo_scatter",
-            "demo_contour",
-            "demo_histogram",
-        ] {
+        for f in ["demo_line_loglog", "demo_scatter", "demo_contour", "demo_histogram"] {
             let svg = std::fs::read_to_string(dir.join(format!("{f}.svg"))).unwrap();
             assert!(svg.contains("<text"), "{f}: no text elements");
             assert!(svg.matches("<text").count() >= 8, "{f}: too few labels");

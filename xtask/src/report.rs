@@ -106,10 +106,7 @@ fn fmt_measure(m: &Measure) -> String {
 }
 
 fn fmt_measured(m: &Measured) -> String {
-    m.0.iter()
-        .map(|(k, v)| format!("{k} = {}", fmt_measure(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    m.0.iter().map(|(k, v)| format!("{k} = {}", fmt_measure(v))).collect::<Vec<_>>().join(", ")
 }
 
 /// Makes text safe inside a markdown table cell.
@@ -137,32 +134,16 @@ pub fn render_markdown(r: &Report) -> String {
         r.count(Verdict::Fail),
         r.count(Verdict::Error),
     );
-    let _ = writeln!(
-        s,
-        "| Experiment | Verdict | Claim | Paper | THEORY | Checks passed | Figures | Notes |"
-    );
+    let _ = writeln!(s, "| Experiment | Verdict | Claim | Paper | THEORY | Checks passed | Figures | Notes |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for e in &r.entries {
         let (checks, figures, notes) = match &e.outcome {
             Some(o) => (
-                format!(
-                    "{}/{}",
-                    o.checks.iter().filter(|c| c.passed).count(),
-                    o.checks.len()
-                ),
-                o.files
-                    .iter()
-                    .filter(|f| is_figure(f))
-                    .map(|f| format!("[{f}]({}/{f})", e.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                format!("{}/{}", o.checks.iter().filter(|c| c.passed).count(), o.checks.len()),
+                o.files.iter().filter(|f| is_figure(f)).map(|f| format!("[{f}]({}/{f})", e.name)).collect::<Vec<_>>().join(", "),
                 o.notes.join("; "),
             ),
-            None => (
-                "-".into(),
-                String::new(),
-                e.error.clone().unwrap_or_default(),
-            ),
+            None => ("-".into(), String::new(), e.error.clone().unwrap_or_default()),
         };
         let _ = writeln!(
             s,
@@ -193,10 +174,7 @@ pub fn render_markdown(r: &Report) -> String {
         }
         let Some(o) = &e.outcome else { continue };
         if o.checks.is_empty() {
-            let _ = writeln!(
-                s,
-                "No checks were recorded, so the claim is not confirmed.\n"
-            );
+            let _ = writeln!(s, "No checks were recorded, so the claim is not confirmed.\n");
         } else {
             let _ = writeln!(s, "| Check | Verdict | Measured | Detail |");
             let _ = writeln!(s, "|---|---|---|---|");
@@ -215,12 +193,7 @@ pub fn render_markdown(r: &Report) -> String {
         for f in o.files.iter().filter(|f| is_figure(f)) {
             let _ = writeln!(s, "![{f}]({}/{f})\n", e.name);
         }
-        let data: Vec<String> = o
-            .files
-            .iter()
-            .filter(|f| !is_figure(f))
-            .map(|f| format!("[{f}]({}/{f})", e.name))
-            .collect();
+        let data: Vec<String> = o.files.iter().filter(|f| !is_figure(f)).map(|f| format!("[{f}]({}/{f})", e.name)).collect();
         if !data.is_empty() {
             let _ = writeln!(s, "Data: {}.\n", data.join(", "));
         }
@@ -271,11 +244,7 @@ pub fn render_json(r: &Report) -> String {
         xtask_version: &r.xtask_version,
         quick: r.quick,
         seed: r.seed,
-        summary: JsonSummary {
-            pass: r.count(Verdict::Pass),
-            fail: r.count(Verdict::Fail),
-            error: r.count(Verdict::Error),
-        },
+        summary: JsonSummary { pass: r.count(Verdict::Pass), fail: r.count(Verdict::Fail), error: r.count(Verdict::Error) },
         experiments: r
             .entries
             .iter()
@@ -286,24 +255,15 @@ pub fn render_json(r: &Report) -> String {
                 config_hash: &e.config_hash,
                 seconds: e.seconds,
                 checks: e.outcome.iter().flat_map(|o| o.checks.iter()).collect(),
-                files: e
-                    .outcome
-                    .iter()
-                    .flat_map(|o| o.files.iter().map(|f| format!("{}/{f}", e.name)))
-                    .collect(),
-                notes: e
-                    .outcome
-                    .iter()
-                    .flat_map(|o| o.notes.iter().map(String::as_str))
-                    .collect(),
+                files: e.outcome.iter().flat_map(|o| o.files.iter().map(|f| format!("{}/{f}", e.name))).collect(),
+                notes: e.outcome.iter().flat_map(|o| o.notes.iter().map(String::as_str)).collect(),
                 error: e.error.as_deref(),
             })
             .collect(),
     };
     // Serialising plain data cannot fail (no maps with non-string keys, no non-finite floats:
     // `Measure` turns those into strings).
-    let mut text = serde_json::to_string_pretty(&doc)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
     text.push('\n');
     text
 }
@@ -320,11 +280,7 @@ mod tests {
             seed: 1,
             entries: vec![Entry {
                 name: "demo".into(),
-                claim: Claim {
-                    statement: "a | b holds",
-                    paper: "standard fact",
-                    theory_section: "§0",
-                },
+                claim: Claim { statement: "a | b holds", paper: "standard fact", theory_section: "§0" },
                 verdict: Verdict::Fail,
                 config_hash: "0123456789abcdef".into(),
                 seconds: 0.25,

@@ -74,11 +74,7 @@ pub struct Summary {
 impl Summary {
     /// `(name, message)` of every experiment that errored.
     pub fn errors(&self) -> Vec<(&str, &str)> {
-        self.report
-            .entries
-            .iter()
-            .filter_map(|e| e.error.as_deref().map(|m| (e.name.as_str(), m)))
-            .collect()
+        self.report.entries.iter().filter_map(|e| e.error.as_deref().map(|m| (e.name.as_str(), m))).collect()
     }
 
     /// One line per experiment, then the report path.
@@ -89,13 +85,7 @@ impl Summary {
                 Source::Cached => "cached, ".into(),
                 Source::CachedUnselected => "cached, not selected, ".into(),
             };
-            writeln!(
-                w,
-                "{:<5} {} ({how}{:.2} s)",
-                e.verdict.as_str(),
-                e.name,
-                e.seconds
-            )?;
+            writeln!(w, "{:<5} {} ({how}{:.2} s)", e.verdict.as_str(), e.name, e.seconds)?;
         }
         writeln!(w, "report: {}", self.report_md.display())
     }
@@ -109,11 +99,7 @@ fn result_path(ctx: &Context) -> PathBuf {
 fn load_cached(ctx: &Context, name: &str, hash: &str) -> Option<StoredResult> {
     let text = std::fs::read_to_string(result_path(ctx)).ok()?;
     let stored: StoredResult = serde_json::from_str(&text).ok()?;
-    let files_present = stored
-        .outcome
-        .files
-        .iter()
-        .all(|f| ctx.dir().join(f).is_file());
+    let files_present = stored.outcome.files.iter().all(|f| ctx.dir().join(f).is_file());
     (stored.name == name && stored.config_hash == hash && files_present).then_some(stored)
 }
 
@@ -128,13 +114,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs one experiment to a stored result.
-fn run_one(
-    exp: &dyn Experiment,
-    ctx: &mut Context,
-    config: Value,
-    hash: &str,
-    opts: &Options,
-) -> Result<StoredResult> {
+fn run_one(exp: &dyn Experiment, ctx: &mut Context, config: Value, hash: &str, opts: &Options) -> Result<StoredResult> {
     let dir = ctx.dir().to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| XtaskError::io("create directory", &dir, e))?;
     remove_stale_temp_files(&dir)?;
@@ -146,8 +126,8 @@ fn run_one(
         Err(e) => return Err(XtaskError::io("remove", &rp, e)),
     }
     let start = Instant::now();
-    let mut outcome = catch_unwind(AssertUnwindSafe(|| exp.run(ctx)))
-        .map_err(|p| XtaskError::Failed(format!("panicked: {}", panic_message(p))))??;
+    let mut outcome =
+        catch_unwind(AssertUnwindSafe(|| exp.run(ctx))).map_err(|p| XtaskError::Failed(format!("panicked: {}", panic_message(p))))??;
     let seconds = start.elapsed().as_secs_f64();
     let (files, notes) = ctx.take_records();
     for f in files {
@@ -158,9 +138,7 @@ fn run_one(
     outcome.notes.extend(notes);
     for f in &outcome.files {
         if !dir.join(f).is_file() {
-            return Err(XtaskError::Failed(format!(
-                "lists output file {f} but did not write it"
-            )));
+            return Err(XtaskError::Failed(format!("lists output file {f} but did not write it")));
         }
     }
     let stored = StoredResult {
@@ -173,18 +151,13 @@ fn run_one(
         seconds,
         outcome,
     };
-    let text = serde_json::to_string_pretty(&stored)
-        .map_err(|e| XtaskError::json(format!("serialising {}", rp.display()), e))?;
+    let text = serde_json::to_string_pretty(&stored).map_err(|e| XtaskError::json(format!("serialising {}", rp.display()), e))?;
     atomic_write(&rp, text.as_bytes())?;
     Ok(stored)
 }
 
 fn entry_from(exp: &dyn Experiment, stored: StoredResult) -> Entry {
-    let verdict = if stored.outcome.passed() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
+    let verdict = if stored.outcome.passed() { Verdict::Pass } else { Verdict::Fail };
     Entry {
         name: exp.name().to_string(),
         claim: exp.claim(),
@@ -201,30 +174,19 @@ fn entry_from(exp: &dyn Experiment, stored: StoredResult) -> Entry {
 ///
 /// An experiment that errors is recorded as ERROR and the others still run; the caller decides
 /// the exit status from [`Summary::errors`]. Errors writing the report itself are returned.
-pub fn reproduce(
-    opts: &Options,
-    experiments: &[Box<dyn Experiment>],
-    log: &mut dyn Write,
-) -> Result<Summary> {
+pub fn reproduce(opts: &Options, experiments: &[Box<dyn Experiment>], log: &mut dyn Write) -> Result<Summary> {
     for name in &opts.only {
         if !experiments.iter().any(|e| e.name() == name) {
             let known: Vec<&str> = experiments.iter().map(|e| e.name()).collect();
-            return Err(XtaskError::Usage(format!(
-                "unknown experiment {name:?}; known: {}",
-                known.join(", ")
-            )));
+            return Err(XtaskError::Usage(format!("unknown experiment {name:?}; known: {}", known.join(", "))));
         }
     }
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| XtaskError::io("create directory", &opts.out, e))?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| XtaskError::io("create directory", &opts.out, e))?;
     remove_stale_temp_files(&opts.out)?;
 
     let mut entries = Vec::new();
     let mut sources = Vec::new();
-    let selected_count = experiments
-        .iter()
-        .filter(|e| opts.only.is_empty() || opts.only.iter().any(|n| n == e.name()))
-        .count();
+    let selected_count = experiments.iter().filter(|e| opts.only.is_empty() || opts.only.iter().any(|n| n == e.name())).count();
     let mut index = 0;
     for exp in experiments {
         let exp = exp.as_ref();
@@ -257,12 +219,7 @@ pub fn reproduce(
         match run_one(exp, &mut ctx, config, &hash, opts) {
             Ok(stored) => {
                 let e = entry_from(exp, stored);
-                let _ = writeln!(
-                    log,
-                    "[{index}/{selected_count}] {name}: {} in {:.2} s",
-                    e.verdict.as_str(),
-                    e.seconds
-                );
+                let _ = writeln!(log, "[{index}/{selected_count}] {name}: {} in {:.2} s", e.verdict.as_str(), e.seconds);
                 entries.push(e);
                 sources.push(Source::Ran);
             }
@@ -282,22 +239,12 @@ pub fn reproduce(
         }
     }
 
-    let report = Report {
-        xtask_version: VERSION.to_string(),
-        quick: opts.quick,
-        seed: opts.seed,
-        entries,
-    };
+    let report = Report { xtask_version: VERSION.to_string(), quick: opts.quick, seed: opts.seed, entries };
     let report_md = opts.out.join("report.md");
     let report_json = opts.out.join("report.json");
     atomic_write(&report_md, render_markdown(&report).as_bytes())?;
     atomic_write(&report_json, render_json(&report).as_bytes())?;
-    Ok(Summary {
-        report,
-        sources,
-        report_md,
-        report_json,
-    })
+    Ok(Summary { report, sources, report_md, report_json })
 }
 
 /// `<workspace root>/results`, the default output directory.
@@ -335,12 +282,7 @@ mod tests {
 
     impl Toy {
         fn new(pass: bool) -> Self {
-            Toy {
-                name: "toy",
-                runs: Arc::new(AtomicUsize::new(0)),
-                pass,
-                fail_with_error: false,
-            }
+            Toy { name: "toy", runs: Arc::new(AtomicUsize::new(0)), pass, fail_with_error: false }
         }
     }
 
@@ -349,11 +291,7 @@ mod tests {
             self.name
         }
         fn claim(&self) -> Claim {
-            Claim {
-                statement: "toys work",
-                paper: "none",
-                theory_section: "§0",
-            }
+            Claim { statement: "toys work", paper: "none", theory_section: "§0" }
         }
         fn config(&self, ctx: &Context) -> Value {
             serde_json::json!({ "n": ctx.pick(10, 100) })
@@ -363,26 +301,14 @@ mod tests {
             if self.fail_with_error {
                 return Err(XtaskError::Failed("boom".into()));
             }
-            ctx.write_csv(
-                "data.csv",
-                &["i", "x"],
-                (0..3).map(|i| [i as f64, 2.0 * i as f64]),
-            )?;
+            ctx.write_csv("data.csv", &["i", "x"], (0..3).map(|i| [i as f64, 2.0 * i as f64]))?;
             ctx.note("a note");
             Ok(Outcome::new().check(Check::new("works", self.pass).with("x", f64::INFINITY)))
         }
     }
 
     fn opts(out: &Path) -> Options {
-        Options {
-            quick: true,
-            only: Vec::new(),
-            out: out.to_path_buf(),
-            data: None,
-            seed: 1,
-            force: false,
-            progress: false,
-        }
+        Options { quick: true, only: Vec::new(), out: out.to_path_buf(), data: None, seed: 1, force: false, progress: false }
     }
 
     fn run(o: &Options, exps: &[Box<dyn Experiment>]) -> Summary {
@@ -408,18 +334,12 @@ mod tests {
         assert!(md1.contains("x = ∞"));
         assert!(md1.contains("a note"));
 
-        let forced = Options {
-            force: true,
-            ..o.clone()
-        };
+        let forced = Options { force: true, ..o.clone() };
         let s3 = run(&forced, &exps);
         assert_eq!(s3.sources, vec![Source::Ran]);
 
         // A different seed is a different configuration: recomputed.
-        let reseeded = Options {
-            seed: 2,
-            ..o.clone()
-        };
+        let reseeded = Options { seed: 2, ..o.clone() };
         assert_eq!(run(&reseeded, &exps).sources, vec![Source::Ran]);
 
         // A missing output file invalidates the cache.
@@ -437,18 +357,8 @@ mod tests {
         let o = opts(&t.0);
         run(&o, &exps);
         run(&o, &exps);
-        run(
-            &Options {
-                force: true,
-                ..o.clone()
-            },
-            &exps,
-        );
-        assert_eq!(
-            runs.load(Ordering::SeqCst),
-            2,
-            "first run and the forced one"
-        );
+        run(&Options { force: true, ..o.clone() }, &exps);
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "first run and the forced one");
         let s = run(&o, &exps);
         assert_eq!(s.report.entries[0].verdict, Verdict::Fail);
         assert!(s.errors().is_empty(), "a failed claim is not an error");
@@ -457,18 +367,12 @@ mod tests {
     #[test]
     fn errors_are_reported_and_other_experiments_still_run() {
         let t = TempDir::new("errors");
-        let bad = Toy {
-            fail_with_error: true,
-            ..Toy::new(true)
-        };
+        let bad = Toy { fail_with_error: true, ..Toy::new(true) };
         let exps: Vec<Box<dyn Experiment>> = vec![Box::new(bad)];
         let s = run(&opts(&t.0), &exps);
         assert_eq!(s.report.entries[0].verdict, Verdict::Error);
         assert_eq!(s.errors(), vec![("toy", "boom")]);
-        assert!(
-            !t.0.join("toy").join(RESULT_FILE).exists(),
-            "no result for an error"
-        );
+        assert!(!t.0.join("toy").join(RESULT_FILE).exists(), "no result for an error");
         let md = std::fs::read_to_string(&s.report_md).unwrap();
         assert!(md.contains("ERROR"));
     }
@@ -477,10 +381,7 @@ mod tests {
     fn unknown_only_name_is_a_usage_error() {
         let t = TempDir::new("only");
         let exps: Vec<Box<dyn Experiment>> = vec![Box::new(Toy::new(true))];
-        let o = Options {
-            only: vec!["nope".into()],
-            ..opts(&t.0)
-        };
+        let o = Options { only: vec!["nope".into()], ..opts(&t.0) };
         let err = reproduce(&o, &exps, &mut std::io::sink()).unwrap_err();
         assert!(err.to_string().contains("unknown experiment"));
     }
@@ -488,13 +389,7 @@ mod tests {
     #[test]
     fn killed_run_resumes_to_the_same_report() {
         let t = TempDir::new("killed");
-        let exps: Vec<Box<dyn Experiment>> = vec![
-            Box::new(Toy::new(true)),
-            Box::new(Toy {
-                name: "toy2",
-                ..Toy::new(true)
-            }),
-        ];
+        let exps: Vec<Box<dyn Experiment>> = vec![Box::new(Toy::new(true)), Box::new(Toy { name: "toy2", ..Toy::new(true) })];
         let o = opts(&t.0);
         let full = run(&o, &exps);
         let md = std::fs::read_to_string(&full.report_md).unwrap();
@@ -507,17 +402,9 @@ mod tests {
         std::fs::remove_file(&full.report_md).unwrap();
         let resumed = run(&o, &exps);
         assert_eq!(resumed.sources, vec![Source::Cached, Source::Ran]);
-        assert!(
-            !d2.join(".data.csv.999.0.tmp").exists(),
-            "stale temp file swept"
-        );
+        assert!(!d2.join(".data.csv.999.0.tmp").exists(), "stale temp file swept");
         // Only the rerun's seconds may differ.
-        let strip = |s: &str| {
-            s.lines()
-                .filter(|l| !l.contains("\"seconds\"") && !l.contains(" s."))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let strip = |s: &str| s.lines().filter(|l| !l.contains("\"seconds\"") && !l.contains(" s.")).collect::<Vec<_>>().join("\n");
         let md2 = std::fs::read_to_string(&resumed.report_md).unwrap();
         let js2 = std::fs::read_to_string(&resumed.report_json).unwrap();
         assert_eq!(strip(&md2), strip(&md));
@@ -527,19 +414,10 @@ mod tests {
     #[test]
     fn only_keeps_other_cached_experiments_in_the_report() {
         let t = TempDir::new("only-cached");
-        let exps: Vec<Box<dyn Experiment>> = vec![
-            Box::new(Toy::new(true)),
-            Box::new(Toy {
-                name: "toy2",
-                ..Toy::new(false)
-            }),
-        ];
+        let exps: Vec<Box<dyn Experiment>> = vec![Box::new(Toy::new(true)), Box::new(Toy { name: "toy2", ..Toy::new(false) })];
         let o = opts(&t.0);
         run(&o, &exps);
-        let only = Options {
-            only: vec!["toy".into()],
-            ..o.clone()
-        };
+        let only = Options { only: vec!["toy".into()], ..o.clone() };
         let s = run(&only, &exps);
         assert_eq!(s.sources, vec![Source::Cached, Source::CachedUnselected]);
         assert_eq!(s.report.entries[1].verdict, Verdict::Fail);

@@ -21,9 +21,7 @@ const SEED_FREE: &[&str] = &["pierret_galerne", "error_bounds"];
 
 fn xtask(out: &Path, threads: usize, seed: u64) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    c.args(["reproduce", "--quick", "--threads", &threads.to_string(), "--seed", &seed.to_string(), "--out"])
-        .arg(out)
-        .stdin(Stdio::null());
+    c.args(["reproduce", "--quick", "--threads", &threads.to_string(), "--seed", &seed.to_string(), "--out"]).arg(out).stdin(Stdio::null());
     c
 }
 
@@ -71,11 +69,8 @@ fn outputs(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
         for f in std::fs::read_dir(&dir).unwrap() {
             let f = f.unwrap().path();
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = if name == "result.json" {
-                serde_json::to_vec(&result_without_timings(&f)).unwrap()
-            } else {
-                std::fs::read(&f).unwrap()
-            };
+            let bytes =
+                if name == "result.json" { serde_json::to_vec(&result_without_timings(&f)).unwrap() } else { std::fs::read(&f).unwrap() };
             files.insert(name, bytes);
         }
         all.insert(dir.file_name().unwrap().to_string_lossy().into_owned(), files);

@@ -56,7 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ode = p.continuous(Dynamics::Ode, &process, eps, Init::Standard, None)?.w2;
     println!("   reverse SDE (em, ei, ddpm): {sde:.6}");
     println!("   flow ODE (ddim, euler, heun, rk4, dpmpp2m): {ode:.6}");
-    println!("   truncation W2(p_ε, p_0) = {:.6}, initialisation W2(N(0, I), p_T) = {:.3e}", p.truncation(&process, eps)?, p.init_gap(&process)?);
+    println!(
+        "   truncation W2(p_ε, p_0) = {:.6}, initialisation W2(N(0, I), p_T) = {:.3e}",
+        p.truncation(&process, eps)?,
+        p.init_gap(&process)?
+    );
 
     println!("\n3. Discretisation error (from the exact p_T, against p_ε) and observed order");
     println!("{:<8} {:>12} {:>12} {:>7}", "scheme", "1000 steps", "2000 steps", "order");

@@ -62,7 +62,14 @@ impl DenseProblem {
 
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
     /// trajectory as in [`Report`].
-    pub fn scheme<T: LinearScore<Dense> + ?Sized>(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &T, trajectory: bool) -> Result<Report, GaussianError> {
+    pub fn scheme<T: LinearScore<Dense> + ?Sized>(
+        &self,
+        sampler: &Sampler,
+        schedule: &Schedule,
+        init: Init,
+        score: &T,
+        trajectory: bool,
+    ) -> Result<Report, GaussianError> {
         self.check_score_dim(score)?;
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
@@ -122,7 +129,14 @@ impl DenseProblem {
     }
 
     /// The exact continuous SDE / ODE law (computed in the eigenbasis, where it decouples).
-    pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
+    pub fn continuous(
+        &self,
+        dynamics: Dynamics,
+        process: &Process,
+        eps: f64,
+        init: Init,
+        grid: Option<&[f64]>,
+    ) -> Result<Report, GaussianError> {
         self.spectral()?.continuous(dynamics, process, eps, init, grid)
     }
 }

@@ -35,12 +35,38 @@ pub const TABLE5: [Table5Row; 8] = [
     Table5Row { label: "EM, ε = 0", scheme: "em", eps: 0.0, points: |n| n, cells: ["4.78", "0.65", "0.32", "0.16"] },
     Table5Row { label: "EI, ε = 0", scheme: "ei", eps: 0.0, points: |n| n, cells: ["2.81", "0.57", "0.30", "0.16"] },
     Table5Row { label: "DDPM, ε = 0", scheme: "ddpm", eps: 0.0, points: |n| n, cells: ["6.82", "0.97", "0.47", "0.23"] },
-    Table5Row { label: "Euler, ε = 0", scheme: "euler", eps: 0.0, points: |n| n, cells: ["1.72 / 1.78", "0.38 / 0.44", "0.20 / 0.26", "0.10 / 0.17"] },
+    Table5Row {
+        label: "Euler, ε = 0",
+        scheme: "euler",
+        eps: 0.0,
+        points: |n| n,
+        cells: ["1.72 / 1.78", "0.38 / 0.44", "0.20 / 0.26", "0.10 / 0.17"],
+    },
     // The published Heun rows used N = NFE grid points, so 2·NFE score evaluations.
-    Table5Row { label: "Heun (N = NFE, quirk), ε = 1e-5", scheme: "heun", eps: 1e-5, points: |n| n, cells: ["23.42 / 23.42", "2.86 / 2.87", "1.05 / 1.06", "0.37 / 0.38"] },
-    Table5Row { label: "Heun (N = NFE, quirk), ε = 1e-3", scheme: "heun", eps: 1e-3, points: |n| n, cells: ["0.58 / 0.59", "0.13 / 0.15", "0.16 / 0.18", "0.17 / 0.19"] },
-    Table5Row { label: "RK4 (N = NFE/4), ε = 1e-5", scheme: "rk4", eps: 1e-5, points: |n| n / 4, cells: ["67.32", "5.49", "2.11", "0.77"] },
-    Table5Row { label: "RK4 (N = NFE/4), ε = 1e-3", scheme: "rk4", eps: 1e-3, points: |n| n / 4, cells: ["2.60", "0.09 / 0.12", "0.15 / 0.17", "0.17 / 0.19"] },
+    Table5Row {
+        label: "Heun (N = NFE, quirk), ε = 1e-5",
+        scheme: "heun",
+        eps: 1e-5,
+        points: |n| n,
+        cells: ["23.42 / 23.42", "2.86 / 2.87", "1.05 / 1.06", "0.37 / 0.38"],
+    },
+    Table5Row {
+        label: "Heun (N = NFE, quirk), ε = 1e-3",
+        scheme: "heun",
+        eps: 1e-3,
+        points: |n| n,
+        cells: ["0.58 / 0.59", "0.13 / 0.15", "0.16 / 0.18", "0.17 / 0.19"],
+    },
+    Table5Row {
+        label: "RK4 (N = NFE/4), ε = 1e-5", scheme: "rk4", eps: 1e-5, points: |n| n / 4, cells: ["67.32", "5.49", "2.11", "0.77"]
+    },
+    Table5Row {
+        label: "RK4 (N = NFE/4), ε = 1e-3",
+        scheme: "rk4",
+        eps: 1e-3,
+        points: |n| n / 4,
+        cells: ["2.60", "0.09 / 0.12", "0.15 / 0.17", "0.17 / 0.19"],
+    },
 ];
 
 /// Whether the W2 errors `pt` (start `p_T`) and `std` (start `N(0, I)`) reproduce a printed

@@ -165,7 +165,14 @@ impl SpectralProblem {
     ///
     /// A scheme that evaluates the exact score where it is infinite (Heun or RK4 at `ε = 0` with a
     /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN.
-    pub fn scheme(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore, trajectory: bool) -> Result<Report, GaussianError> {
+    pub fn scheme(
+        &self,
+        sampler: &Sampler,
+        schedule: &Schedule,
+        init: Init,
+        score: &SpectralScore,
+        trajectory: bool,
+    ) -> Result<Report, GaussianError> {
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
         let zero = match schedule {
@@ -219,7 +226,9 @@ impl SpectralProblem {
                             singular: None,
                         })
                     }
-                    Err(SolverError::SingularScore { t }) => Ok(Chunk { partial, w2_sq: f64::INFINITY, kl: f64::INFINITY, evals: 0, singular: Some(t) }),
+                    Err(SolverError::SingularScore { t }) => {
+                        Ok(Chunk { partial, w2_sq: f64::INFINITY, kl: f64::INFINITY, evals: 0, singular: Some(t) })
+                    }
                     Err(e) => Err(e.into()),
                 }
             })
@@ -243,7 +252,9 @@ impl SpectralProblem {
             kl,
             trajectory,
             score_evals: evals,
-            note: singular.map(|t| format!("the scheme evaluates the exact score at t = {t}, where p_t is singular (zero eigenvalue): the output is infinite")),
+            note: singular.map(|t| {
+                format!("the scheme evaluates the exact score at t = {t}, where p_t is singular (zero eigenvalue): the output is infinite")
+            }),
         })
     }
 
@@ -259,7 +270,14 @@ impl SpectralProblem {
     /// let ode = p.continuous(Dynamics::Ode, &vp, 0.0, Init::Standard, None).unwrap().w2;
     /// assert!(sde <= ode); // Prop. 4
     /// ```
-    pub fn continuous(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init, grid: Option<&[f64]>) -> Result<Report, GaussianError> {
+    pub fn continuous(
+        &self,
+        dynamics: Dynamics,
+        process: &Process,
+        eps: f64,
+        init: Init,
+        grid: Option<&[f64]>,
+    ) -> Result<Report, GaussianError> {
         let top = process.at(process.horizon())?;
         let zero = process.at(0.0)?;
         let w2_kl_at = |at: &Coefficients, against: &Coefficients| self.continuous_gap(dynamics, &top, init, at, against);
@@ -322,7 +340,15 @@ impl SpectralProblem {
     /// let d = p.decompose(&Sampler::Euler, &Process::default(), 200, 1e-3, Init::Standard, &SpectralScore::Scaled(0.01)).unwrap();
     /// assert!(d.score > 0.0 && d.truncation > 0.0 && d.total > 0.0);
     /// ```
-    pub fn decompose(&self, sampler: &Sampler, process: &Process, steps: usize, eps: f64, init: Init, score: &SpectralScore) -> Result<Decomposition, GaussianError> {
+    pub fn decompose(
+        &self,
+        sampler: &Sampler,
+        process: &Process,
+        steps: usize,
+        eps: f64,
+        init: Init,
+        score: &SpectralScore,
+    ) -> Result<Decomposition, GaussianError> {
         let grid = gmdiff_process::TimeGrid::uniform(process, steps, eps)?;
         let schedule = Schedule::grid(*process, grid);
         let at_eps = process.at(eps)?;
@@ -371,7 +397,14 @@ impl SpectralProblem {
         (w.sqrt(), kl)
     }
 
-    fn scheme_against(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore, at: &Coefficients) -> Result<f64, GaussianError> {
+    fn scheme_against(
+        &self,
+        sampler: &Sampler,
+        schedule: &Schedule,
+        init: Init,
+        score: &SpectralScore,
+        at: &Coefficients,
+    ) -> Result<f64, GaussianError> {
         Ok(match self.scheme_law(sampler, schedule, init, score)? {
             None => f64::INFINITY,
             Some((mean, var)) => {
@@ -386,7 +419,13 @@ impl SpectralProblem {
     }
 
     /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere.
-    pub fn scheme_law(&self, sampler: &Sampler, schedule: &Schedule, init: Init, score: &SpectralScore) -> Result<Option<LaneLaw>, GaussianError> {
+    pub fn scheme_law(
+        &self,
+        sampler: &Sampler,
+        schedule: &Schedule,
+        init: Init,
+        score: &SpectralScore,
+    ) -> Result<Option<LaneLaw>, GaussianError> {
         let data = self.lane_data(0..self.lanes())?;
         let start = match init {
             Init::Standard => LawStart::Standard,

@@ -63,9 +63,11 @@ pub fn parse_spectrum(bytes: &[u8]) -> Result<Vec<f64>, GaussianError> {
     values
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
-            if v.is_finite() && v >= 0.0 { Ok(v.abs()) } else { Err(err(format!("eigenvalue {i} = {v} must be finite and ≥ 0"))) }
-        })
+        .map(
+            |(i, v)| {
+                if v.is_finite() && v >= 0.0 { Ok(v.abs()) } else { Err(err(format!("eigenvalue {i} = {v} must be finite and ≥ 0"))) }
+            },
+        )
         .collect()
 }
 

@@ -65,8 +65,18 @@ fn w2_matches_the_recurrence_oracle_on_held_out_configurations() {
     for scheme in ["em", "ei", "ddpm", "euler", "heun", "rk4"] {
         for (points, eps) in [(77usize, 2e-3), (301, 1e-4), (64, 5e-2)] {
             for (init, exact) in [(Init::Standard, false), (Init::Exact, true)] {
-                let got = p.scheme(&Sampler::from_name(scheme).unwrap(), &Schedule::uniform_vp(points - 1, eps).unwrap(), init, &SpectralScore::Exact, false).unwrap().w2;
-                let want: f64 = s.iter().map(|&l| (recurrence(scheme, l, points, eps, exact).sqrt() - l.sqrt()).powi(2)).sum::<f64>().sqrt();
+                let got = p
+                    .scheme(
+                        &Sampler::from_name(scheme).unwrap(),
+                        &Schedule::uniform_vp(points - 1, eps).unwrap(),
+                        init,
+                        &SpectralScore::Exact,
+                        false,
+                    )
+                    .unwrap()
+                    .w2;
+                let want: f64 =
+                    s.iter().map(|&l| (recurrence(scheme, l, points, eps, exact).sqrt() - l.sqrt()).powi(2)).sum::<f64>().sqrt();
                 assert!((got - want).abs() <= 1e-9 * want, "{scheme} N = {points} ε = {eps} {init:?}: {got} vs {want}");
             }
         }
@@ -77,7 +87,15 @@ fn w2_matches_the_recurrence_oracle_on_held_out_configurations() {
 fn zero_eigenvalue_at_eps_zero_gives_infinity_not_nan() {
     let p = SpectralProblem::centred(spectrum()).unwrap();
     for scheme in ["heun", "rk4"] {
-        let r = p.scheme(&Sampler::from_name(scheme).unwrap(), &Schedule::uniform_vp(30, 0.0).unwrap(), Init::Standard, &SpectralScore::Exact, true).unwrap();
+        let r = p
+            .scheme(
+                &Sampler::from_name(scheme).unwrap(),
+                &Schedule::uniform_vp(30, 0.0).unwrap(),
+                Init::Standard,
+                &SpectralScore::Exact,
+                true,
+            )
+            .unwrap();
         assert_eq!(r.w2, f64::INFINITY);
         assert_eq!(r.kl, f64::INFINITY);
         assert!(r.note.is_some());
@@ -99,12 +117,14 @@ fn non_centred_sampler_laws_converge_to_the_continuous_laws() {
     let eps = 1e-2;
     let (top, at_eps) = (vp.at(1.0).unwrap(), vp.at(eps).unwrap());
     for (scheme, dynamics) in [("em", Dynamics::Sde), ("euler", Dynamics::Ode), ("ei", Dynamics::Sde), ("rk4", Dynamics::Ode)] {
-        let exact: Vec<(f64, f64)> = lam.iter().zip(&mean).map(|(&l, &m)| continuous_coordinate(dynamics, l, m, &top, &at_eps, 0.0, 1.0)).collect();
+        let exact: Vec<(f64, f64)> =
+            lam.iter().zip(&mean).map(|(&l, &m)| continuous_coordinate(dynamics, l, m, &top, &at_eps, 0.0, 1.0)).collect();
         let gaps: Vec<f64> = [200usize, 400, 800]
             .iter()
             .map(|&n| {
                 let sched = Schedule::uniform_vp(n, eps).unwrap();
-                let (m, v) = p.scheme_law(&Sampler::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact).unwrap().unwrap();
+                let (m, v) =
+                    p.scheme_law(&Sampler::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact).unwrap().unwrap();
                 // W2 between the sampler's law and the continuous law (commuting, so per coordinate).
                 (0..3).map(|i| (m[i] - exact[i].0).powi(2) + (v[i].sqrt() - exact[i].1.sqrt()).powi(2)).sum::<f64>().sqrt()
             })
@@ -203,7 +223,13 @@ fn dense_decomposition_matches_the_spectral_one_for_a_commuting_error() {
         let sm = Sampler::from_name(scheme).unwrap();
         let a = dense.decompose(&sm, &vp, 80, 2e-3, init, &gmdiff_solvers::ScaledScore::new(dense.target().clone(), 0.07)).unwrap();
         let b = spectral.decompose(&sm, &vp, 80, 2e-3, init, &SpectralScore::Scaled(0.07)).unwrap();
-        for (x, y) in [(a.total, b.total), (a.truncation, b.truncation), (a.initialization, b.initialization), (a.discretization, b.discretization), (a.score, b.score)] {
+        for (x, y) in [
+            (a.total, b.total),
+            (a.truncation, b.truncation),
+            (a.initialization, b.initialization),
+            (a.discretization, b.discretization),
+            (a.score, b.score),
+        ] {
             assert!((x - y).abs() <= 1e-7 * y.max(1e-6), "{scheme}: dense {a:?} vs spectral {b:?}");
         }
     }

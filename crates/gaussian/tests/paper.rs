@@ -45,7 +45,10 @@ fn table_5_cifar10() {
     }
     // The honest Heun column (N = NFE/2 points, NFE score evaluations), printed beside the quirk.
     for eps in [1e-5, 1e-3] {
-        let row: Vec<String> = TABLE5_NFE.iter().map(|&n| format!("{:.2} / {:.2}", w2(&p, "heun", n / 2, eps, Init::Exact), w2(&p, "heun", n / 2, eps, Init::Standard))).collect();
+        let row: Vec<String> = TABLE5_NFE
+            .iter()
+            .map(|&n| format!("{:.2} / {:.2}", w2(&p, "heun", n / 2, eps, Init::Exact), w2(&p, "heun", n / 2, eps, Init::Standard)))
+            .collect();
         println!("Heun (N = NFE/2, honest), ε = {eps:e}: {row:?}");
     }
     // At ε = 0 Heun and RK4 divide by λ_i(0) = 0 for the 9 zero eigenvalues: ∞, never NaN.

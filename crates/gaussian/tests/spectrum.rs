@@ -1,4 +1,3 @@
-
 /// Found by the `npy_spectrum` fuzz target: a header with deeply nested brackets sent npyz's
 /// backtracking header parser into exponential time. It must be refused at once.
 #[test]

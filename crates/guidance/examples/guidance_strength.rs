@@ -32,7 +32,8 @@ use gmdiff_solvers::{Sampler, Schedule, Start, sample};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unit = |m: [f64; 2]| Gaussian::new(m.to_vec(), Covariance::isotropic(2, 1.0)?);
     let third = 1.0 / 3.0;
-    let mixture = GaussianMixture::new(vec![third, third, 1.0 - 2.0 * third], vec![unit([2.0, 0.0])?, unit([-1.0, 1.7])?, unit([-1.0, -1.7])?])?;
+    let mixture =
+        GaussianMixture::new(vec![third, third, 1.0 - 2.0 * third], vec![unit([2.0, 0.0])?, unit([-1.0, 1.7])?, unit([-1.0, -1.7])?])?;
     let model = ClassConditional::new(mixture, vec![vec![0], vec![1, 2]])?;
     let class = 0;
     let process = Process::Ou(Ou::new(5.0)?);
@@ -42,7 +43,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exact = model.conditional(class)?.sample(n, seed);
     let c_exact = confidence(&model, class, exact.as_ref())?;
     println!("class prior π_0 = {:.4}", model.prior(class));
-    println!("exact class-0 samples: confidence {:.4} ± {:.4}, entropy log(2πe) = {:.4}\n", c_exact.mean, c_exact.stderr, (2.0 * std::f64::consts::PI * std::f64::consts::E).ln());
+    println!(
+        "exact class-0 samples: confidence {:.4} ± {:.4}, entropy log(2πe) = {:.4}\n",
+        c_exact.mean,
+        c_exact.stderr,
+        (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()
+    );
 
     println!(
         "{:>5} | {:>17} {:>17} | {:>17} {:>17} {:>9}",

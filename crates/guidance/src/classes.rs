@@ -46,7 +46,9 @@ impl ClassConditional {
             }
             for &i in members {
                 if i >= k {
-                    return Err(GuidanceError::InvalidClasses { reason: format!("class {y} names component {i}, but the mixture has {k} (0..{k})") });
+                    return Err(GuidanceError::InvalidClasses {
+                        reason: format!("class {y} names component {i}, but the mixture has {k} (0..{k})"),
+                    });
                 }
                 if class_of[i] != usize::MAX {
                     return Err(GuidanceError::InvalidClasses { reason: format!("component {i} is in classes {} and {y}", class_of[i]) });

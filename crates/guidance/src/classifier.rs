@@ -160,10 +160,8 @@ impl NoisyClassifier {
         }
         let n = x.nrows();
         let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
-        let blocks = starts
-            .into_par_iter()
-            .map(|s| self.block(x.subrows(s, BLOCK.min(n - s)), class, want))
-            .collect::<Result<Vec<_>, _>>()?;
+        let blocks =
+            starts.into_par_iter().map(|s| self.block(x.subrows(s, BLOCK.min(n - s)), class, want)).collect::<Result<Vec<_>, _>>()?;
         let mut out = BlockEval::default();
         for b in blocks {
             out.log_posterior.extend(b.log_posterior);

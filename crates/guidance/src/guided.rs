@@ -47,7 +47,13 @@ pub enum Guidance {
 /// ```
 pub trait ScoreJacobian: Score {
     /// Writes `s_t(x_r)` into row `r` of `out` and `tr ∇s_t(x_r)` into `div[r]`.
-    fn score_divergence_into(&self, at: &Coefficients, x: MatRef<'_, f64>, out: MatMut<'_, f64>, div: &mut [f64]) -> Result<(), Self::Error>;
+    fn score_divergence_into(
+        &self,
+        at: &Coefficients,
+        x: MatRef<'_, f64>,
+        out: MatMut<'_, f64>,
+        div: &mut [f64],
+    ) -> Result<(), Self::Error>;
     /// `∇s_t(x_r)` for every row (`d × d` each).
     fn jacobian_batch(&self, at: &Coefficients, x: MatRef<'_, f64>) -> Result<Vec<Mat<f64>>, Self::Error>;
 }
@@ -173,10 +179,20 @@ impl Score for GuidedScore {
 }
 
 impl ScoreJacobian for GuidedScore {
-    fn score_divergence_into(&self, at: &Coefficients, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>, div: &mut [f64]) -> Result<(), GuidanceError> {
+    fn score_divergence_into(
+        &self,
+        at: &Coefficients,
+        x: MatRef<'_, f64>,
+        mut out: MatMut<'_, f64>,
+        div: &mut [f64],
+    ) -> Result<(), GuidanceError> {
         self.check_out(x, out.nrows(), out.ncols())?;
         if div.len() != x.nrows() {
-            return Err(GuidanceError::Mixture(gmdiff_mixture::MixtureError::DimensionMismatch { what: "divergence output".into(), expected: x.nrows(), found: div.len() }));
+            return Err(GuidanceError::Mixture(gmdiff_mixture::MixtureError::DimensionMismatch {
+                what: "divergence output".into(),
+                expected: x.nrows(),
+                found: div.len(),
+            }));
         }
         let eta = self.strength;
         let cond = self.conditional_density(at)?;

@@ -103,7 +103,6 @@ fn standard_start<S: ScoreJacobian + ?Sized>(field: &S, n: usize, seed: u64) -> 
     Ok((x, l))
 }
 
-
 /// The particle carrier augmented with the log-density: each particle is the row
 /// `(x_1, …, x_d, ℓ)`; the score of the augmented state is `(s_t(x), −(d + ∇·s_t(x)) − ℓ)`, so the
 /// flow drift `β̃ (X + s)` of every Runge–Kutta scheme of the solvers acts on `ℓ` as
@@ -195,7 +194,10 @@ pub fn flow_log_density<S: ScoreJacobian + ?Sized>(
 ) -> Result<DensityOutput, GuidanceError> {
     if !matches!(sampler, Sampler::Euler | Sampler::Heun | Sampler::Rk4) {
         return Err(GuidanceError::Unsupported {
-            what: format!("the instantaneous change of variables runs on the flow-ODE Runge–Kutta samplers euler, heun, rk4, not `{}` (use map_log_density for ddim)", sampler.name()),
+            what: format!(
+                "the instantaneous change of variables runs on the flow-ODE Runge–Kutta samplers euler, heun, rk4, not `{}` (use map_log_density for ddim)",
+                sampler.name()
+            ),
         });
     }
     let d = field.dim();
@@ -243,7 +245,10 @@ impl Algebra for Symbolic {
     }
     fn score(&mut self, at: &Coefficients, v: &Sym) -> Result<Sym, SolverError> {
         if self.evals > 0 || v.x != 1.0 || v.s != 0.0 || *at != self.from {
-            return Err(SolverError::Unsupported { sampler: self.name, schedule: "the exact map density (needs one score evaluation at the step start)" });
+            return Err(SolverError::Unsupported {
+                sampler: self.name,
+                schedule: "the exact map density (needs one score evaluation at the step start)",
+            });
         }
         self.evals += 1;
         Ok(Sym { x: 0.0, s: 1.0 })
@@ -273,7 +278,10 @@ impl Algebra for Symbolic {
 /// ```
 pub fn step_coefficients(sampler: &Sampler, info: &StepInfo) -> Result<(f64, f64), GuidanceError> {
     let unsupported = || GuidanceError::Unsupported {
-        what: format!("`{}` is not a deterministic one-evaluation map X ← c_x X + c_s s_t(X) (supported: ddim with η = 0, euler, ode-ei)", sampler.name()),
+        what: format!(
+            "`{}` is not a deterministic one-evaluation map X ← c_x X + c_s s_t(X) (supported: ddim with η = 0, euler, ode-ei)",
+            sampler.name()
+        ),
     };
     if sampler.slots() != 1 || sampler.is_stochastic() || matches!(sampler, Sampler::Dpom(_) | Sampler::Dpum(_)) {
         return Err(unsupported());

@@ -99,7 +99,11 @@ fn classifier_gradient_and_jacobian_match_finite_differences() {
                     let gm = c.gradient_batch(xm.as_ref(), class).unwrap();
                     for i in 0..3 {
                         let fd = (gp[(0, i)] - gm[(0, i)]) / (2.0 * h);
-                        assert!((fd - jac[r][(i, j)]).abs() <= 1e-5 * (1.0 + jac[r][(i, j)].abs()), "J[{i},{j}]: fd {fd} vs {}", jac[r][(i, j)]);
+                        assert!(
+                            (fd - jac[r][(i, j)]).abs() <= 1e-5 * (1.0 + jac[r][(i, j)].abs()),
+                            "J[{i},{j}]: fd {fd} vs {}",
+                            jac[r][(i, j)]
+                        );
                     }
                 }
                 let t: f64 = (0..3).map(|i| jac[r][(i, i)]).sum();
@@ -159,7 +163,10 @@ fn theory_section_4_softmax_and_guided_score() {
             let s = score(&GuidedScore::new(model.clone(), 0, eta, Guidance::Classifier).unwrap(), &at, x.as_ref());
             for r in 0..x.nrows() {
                 let logits: Vec<f64> = (0..3)
-                    .map(|k| w[k].ln() + e * (x[(r, 0)] * mus[k][0] + x[(r, 1)] * mus[k][1]) - e * e * (mus[k][0].powi(2) + mus[k][1].powi(2)) / 2.0)
+                    .map(|k| {
+                        w[k].ln() + e * (x[(r, 0)] * mus[k][0] + x[(r, 1)] * mus[k][1])
+                            - e * e * (mus[k][0].powi(2) + mus[k][1].powi(2)) / 2.0
+                    })
                     .collect();
                 let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let z: f64 = logits.iter().map(|l| (l - top).exp()).sum();
@@ -202,17 +209,32 @@ fn guided_jacobian_matches_finite_differences_of_the_guided_score() {
 #[test]
 fn typed_errors_never_panics() {
     let m = model();
-    assert!(matches!(GuidedScore::new(m.clone(), 3, 1.0, Guidance::Classifier), Err(GuidanceError::ClassOutOfRange { class: 3, classes: 3 })));
+    assert!(matches!(
+        GuidedScore::new(m.clone(), 3, 1.0, Guidance::Classifier),
+        Err(GuidanceError::ClassOutOfRange { class: 3, classes: 3 })
+    ));
     for bad in [-0.5, f64::NAN, f64::INFINITY] {
-        assert!(matches!(GuidedScore::new(m.clone(), 0, bad, Guidance::ClassifierFree), Err(GuidanceError::InvalidParameter { name: "strength", .. })));
+        assert!(matches!(
+            GuidedScore::new(m.clone(), 0, bad, Guidance::ClassifierFree),
+            Err(GuidanceError::InvalidParameter { name: "strength", .. })
+        ));
     }
     let mix = m.mixture().clone();
-    for classes in [vec![], vec![vec![0, 1], vec![2]], vec![vec![0, 1], vec![1, 2, 3]], vec![vec![0, 1, 2, 3], vec![]], vec![vec![0, 1, 2, 9], vec![3]]] {
+    for classes in [
+        vec![],
+        vec![vec![0, 1], vec![2]],
+        vec![vec![0, 1], vec![1, 2, 3]],
+        vec![vec![0, 1, 2, 3], vec![]],
+        vec![vec![0, 1, 2, 9], vec![3]],
+    ] {
         assert!(matches!(ClassConditional::new(mix.clone(), classes), Err(GuidanceError::InvalidClasses { .. })));
     }
     let zero = GaussianMixture::new(vec![1.0, 0.0], mix.components()[..2].to_vec()).unwrap();
     assert!(matches!(ClassConditional::new(zero.clone(), vec![vec![0], vec![1]]), Err(GuidanceError::ZeroClassWeight { class: 1 })));
-    assert!(matches!(GuidedScore::new(ClassConditional::per_component(zero), 1, 1.0, Guidance::Classifier), Err(GuidanceError::ZeroClassWeight { class: 1 })));
+    assert!(matches!(
+        GuidedScore::new(ClassConditional::per_component(zero), 1, 1.0, Guidance::Classifier),
+        Err(GuidanceError::ZeroClassWeight { class: 1 })
+    ));
     // Non-finite and far-away points are errors, not NaN.
     let at = Ou::new(5.0).unwrap().at(0.5).unwrap();
     let s = GuidedScore::new(m.clone(), 0, 2.0, Guidance::Classifier).unwrap();
@@ -225,7 +247,10 @@ fn typed_errors_never_panics() {
     // A singular component has no data classifier at t = 0 but has one at t > 0.
     let singular = GaussianMixture::new(
         vec![0.5, 0.5],
-        vec![Gaussian::new(vec![0.0], Covariance::isotropic(1, 0.0).unwrap()).unwrap(), Gaussian::new(vec![1.0], Covariance::isotropic(1, 1.0).unwrap()).unwrap()],
+        vec![
+            Gaussian::new(vec![0.0], Covariance::isotropic(1, 0.0).unwrap()).unwrap(),
+            Gaussian::new(vec![1.0], Covariance::isotropic(1, 1.0).unwrap()).unwrap(),
+        ],
     )
     .unwrap();
     let sm = ClassConditional::per_component(singular);

@@ -37,8 +37,7 @@ fn main() {
         let x = read_csv(&args[1])?;
         let y = read_csv(&args[2])?;
         let t = Instant::now();
-        let plan = gmdiff_metrics::ot_sq_euclidean(x.as_ref(), None, y.as_ref(), None, Default::default())
-            .map_err(|e| e.to_string())?;
+        let plan = gmdiff_metrics::ot_sq_euclidean(x.as_ref(), None, y.as_ref(), None, Default::default()).map_err(|e| e.to_string())?;
         let seconds = t.elapsed().as_secs_f64();
         Ok(format!(
             "{{\"w2\": {:.17e}, \"seconds\": {seconds:.6}, \"pivots\": {}, \"n\": {}, \"m\": {}, \"d\": {}}}",

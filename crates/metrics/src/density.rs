@@ -134,7 +134,8 @@ pub struct HistogramDivergence {
 
 /// Five-point Gauss–Legendre nodes and weights on [−1, 1].
 const GL_NODES: [f64; 5] = [-0.906_179_845_938_664, -0.538_469_310_105_683, 0.0, 0.538_469_310_105_683, 0.906_179_845_938_664];
-const GL_WEIGHTS: [f64; 5] = [0.236_926_885_056_189, 0.478_628_670_499_366, 0.568_888_888_888_889, 0.478_628_670_499_366, 0.236_926_885_056_189];
+const GL_WEIGHTS: [f64; 5] =
+    [0.236_926_885_056_189, 0.478_628_670_499_366, 0.568_888_888_888_889, 0.478_628_670_499_366, 0.236_926_885_056_189];
 
 /// Histogram divergences between the sample `x` (`N × d`, `d ≤ 2`) and the density whose
 /// log-density `log_q` is given as a batch closure (one point per row in, one value per row

@@ -123,12 +123,7 @@ pub(crate) fn check_cloud(what: &'static str, x: MatRef<'_, f64>, min_rows: usiz
     if x.nrows() < min_rows.max(1) || x.ncols() == 0 {
         return Err(MetricsError::Empty {
             what,
-            reason: format!(
-                "got {} × {}, need at least {} row(s) and one column",
-                x.nrows(),
-                x.ncols(),
-                min_rows.max(1)
-            ),
+            reason: format!("got {} × {}, need at least {} row(s) and one column", x.nrows(), x.ncols(), min_rows.max(1)),
         });
     }
     for i in 0..x.nrows() {
@@ -180,10 +175,7 @@ pub(crate) fn weights_or_uniform(what: &'static str, w: Option<&[f64]>, len: usi
             }
             let s: f64 = w.iter().sum();
             if (s - 1.0).abs() > WEIGHT_SUM_TOL {
-                return Err(MetricsError::BadWeights {
-                    what,
-                    reason: format!("weights sum to {s}, not 1 (tolerance {WEIGHT_SUM_TOL:e})"),
-                });
+                return Err(MetricsError::BadWeights { what, reason: format!("weights sum to {s}, not 1 (tolerance {WEIGHT_SUM_TOL:e})") });
             }
             Ok(w.to_vec())
         }
@@ -202,9 +194,5 @@ pub(crate) fn not_nan(what: &'static str, v: f64) -> Result<f64> {
 
 /// Checks that a scalar parameter is finite and satisfies `ok`.
 pub(crate) fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<f64> {
-    if value.is_finite() && ok {
-        Ok(value)
-    } else {
-        Err(MetricsError::InvalidParameter { name, value, reason })
-    }
+    if value.is_finite() && ok { Ok(value) } else { Err(MetricsError::InvalidParameter { name, value, reason }) }
 }

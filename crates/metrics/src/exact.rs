@@ -3,8 +3,8 @@
 use crate::error::{MetricsError, Result, check_cloud, check_same_dim, finite, weights_or_uniform};
 use crate::order::paired_orders;
 use crate::simplex::{Costs, DenseCosts, Simplex, SqEuclidCosts, detect_simd};
-use rayon::prelude::*;
 use faer::MatRef;
+use rayon::prelude::*;
 
 /// From this dimension on, squared Euclidean costs are tabulated once (if the table fits)
 /// instead of being recomputed at every pricing step.
@@ -126,12 +126,8 @@ fn solve<C: Costs>(
     let mid = 0.5 * (su - sv);
     u.iter_mut().for_each(|t| *t -= mid);
     v.iter_mut().for_each(|t| *t += mid);
-    let mut entries: Vec<(usize, usize, f64)> = sol
-        .arcs
-        .iter()
-        .filter(|&&(_, _, f)| f > 0.0)
-        .map(|&(r, c, f)| (rows[r], cols[c], f))
-        .collect();
+    let mut entries: Vec<(usize, usize, f64)> =
+        sol.arcs.iter().filter(|&&(_, _, f)| f > 0.0).map(|&(r, c, f)| (rows[r], cols[c], f)).collect();
     entries.sort_unstable_by_key(|&(i, j, _)| (i, j));
     let cost = finite("transport cost", entries.iter().map(|&(i, j, f)| f * full_cost(i, j)).sum::<f64>())?;
     if u.iter().chain(&v).any(|t| !t.is_finite()) {
@@ -281,11 +277,6 @@ pub fn w2_exact(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64> {
 /// let w = gmdiff_metrics::w2_exact_weighted(x.as_ref(), Some(&[0.99, 0.01]), y.as_ref(), None).unwrap();
 /// assert!((w - 1.0).abs() < 1e-12); // sqrt(0.01 · 100)
 /// ```
-pub fn w2_exact_weighted(
-    x: MatRef<'_, f64>,
-    a: Option<&[f64]>,
-    y: MatRef<'_, f64>,
-    b: Option<&[f64]>,
-) -> Result<f64> {
+pub fn w2_exact_weighted(x: MatRef<'_, f64>, a: Option<&[f64]>, y: MatRef<'_, f64>, b: Option<&[f64]>) -> Result<f64> {
     Ok(ot_sq_euclidean(x, a, y, b, EmdOptions::default())?.cost.sqrt())
 }

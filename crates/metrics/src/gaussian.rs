@@ -467,9 +467,7 @@ pub fn tv_gaussian_bounds(m1: &[f64], s1: MatRef<'_, f64>, m2: &[f64], s2: MatRe
         (t / 100.0, 1.5 * t)
     } else {
         let u: Vec<f64> = dm.iter().map(|t| t / vnorm).collect();
-        let quad = |m: &Mat<f64>, x: &[f64]| -> f64 {
-            (0..r).map(|i| (0..r).map(|k| x[i] * m[(i, k)] * x[k]).sum::<f64>()).sum()
-        };
+        let quad = |m: &Mat<f64>, x: &[f64]| -> f64 { (0..r).map(|i| (0..r).map(|k| x[i] * m[(i, k)] * x[k]).sum::<f64>()).sum() };
         let v1 = quad(&a, &dm);
         let v2 = quad(&b, &dm);
         let t1 = (v1 - v2).abs() / v1;

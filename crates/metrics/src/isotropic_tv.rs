@@ -159,8 +159,7 @@ fn cubic(v: &[f64], s: f64) -> f64 {
     let x = s - j as f64;
     let (a, b, c, d) = (v[j - 1], v[j], v[j + 1], v[j + 2]);
     // Nodes −1, 0, 1, 2.
-    -a * x * (x - 1.0) * (x - 2.0) / 6.0 + b * (x + 1.0) * (x - 1.0) * (x - 2.0) / 2.0
-        - c * (x + 1.0) * x * (x - 2.0) / 2.0
+    -a * x * (x - 1.0) * (x - 2.0) / 6.0 + b * (x + 1.0) * (x - 1.0) * (x - 2.0) / 2.0 - c * (x + 1.0) * x * (x - 2.0) / 2.0
         + d * (x + 1.0) * x * (x - 1.0) / 6.0
 }
 
@@ -417,6 +416,10 @@ pub fn tv_isotropic_gaussians(n: usize, variance: f64) -> Result<f64> {
     }
     let e = variance - 1.0;
     let r_star = n as f64 * variance * e.ln_1p() / e;
-    let chi = ChiSquared::new(n as f64).map_err(|_| MetricsError::InvalidParameter { name: "n", value: n as f64, reason: "χ² degrees of freedom" })?;
+    let chi = ChiSquared::new(n as f64).map_err(|_| MetricsError::InvalidParameter {
+        name: "n",
+        value: n as f64,
+        reason: "χ² degrees of freedom",
+    })?;
     Ok((chi.cdf(r_star / variance) - chi.cdf(r_star)).abs())
 }

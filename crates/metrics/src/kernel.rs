@@ -59,10 +59,7 @@ fn check_two(x: MatRef<'_, f64>, y: MatRef<'_, f64>, min_rows: usize) -> Result<
 pub fn median_bandwidth(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64> {
     check_two(x, y, 1)?;
     let nn = x.nrows() + y.nrows();
-    let mut d: Vec<f64> = (0..nn)
-        .into_par_iter()
-        .flat_map_iter(|a| (a + 1..nn).map(move |b| pooled_sq_dist(x, y, a, b).sqrt()))
-        .collect();
+    let mut d: Vec<f64> = (0..nn).into_par_iter().flat_map_iter(|a| (a + 1..nn).map(move |b| pooled_sq_dist(x, y, a, b).sqrt())).collect();
     let k = d.len();
     let h = if k % 2 == 1 {
         *d.select_nth_unstable_by(k / 2, f64::total_cmp).1
@@ -274,11 +271,7 @@ pub fn permutation_test(
 ) -> Result<PermutationTest> {
     check_two(x, y, 2)?;
     if permutations == 0 {
-        return Err(MetricsError::InvalidParameter {
-            name: "permutations",
-            value: 0.0,
-            reason: "need at least one permutation",
-        });
+        return Err(MetricsError::InvalidParameter { name: "permutations", value: 0.0, reason: "need at least one permutation" });
     }
     let (n, m) = (x.nrows(), y.nrows());
     let nn = n + m;
@@ -304,10 +297,5 @@ pub fn permutation_test(
             usize::from(split_statistic(&g, &row_sums, &lab, n, m, kind) >= observed)
         })
         .sum();
-    Ok(PermutationTest {
-        statistic: observed,
-        p_value: (1 + exceed) as f64 / (1 + permutations) as f64,
-        permutations,
-        bandwidth: h,
-    })
+    Ok(PermutationTest { statistic: observed, p_value: (1 + exceed) as f64 / (1 + permutations) as f64, permutations, bandwidth: h })
 }

@@ -180,10 +180,8 @@ mod tests {
             let t = KdTree::new(x.as_ref());
             for q in (0..n).step_by(13) {
                 for k in [1, 3, 10] {
-                    let mut all: Vec<f64> = (0..n)
-                        .filter(|&i| i != q)
-                        .map(|i| (0..d).map(|c| (x[(q, c)] - x[(i, c)]).powi(2)).sum())
-                        .collect();
+                    let mut all: Vec<f64> =
+                        (0..n).filter(|&i| i != q).map(|i| (0..d).map(|c| (x[(q, c)] - x[(i, c)]).powi(2)).sum()).collect();
                     all.sort_by(f64::total_cmp);
                     assert_eq!(t.knn_sq_excluding(q, k), all[..k].to_vec(), "d = {d}, q = {q}, k = {k}");
                 }

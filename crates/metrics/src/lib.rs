@@ -64,14 +64,13 @@ pub use density::{HistogramDivergence, HistogramGrid, histogram_divergence, hist
 pub use error::{MetricsError, Result, WEIGHT_SUM_TOL};
 pub use exact::{EmdOptions, TransportPlan, emd, ot_sq_euclidean, w2_exact, w2_exact_weighted};
 pub use gaussian::{
-    FittedGaussian, TvBounds, bures_w2, bures_w2_fitted, bures_w2_squared, gaussian_entropy, kl_gaussian,
-    tv_gaussian_1d, tv_gaussian_bounds,
-};
-pub use kernel::{
-    Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth,
-    mmd2_unbiased, permutation_test,
+    FittedGaussian, TvBounds, bures_w2, bures_w2_fitted, bures_w2_squared, gaussian_entropy, kl_gaussian, tv_gaussian_1d,
+    tv_gaussian_bounds,
 };
 pub use isotropic_tv::{InSpanLaw, IsotropicDdpm, IsotropicTv, PropagationGrid, ScoreError, tv_isotropic_gaussians};
+pub use kernel::{
+    Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth, mmd2_unbiased, permutation_test,
+};
 pub use knn::entropy_knn;
 pub use linalg::{PSD_RTOL, RANK_RTOL, SYM_RTOL};
 pub use mixture::{McEstimate, MixtureW2, kl_mixtures_mc, mixture_entropy_mc, mixture_w2, tv_mixtures_mc};

@@ -75,10 +75,9 @@ pub(crate) fn psd_eig(what: &'static str, s: MatRef<'_, f64>) -> Result<SymEig> 
             }
         }
     }
-    let evd = s.self_adjoint_eigen(Side::Lower).map_err(|e| MetricsError::NotConverged {
-        what: "symmetric eigendecomposition",
-        reason: format!("{e:?}"),
-    })?;
+    let evd = s
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| MetricsError::NotConverged { what: "symmetric eigendecomposition", reason: format!("{e:?}") })?;
     let mut values: Vec<f64> = (0..d).map(|k| evd.S()[k]).collect();
     let vectors = evd.U().to_owned();
     if values.iter().any(|v| !v.is_finite()) {

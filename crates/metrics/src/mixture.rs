@@ -73,7 +73,11 @@ pub fn kl_mixtures_mc(p: &GaussianMixture, q: &GaussianMixture, samples: usize, 
     let lq = dq.logpdf_batch(x.as_ref()).map_err(external)?;
     let terms: Vec<f64> = lp.iter().zip(&lq).map(|(a, b)| a - b).collect();
     if terms.iter().any(|t| !t.is_finite()) {
-        return Err(MetricsError::BadDensity { what: "log p − log q", value: f64::NAN, index: terms.iter().position(|t| !t.is_finite()).unwrap_or(0) });
+        return Err(MetricsError::BadDensity {
+            what: "log p − log q",
+            value: f64::NAN,
+            index: terms.iter().position(|t| !t.is_finite()).unwrap_or(0),
+        });
     }
     let (m, v) = mean_var(&terms);
     Ok(McEstimate { estimate: m, std_error: (v / samples as f64).sqrt(), samples })
@@ -100,21 +104,13 @@ pub fn tv_mixtures_mc(p: &GaussianMixture, q: &GaussianMixture, samples: usize, 
     let g = |x: Mat<f64>| -> Result<Vec<f64>> {
         let lp = dp.logpdf_batch(x.as_ref()).map_err(external)?;
         let lq = dq.logpdf_batch(x.as_ref()).map_err(external)?;
-        Ok(lp
-            .iter()
-            .zip(&lq)
-            .map(|(a, b)| if a == b { 0.0 } else { (0.5 * (a - b).abs()).tanh() })
-            .collect())
+        Ok(lp.iter().zip(&lq).map(|(a, b)| if a == b { 0.0 } else { (0.5 * (a - b).abs()).tanh() }).collect())
     };
     let gp = g(p.sample(np, seed))?;
     let gq = g(q.sample(nq, second_seed(seed)))?;
     let (mp, vp) = mean_var(&gp);
     let (mq, vq) = mean_var(&gq);
-    Ok(McEstimate {
-        estimate: (0.5 * (mp + mq)).clamp(0.0, 1.0),
-        std_error: 0.5 * (vp / np as f64 + vq / nq as f64).sqrt(),
-        samples,
-    })
+    Ok(McEstimate { estimate: (0.5 * (mp + mq)).clamp(0.0, 1.0), std_error: 0.5 * (vp / np as f64 + vq / nq as f64).sqrt(), samples })
 }
 
 /// Differential entropy `h(p) = −E_p[log p(X)]` of a Gaussian mixture by Monte Carlo with the
@@ -188,12 +184,7 @@ pub fn mixture_w2(p: &GaussianMixture, q: &GaussianMixture) -> Result<MixtureW2>
     let mut costs = Mat::zeros(kp, kq);
     for i in 0..kp {
         for j in 0..kq {
-            costs[(i, j)] = bures_w2_squared(
-                p.components()[i].mean(),
-                dense_p[i].as_ref(),
-                q.components()[j].mean(),
-                dense_q[j].as_ref(),
-            )?;
+            costs[(i, j)] = bures_w2_squared(p.components()[i].mean(), dense_p[i].as_ref(), q.components()[j].mean(), dense_q[j].as_ref())?;
         }
     }
     let plan = emd(p.weights(), q.weights(), costs.as_ref(), EmdOptions::default())?;

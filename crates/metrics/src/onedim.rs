@@ -201,19 +201,13 @@ pub fn w2_sliced_estimate(
     check_cloud("y", y, 1)?;
     check_same_dim("y", x, y)?;
     if projections == 0 {
-        return Err(MetricsError::InvalidParameter {
-            name: "projections",
-            value: 0.0,
-            reason: "need at least one direction",
-        });
+        return Err(MetricsError::InvalidParameter { name: "projections", value: 0.0, reason: "need at least one direction" });
     }
     let wa = a.map(|w| weights_or_uniform("a", Some(w), x.nrows())).transpose()?;
     let wb = b.map(|w| weights_or_uniform("b", Some(w), y.nrows())).transpose()?;
     let d = x.ncols();
     let dirs = sliced_directions(d, projections, seed);
-    let project = |c: MatRef<'_, f64>, t: &[f64]| -> Vec<f64> {
-        (0..c.nrows()).map(|i| (0..d).map(|k| c[(i, k)] * t[k]).sum()).collect()
-    };
+    let project = |c: MatRef<'_, f64>, t: &[f64]| -> Vec<f64> { (0..c.nrows()).map(|i| (0..d).map(|k| c[(i, k)] * t[k]).sum()).collect() };
     let vals: Vec<f64> = dirs
         .par_chunks(d)
         .map(|t| {

@@ -280,11 +280,7 @@ impl Costs for SqEuclidCosts {
         match self.d {
             1 => self.dispatch::<1>([self.x[i]], [col(0)], sh),
             2 => self.dispatch::<2>([self.x[2 * i], self.x[2 * i + 1]], [col(0), col(1)], sh),
-            3 => self.dispatch::<3>(
-                [self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]],
-                [col(0), col(1), col(2)],
-                sh,
-            ),
+            3 => self.dispatch::<3>([self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]], [col(0), col(1), col(2)], sh),
             4 => self.dispatch::<4>(std::array::from_fn(|k| self.x[4 * i + k]), std::array::from_fn(col), sh),
             5 => self.dispatch::<5>(std::array::from_fn(|k| self.x[5 * i + k]), std::array::from_fn(col), sh),
             6 => self.dispatch::<6>(std::array::from_fn(|k| self.x[6 * i + k]), std::array::from_fn(col), sh),
@@ -579,10 +575,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
                 continue;
             }
             if self.stats.pivots >= max_pivots {
-                return Err(MetricsError::NotConverged {
-                    what: "network simplex",
-                    reason: format!("pivot limit {max_pivots} reached"),
-                });
+                return Err(MetricsError::NotConverged { what: "network simplex", reason: format!("pivot limit {max_pivots} reached") });
             }
             self.pivot(i, j, rc);
             since_refresh += 1;

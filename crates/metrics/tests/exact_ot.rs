@@ -12,9 +12,7 @@ fn random_cloud(rng: &mut SplitMix, n: usize, d: usize, scale: f64) -> Mat<f64> 
 }
 
 fn random_weights(rng: &mut SplitMix, n: usize, zero_every: usize) -> Vec<f64> {
-    let mut w: Vec<f64> = (0..n)
-        .map(|i| if zero_every > 0 && i % zero_every == 1 { 0.0 } else { 0.05 + rng.uniform() })
-        .collect();
+    let mut w: Vec<f64> = (0..n).map(|i| if zero_every > 0 && i % zero_every == 1 { 0.0 } else { 0.05 + rng.uniform() }).collect();
     let s: f64 = w.iter().sum();
     w.iter_mut().for_each(|v| *v /= s);
     w
@@ -99,7 +97,11 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     let mut i = 0;
     while i < n {
         if c[i] < i {
-            if i % 2 == 0 { p.swap(0, i) } else { p.swap(c[i], i) }
+            if i % 2 == 0 {
+                p.swap(0, i)
+            } else {
+                p.swap(c[i], i)
+            }
             out.push(p.clone());
             c[i] += 1;
             i = 0;

@@ -70,7 +70,8 @@ fn conj(r: &Mat<f64>, l: [f64; 2]) -> Mat<f64> {
 #[test]
 fn bures_commuting_closed_form() {
     let r = rotation(0.7);
-    for (l1, l2, m2) in [([4.0, 1.0], [1.0, 9.0], [0.5, -1.0]), ([1e-3, 2.0], [0.0, 2.0], [0.0, 0.0]), ([0.0, 0.0], [1.0, 1.0], [3.0, 4.0])] {
+    for (l1, l2, m2) in [([4.0, 1.0], [1.0, 9.0], [0.5, -1.0]), ([1e-3, 2.0], [0.0, 2.0], [0.0, 0.0]), ([0.0, 0.0], [1.0, 1.0], [3.0, 4.0])]
+    {
         let s1 = conj(&r, l1);
         let s2 = conj(&r, l2);
         let want: f64 = (0..2).map(|k| (l1[k].sqrt() - l2[k].sqrt()).powi(2)).sum::<f64>() + m2[0] * m2[0] + m2[1] * m2[1];
@@ -103,9 +104,8 @@ fn bures_equals_one_dimensional_w2_through_quantiles() {
     // x_i = m + s q_i with q_i = Φ⁻¹((i + ½)/N): the quantile W2² of the two samples is exactly
     // (m1 − m2)² + (s1 − s2)² mean(q²) (mean(q) = 0 by symmetry), and mean(q²) → 1.
     let nq = 20_000;
-    let q: Vec<f64> = (0..nq)
-        .map(|i| std::f64::consts::SQRT_2 * statrs::function::erf::erf_inv(2.0 * (i as f64 + 0.5) / nq as f64 - 1.0))
-        .collect();
+    let q: Vec<f64> =
+        (0..nq).map(|i| std::f64::consts::SQRT_2 * statrs::function::erf::erf_inv(2.0 * (i as f64 + 0.5) / nq as f64 - 1.0)).collect();
     let mq2 = q.iter().map(|v| v * v).sum::<f64>() / nq as f64;
     assert!((mq2 - 1.0).abs() < 2e-3, "mean q² = {mq2}");
     for (m1, s1, m2, s2) in [(0.0, 1.0, 2.0, 3.0), (-1.0, 0.2, 0.5, 0.2), (3.0, 2.0, 3.0, 0.5)] {
@@ -199,7 +199,12 @@ fn kl_tv_and_entropy_against_monte_carlo() {
         let h_cf = gaussian_entropy(s1.as_ref()).unwrap();
         assert!((h_cf - h_mc).abs() < 4.0 * h_se, "d = {d}: entropy {h_cf} vs MC {h_mc} ± {h_se}");
         let b = tv_gaussian_bounds(&m1, s1.as_ref(), &m2, s2.as_ref()).unwrap();
-        assert!(b.lower <= tv_mc + 4.0 * tv_se && tv_mc - 4.0 * tv_se <= b.upper, "d = {d}: TV MC {tv_mc} ± {tv_se} outside [{}, {}]", b.lower, b.upper);
+        assert!(
+            b.lower <= tv_mc + 4.0 * tv_se && tv_mc - 4.0 * tv_se <= b.upper,
+            "d = {d}: TV MC {tv_mc} ± {tv_se} outside [{}, {}]",
+            b.lower,
+            b.upper
+        );
         assert!(b.dmr_lower <= tv_mc + 4.0 * tv_se && tv_mc - 4.0 * tv_se <= b.dmr_upper, "d = {d}: DMR interval {b:?}");
         if d == 1 {
             let exact = tv_gaussian_1d(m1[0], s1[(0, 0)].sqrt(), m2[0], s2[(0, 0)].sqrt()).unwrap();
@@ -293,7 +298,10 @@ fn invalid_covariances_are_typed_errors() {
     assert!(matches!(kl_gaussian(&z, small.as_ref(), &z, i2.as_ref()), Err(MetricsError::DimensionMismatch { .. })));
     assert!(matches!(tv_gaussian_bounds(&[0.0], i2.as_ref(), &z, i2.as_ref()), Err(MetricsError::DimensionMismatch { .. })));
     assert!(matches!(gaussian_entropy(neg.as_ref()), Err(MetricsError::NotPsd { .. })));
-    assert!(matches!(bures_w2(&[], Mat::<f64>::zeros(0, 0).as_ref(), &[], Mat::<f64>::zeros(0, 0).as_ref()), Err(MetricsError::Empty { .. })));
+    assert!(matches!(
+        bures_w2(&[], Mat::<f64>::zeros(0, 0).as_ref(), &[], Mat::<f64>::zeros(0, 0).as_ref()),
+        Err(MetricsError::Empty { .. })
+    ));
     assert!(matches!(bures_w2(&[f64::INFINITY, 0.0], i2.as_ref(), &z, i2.as_ref()), Err(MetricsError::NonFinite { .. })));
     // Round-off asymmetry and round-off negative eigenvalues are accepted.
     let nearly = mat![[1.0, 0.5 + 1e-14], [0.5, 1.0]];

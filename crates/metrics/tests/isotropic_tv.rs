@@ -90,7 +90,9 @@ fn brute_force(weights: &[f64], means: &[Vec<f64>], betas: &[f64], scale: f64, d
             .collect()
     };
     let points: Vec<Vec<f64>> = (0..total).map(coord).collect();
-    let phi = |x: &[f64], var: f64| (-0.5 * x.iter().map(|v| v * v).sum::<f64>() / var).exp() / (2.0 * std::f64::consts::PI * var).powf(0.5 * x.len() as f64);
+    let phi = |x: &[f64], var: f64| {
+        (-0.5 * x.iter().map(|v| v * v).sum::<f64>() / var).exp() / (2.0 * std::f64::consts::PI * var).powf(0.5 * x.len() as f64)
+    };
     let mut q: Vec<f64> = points.iter().map(|x| phi(x, 1.0)).collect();
     let mut ab: f64 = betas.iter().map(|b| 1.0 - b).product();
     for &b in betas.iter().rev() {
@@ -197,7 +199,10 @@ fn factorised_law_equals_brute_force_in_two_and_three_dimensions() {
                 tv_bf += 0.5 * cell * (qb - p).abs();
                 tv_fact += 0.5 * cell * (qf - p).abs();
             }
-            eprintln!("d={d} δ={scale}: max|q_bf − q_fact| = {worst:.3e} (max q {top:.3}), TV grid bf {tv_bf:.6} fact {tv_fact:.6}, 1-D [{:.6}, {:.6}]", tv.lower, tv.upper);
+            eprintln!(
+                "d={d} δ={scale}: max|q_bf − q_fact| = {worst:.3e} (max q {top:.3}), TV grid bf {tv_bf:.6} fact {tv_fact:.6}, 1-D [{:.6}, {:.6}]",
+                tv.lower, tv.upper
+            );
             // Brute-force quadrature accuracy: ~1e-7 relative on the 2-D grid (h = 0.1), ~1e-5 on the
             // coarse 3-D grid (h = 0.4, kernel cut at 5.5σ); a wrong factorisation errs by O(1e-1).
             let tol = if d == 2 { 1e-6 } else { 3e-5 };

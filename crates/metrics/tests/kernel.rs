@@ -110,7 +110,10 @@ fn kernel_inputs_are_validated() {
     assert!(matches!(mmd2_unbiased(x.as_ref(), x.as_ref(), Bandwidth::Fixed(0.0)), Err(MetricsError::InvalidParameter { .. })));
     assert!(matches!(mmd2_unbiased(x.as_ref(), x.as_ref(), Bandwidth::Fixed(f64::NAN)), Err(MetricsError::InvalidParameter { .. })));
     assert!(matches!(median_bandwidth(same.as_ref(), same.as_ref()), Err(MetricsError::InvalidParameter { .. })));
-    assert!(matches!(permutation_test(x.as_ref(), x.as_ref(), TwoSampleStatistic::Energy, 0, 0), Err(MetricsError::InvalidParameter { .. })));
+    assert!(matches!(
+        permutation_test(x.as_ref(), x.as_ref(), TwoSampleStatistic::Energy, 0, 0),
+        Err(MetricsError::InvalidParameter { .. })
+    ));
     let x2 = faer::mat![[0.0, 1.0], [1.0, 0.0]];
     assert!(matches!(energy_distance(x.as_ref(), x2.as_ref()), Err(MetricsError::DimensionMismatch { .. })));
     assert!(matches!(w2_sliced(x.as_ref(), x.as_ref(), 0, 0), Err(MetricsError::InvalidParameter { .. })));

@@ -161,8 +161,16 @@ fn histogram_divergences_approach_the_exact_values() {
     assert!(h.density_mass_outside < 1e-8);
     // 2-D, a mixture target: compare with the Monte Carlo TV of the same pair (4 SE plus the
     // histogram's 0.02 bias allowance).
-    let p2 = GaussianMixture::new(vec![0.5, 0.5], vec![gauss(vec![-1.0, 0.0], mat![[0.5, 0.1], [0.1, 0.5]]), gauss(vec![1.5, 0.5], mat![[0.8, 0.0], [0.0, 0.3]])]).unwrap();
-    let q2 = GaussianMixture::new(vec![0.4, 0.6], vec![gauss(vec![-1.0, 0.3], mat![[0.6, 0.0], [0.0, 0.6]]), gauss(vec![1.0, 0.5], mat![[0.8, 0.2], [0.2, 0.5]])]).unwrap();
+    let p2 = GaussianMixture::new(
+        vec![0.5, 0.5],
+        vec![gauss(vec![-1.0, 0.0], mat![[0.5, 0.1], [0.1, 0.5]]), gauss(vec![1.5, 0.5], mat![[0.8, 0.0], [0.0, 0.3]])],
+    )
+    .unwrap();
+    let q2 = GaussianMixture::new(
+        vec![0.4, 0.6],
+        vec![gauss(vec![-1.0, 0.3], mat![[0.6, 0.0], [0.0, 0.6]]), gauss(vec![1.0, 0.5], mat![[0.8, 0.2], [0.2, 0.5]])],
+    )
+    .unwrap();
     let x2 = p2.sample(200_000, 22);
     let grid2 = HistogramGrid::fit(x2.as_ref(), 60, 0.05).unwrap();
     let h2 = histogram_divergence_mixture(x2.as_ref(), &q2, &grid2).unwrap();

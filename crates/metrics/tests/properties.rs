@@ -5,9 +5,8 @@ use gmdiff_metrics::*;
 use proptest::prelude::*;
 
 fn cloud_strategy(max_n: usize, d: usize) -> impl Strategy<Value = Mat<f64>> {
-    (1..=max_n).prop_flat_map(move |n| {
-        prop::collection::vec(-5.0f64..5.0, n * d).prop_map(move |v| Mat::from_fn(n, d, |i, k| v[i * d + k]))
-    })
+    (1..=max_n)
+        .prop_flat_map(move |n| prop::collection::vec(-5.0f64..5.0, n * d).prop_map(move |v| Mat::from_fn(n, d, |i, k| v[i * d + k])))
 }
 
 fn two_clouds(max_n: usize) -> impl Strategy<Value = (Mat<f64>, Mat<f64>)> {

@@ -46,7 +46,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let s = comp.covariance().to_dense();
             println!(
                 "  component {i}: mean ({:>7.4}, {:>7.4})  cov [[{:.4}, {:.4}], [{:.4}, {:.4}]]  ({kind})",
-                comp.mean()[0], comp.mean()[1], s[(0, 0)], s[(0, 1)], s[(1, 0)], s[(1, 1)]
+                comp.mean()[0],
+                comp.mean()[1],
+                s[(0, 0)],
+                s[(0, 1)],
+                s[(1, 0)],
+                s[(1, 1)]
             );
         }
         println!("  {:>16} {:>12} {:>24} {:>10}", "x", "log p_t(x)", "∇ log p_t(x)", "|FD − ∇|");

@@ -66,7 +66,11 @@ impl Covariance {
             return Err(MixtureError::ZeroDimension);
         }
         if matrix.ncols() != d {
-            return Err(MixtureError::DimensionMismatch { what: "covariance (columns vs rows)".into(), expected: d, found: matrix.ncols() });
+            return Err(MixtureError::DimensionMismatch {
+                what: "covariance (columns vs rows)".into(),
+                expected: d,
+                found: matrix.ncols(),
+            });
         }
         let mut m = matrix;
         check_finite(|| "covariance".into(), (0..d).flat_map(|j| (0..d).map(move |i| (i, j))).map(|(i, j)| m[(i, j)]))?;
@@ -183,7 +187,10 @@ impl Covariance {
             }
             Covariance::Diagonal(v) => {
                 if v.iter().all(|&v| v > 0.0 && (1.0 / v).is_finite()) {
-                    Ok(Precision { factor: Factor::Diagonal(v.iter().map(|v| 1.0 / v).collect()), log_det_cov: v.iter().map(|v| v.ln()).sum() })
+                    Ok(Precision {
+                        factor: Factor::Diagonal(v.iter().map(|v| 1.0 / v).collect()),
+                        log_det_cov: v.iter().map(|v| v.ln()).sum(),
+                    })
                 } else {
                     Err(singular)
                 }
@@ -295,4 +302,3 @@ pub(crate) fn clear_upper_simd_state() {
         unsafe { std::arch::x86_64::_mm256_zeroupper() }
     }
 }
-

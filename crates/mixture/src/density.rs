@@ -114,12 +114,7 @@ impl MixtureDensity {
                 self.block(rows, ws, BlockOut { logpdf: lp, score: s, laplacian: l, log_terms: r })
             },
         )?;
-        Ok(Evaluation {
-            logpdf: request.logpdf.then_some(logpdf),
-            score,
-            laplacian,
-            responsibilities: resp,
-        })
+        Ok(Evaluation { logpdf: request.logpdf.then_some(logpdf), score, laplacian, responsibilities: resp })
     }
 
     /// `log p(x_r)` for every row.
@@ -276,7 +271,10 @@ impl MixtureDensity {
             for r in 0..m {
                 let term = c - 0.5 * quad[r];
                 if !term.is_finite() {
-                    return Err(MixtureError::NonFinite { what: "log-density term (point too far from the mixture for f64)".into(), value: term });
+                    return Err(MixtureError::NonFinite {
+                        what: "log-density term (point too far from the mixture for f64)".into(),
+                        value: term,
+                    });
                 }
                 if let Some(t) = log_terms.as_mut() {
                     t[(r, i)] = term;
@@ -293,7 +291,9 @@ impl MixtureDensity {
             }
             if want_score {
                 for j in 0..d {
-                    for (((a, &g), &s), &w) in acc.rb_mut().col_mut(j).iter_mut().zip(y.rb().col(j).iter()).zip(scale.iter()).zip(weight.iter()) {
+                    for (((a, &g), &s), &w) in
+                        acc.rb_mut().col_mut(j).iter_mut().zip(y.rb().col(j).iter()).zip(scale.iter()).zip(weight.iter())
+                    {
                         *a = *a * s + w * g;
                     }
                 }
@@ -323,7 +323,10 @@ impl MixtureDensity {
                 let gbar2: f64 = (0..d).map(|j| (acc[(r, j)] / run_sum[r]).powi(2)).sum();
                 l[r] = sq[r] / run_sum[r] - gbar2;
                 if !l[r].is_finite() {
-                    return Err(MixtureError::NonFinite { what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value: l[r] });
+                    return Err(MixtureError::NonFinite {
+                        what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(),
+                        value: l[r],
+                    });
                 }
             }
         }
@@ -404,4 +407,3 @@ fn exp_or_zero(x: f64) -> f64 {
 fn row(x: &[f64]) -> Mat<f64> {
     Mat::from_fn(1, x.len(), |_, j| x[j])
 }
-

@@ -27,7 +27,11 @@ impl Gaussian {
             return Err(MixtureError::ZeroDimension);
         }
         if mean.len() != covariance.dim() {
-            return Err(MixtureError::DimensionMismatch { what: "mean vs covariance".into(), expected: covariance.dim(), found: mean.len() });
+            return Err(MixtureError::DimensionMismatch {
+                what: "mean vs covariance".into(),
+                expected: covariance.dim(),
+                found: mean.len(),
+            });
         }
         check_finite(|| "mean".into(), mean.iter().copied())?;
         Ok(Self { mean, covariance })

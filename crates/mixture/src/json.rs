@@ -31,7 +31,11 @@ impl TryFrom<MixtureSpec> for GaussianMixture {
     type Error = MixtureError;
     fn try_from(spec: MixtureSpec) -> Result<Self, MixtureError> {
         if spec.means.len() != spec.covariances.len() {
-            return Err(MixtureError::DimensionMismatch { what: "means vs covariances".into(), expected: spec.means.len(), found: spec.covariances.len() });
+            return Err(MixtureError::DimensionMismatch {
+                what: "means vs covariances".into(),
+                expected: spec.means.len(),
+                found: spec.covariances.len(),
+            });
         }
         let components = spec
             .means
@@ -45,7 +49,11 @@ impl TryFrom<MixtureSpec> for GaussianMixture {
                     CovarianceSpec::Diagonal(v) => Covariance::diagonal(v),
                     CovarianceSpec::Full(rows) => {
                         if let Some(r) = rows.iter().find(|r| r.len() != rows.len()) {
-                            return Err(MixtureError::DimensionMismatch { what: format!("covariance {i} (row length)"), expected: rows.len(), found: r.len() });
+                            return Err(MixtureError::DimensionMismatch {
+                                what: format!("covariance {i} (row length)"),
+                                expected: rows.len(),
+                                found: r.len(),
+                            });
                         }
                         Covariance::full(Mat::from_fn(rows.len(), rows.len(), |a, b| rows[a][b]))
                     }

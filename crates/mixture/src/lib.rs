@@ -42,17 +42,24 @@ pub use density::{Evaluation, MixtureDensity, Request};
 pub use error::MixtureError;
 pub use gaussian::Gaussian;
 pub use mixture::{GaussianMixture, WEIGHT_SUM_TOL};
-pub use smoothness::{BOUND_ROUNDING_MARGIN, LipschitzBound, LipschitzEstimate, SearchOptions, Smoothness, SmoothnessError, hessian_norms, lipschitz_bound, lipschitz_estimate, second_moment_bound, smoothness, symmetric_spectral_norm};
+pub use smoothness::{
+    BOUND_ROUNDING_MARGIN, LipschitzBound, LipschitzEstimate, SearchOptions, Smoothness, SmoothnessError, hessian_norms, lipschitz_bound,
+    lipschitz_estimate, second_moment_bound, smoothness, symmetric_spectral_norm,
+};
 
 impl MixtureError {
     /// Attaches a component index to an error raised while building that component.
     pub fn in_component(self, index: usize) -> Self {
         match self {
             MixtureError::NotSymmetric { i, j, gap, .. } => MixtureError::NotSymmetric { component: index, i, j, gap },
-            MixtureError::NotPositiveSemiDefinite { min_eigenvalue, .. } => MixtureError::NotPositiveSemiDefinite { component: index, min_eigenvalue },
+            MixtureError::NotPositiveSemiDefinite { min_eigenvalue, .. } => {
+                MixtureError::NotPositiveSemiDefinite { component: index, min_eigenvalue }
+            }
             MixtureError::SingularCovariance { .. } => MixtureError::SingularCovariance { component: index },
             MixtureError::NonFinite { what, value } => MixtureError::NonFinite { what: format!("{what} of component {index}"), value },
-            MixtureError::DimensionMismatch { what, expected, found } => MixtureError::DimensionMismatch { what: format!("{what} of component {index}"), expected, found },
+            MixtureError::DimensionMismatch { what, expected, found } => {
+                MixtureError::DimensionMismatch { what: format!("{what} of component {index}"), expected, found }
+            }
             other => other,
         }
     }

@@ -10,8 +10,7 @@ pub(crate) fn cholesky(a: MatRef<'_, f64>) -> Option<Mat<f64>> {
     let mut l = Mat::zeros(n, n);
     l.copy_from_triangular_lower(a);
     let mut mem = MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(n, Par::Seq, Default::default()));
-    llt::factor::cholesky_in_place(l.as_mut(), Default::default(), Par::Seq, MemStack::new(&mut mem), Default::default())
-        .ok()?;
+    llt::factor::cholesky_in_place(l.as_mut(), Default::default(), Par::Seq, MemStack::new(&mut mem), Default::default()).ok()?;
     for j in 0..n {
         for i in 0..j {
             l[(i, j)] = 0.0;
@@ -42,8 +41,7 @@ pub(crate) fn symmetric_eigen(a: MatRef<'_, f64>) -> Option<(Vec<f64>, Mat<f64>)
     let mut s = faer::diag::Diag::zeros(n);
     let scratch = evd::self_adjoint_evd_scratch::<f64>(n, evd::ComputeEigenvectors::Yes, Par::Seq, Default::default());
     let mut mem = MemBuffer::new(scratch);
-    evd::self_adjoint_evd(a, s.as_mut(), Some(u.as_mut()), Par::Seq, MemStack::new(&mut mem), Default::default())
-        .ok()?;
+    evd::self_adjoint_evd(a, s.as_mut(), Some(u.as_mut()), Par::Seq, MemStack::new(&mut mem), Default::default()).ok()?;
     let values = (0..n).map(|i| s[i]).collect();
     Some((values, u))
 }

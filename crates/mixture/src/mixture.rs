@@ -50,7 +50,11 @@ impl GaussianMixture {
             return Err(MixtureError::NoComponents);
         }
         if weights.len() != components.len() {
-            return Err(MixtureError::DimensionMismatch { what: "weights vs components".into(), expected: components.len(), found: weights.len() });
+            return Err(MixtureError::DimensionMismatch {
+                what: "weights vs components".into(),
+                expected: components.len(),
+                found: weights.len(),
+            });
         }
         check_finite(|| "weights".into(), weights.iter().copied())?;
         if let Some((index, &value)) = weights.iter().enumerate().find(|(_, w)| **w < 0.0) {
@@ -98,10 +102,7 @@ impl GaussianMixture {
     /// This is the closure lemma of Liang et al. (THEORY §1): the weights do not change.
     pub fn diffused(&self, a: f64, b: f64) -> Result<Self, MixtureError> {
         check_scales(a, b)?;
-        Ok(Self {
-            weights: self.weights.clone(),
-            components: self.components.iter().map(|c| c.diffused(a, b)).collect::<Result<_, _>>()?,
-        })
+        Ok(Self { weights: self.weights.clone(), components: self.components.iter().map(|c| c.diffused(a, b)).collect::<Result<_, _>>()? })
     }
 
     /// The mean `Σ_i w_i μ_i`.
@@ -158,7 +159,10 @@ impl GaussianMixture {
                 Ok(p) => {
                     let c = w.ln() - 0.5 * p.log_det_cov - 0.5 * d as f64 * log_2pi;
                     if !c.is_finite() {
-                        return Err(MixtureError::NonFinite { what: format!("normalising constant of component {i} (log det Σ overflows)"), value: c });
+                        return Err(MixtureError::NonFinite {
+                            what: format!("normalising constant of component {i} (log det Σ overflows)"),
+                            value: c,
+                        });
                     }
                     constants.push(c);
                     precisions.push(p.factor);
@@ -183,7 +187,14 @@ impl GaussianMixture {
     pub fn sample(&self, n: usize, seed: u64) -> Mat<f64> {
         let d = self.dim();
         let factors: Vec<Factor> = self.components.iter().map(|c| c.covariance().sqrt_factor()).collect();
-        let mut cumulative: Vec<f64> = self.weights.iter().scan(0.0, |s, w| { *s += w; Some(*s) }).collect();
+        let mut cumulative: Vec<f64> = self
+            .weights
+            .iter()
+            .scan(0.0, |s, w| {
+                *s += w;
+                Some(*s)
+            })
+            .collect();
         *cumulative.last_mut().expect("k ≥ 1") = f64::INFINITY;
         let mut out = Mat::zeros(n, d);
         const CHUNK: usize = 512;

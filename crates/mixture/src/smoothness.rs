@@ -100,11 +100,7 @@ pub fn symmetric_spectral_norm(h: MatRef<'_, f64>) -> Result<f64, SmoothnessErro
             values.iter().fold(0.0f64, |m, v| m.max(v.abs()))
         }
     };
-    if norm.is_finite() {
-        Ok(norm)
-    } else {
-        Err(SmoothnessError::Spectral(format!("non-finite norm {norm}")))
-    }
+    if norm.is_finite() { Ok(norm) } else { Err(SmoothnessError::Spectral(format!("non-finite norm {norm}"))) }
 }
 
 /// Relative margin added to [`LipschitzBound::value`] to cover floating-point rounding (a single
@@ -231,12 +227,7 @@ pub fn lipschitz_bound(p: &GaussianMixture, radius: Option<f64>) -> Result<Lipsc
     }
     let covariance_term = 0.25 * diameter * diameter;
     let theory_bound = radius.map(|r| {
-        let g = act
-            .top
-            .iter()
-            .zip(&act.means)
-            .map(|(t, m)| t * (r + m.iter().map(|v| v * v).sum::<f64>().sqrt()))
-            .fold(0.0f64, f64::max);
+        let g = act.top.iter().zip(&act.means).map(|(t, m)| t * (r + m.iter().map(|v| v * v).sum::<f64>().sqrt())).fold(0.0f64, f64::max);
         precision_term + g * g
     });
     // The terms are computed in floating point (eigenvalues, inverses); a relative margin of
@@ -401,13 +392,7 @@ pub fn lipschitz_estimate(p: &GaussianMixture, opts: &SearchOptions) -> Result<L
 type Ascent = (f64, Vec<f64>, usize);
 
 /// Monotone projected gradient ascent on `‖H‖₂` from `x` (value `fx`).
-fn ascend(
-    density: &MixtureDensity,
-    mut x: Vec<f64>,
-    mut fx: f64,
-    scale: f64,
-    opts: &SearchOptions,
-) -> Result<Ascent, SmoothnessError> {
+fn ascend(density: &MixtureDensity, mut x: Vec<f64>, mut fx: f64, scale: f64, opts: &SearchOptions) -> Result<Ascent, SmoothnessError> {
     let d = x.len();
     let fd = 1e-4 * scale;
     let mut step = 0.1 * scale;
@@ -509,10 +494,7 @@ fn choose_pairs(means: &[Vec<f64>], max_pairs: usize, seed: u64) -> Vec<(usize, 
 /// assert_eq!((m.second_moment(), second_moment_bound(&m)), (6.0, 10.0));
 /// ```
 pub fn second_moment_bound(p: &GaussianMixture) -> f64 {
-    p.components()
-        .iter()
-        .map(|c| c.mean().iter().map(|v| v * v).sum::<f64>() + c.covariance().trace())
-        .fold(0.0f64, f64::max)
+    p.components().iter().map(|c| c.mean().iter().map(|v| v * v).sum::<f64>() + c.covariance().trace()).fold(0.0f64, f64::max)
 }
 
 /// Everything [`smoothness`] reports at one time `t`.

@@ -32,11 +32,8 @@ pub fn mixture() -> impl Strategy<Value = GaussianMixture> {
             .prop_map(move |(w, means, covs)| {
                 let total: f64 = w.iter().sum();
                 let weights = w.iter().map(|w| w / total).collect();
-                let components = means
-                    .into_iter()
-                    .zip(covs)
-                    .map(|(m, (kind, raw))| Gaussian::new(m, covariance(kind, d, &raw)).unwrap())
-                    .collect();
+                let components =
+                    means.into_iter().zip(covs).map(|(m, (kind, raw))| Gaussian::new(m, covariance(kind, d, &raw)).unwrap()).collect();
                 GaussianMixture::new(weights, components).unwrap()
             })
     })

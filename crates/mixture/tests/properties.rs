@@ -174,10 +174,8 @@ proptest! {
 /// the dominant term computed by hand.
 #[test]
 fn far_points_are_finite_and_accurate() {
-    let m: GaussianMixture = serde_json::from_str(
-        r#"{"weights":[0.5,0.5],"means":[[0.0,0.0],[1.0,0.0]],"covariances":[1.0,[[1.0,0.0],[0.0,1.0]]]}"#,
-    )
-    .unwrap();
+    let m: GaussianMixture =
+        serde_json::from_str(r#"{"weights":[0.5,0.5],"means":[[0.0,0.0],[1.0,0.0]],"covariances":[1.0,[[1.0,0.0],[0.0,1.0]]]}"#).unwrap();
     let p = m.density().unwrap();
     let x = [1000.0, 0.0];
     // log p = log(½ N(x; 0, I) + ½ N(x; e1, I)) = −log 2π + log(½ e^{−500000} + ½ e^{−499000.5}).
@@ -209,7 +207,9 @@ fn bad_input_is_a_typed_error() {
     assert!(bad(r#"{"weights":[-0.5,1.5],"means":[[0.0],[1.0]],"covariances":[1.0,1.0]}"#).contains("negative"));
     assert!(bad(r#"{"weights":[1.0],"means":[[0.0,0.0]],"covariances":[[[1.0,0.5],[0.4,1.0]]]}"#).contains("symmetric"));
     assert!(bad(r#"{"weights":[1.0],"means":[[0.0,0.0]],"covariances":[[[1.0,2.0],[2.0,1.0]]]}"#).contains("semi-definite"));
-    assert!(bad(r#"{"weights":[1.0],"means":[[0.0,0.0]],"covariances":[[[1.0,0.0,0.0],[0.0,1.0,0.0],[0.0,0.0,1.0]]]}"#).contains("mismatch"));
+    assert!(
+        bad(r#"{"weights":[1.0],"means":[[0.0,0.0]],"covariances":[[[1.0,0.0,0.0],[0.0,1.0,0.0],[0.0,0.0,1.0]]]}"#).contains("mismatch")
+    );
     assert!(bad(r#"{"weights":[],"means":[],"covariances":[]}"#).contains("k = 0"));
     assert!(bad(r#"{"weights":[1.0],"means":[[]],"covariances":[1.0]}"#).contains("d = 0"));
     assert!(bad(r#"{"weights":[0.5,0.5],"means":[[0.0],[0.0,1.0]],"covariances":[1.0,[1.0,1.0]]}"#).contains("mismatch"));
@@ -227,8 +227,7 @@ fn bad_input_is_a_typed_error() {
 /// Zero-weight components are allowed and ignored, even when singular.
 #[test]
 fn zero_weight_components_are_inert() {
-    let m: GaussianMixture =
-        serde_json::from_str(r#"{"weights":[1.0,0.0],"means":[[0.0],[5.0]],"covariances":[1.0,0.0]}"#).unwrap();
+    let m: GaussianMixture = serde_json::from_str(r#"{"weights":[1.0,0.0],"means":[[0.0],[5.0]],"covariances":[1.0,0.0]}"#).unwrap();
     let p = m.density().unwrap();
     let g = m.components()[0].clone();
     assert!((p.logpdf(&[5.0]).unwrap() - g.logpdf(&[5.0]).unwrap()).abs() < 1e-15);

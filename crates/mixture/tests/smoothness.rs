@@ -9,8 +9,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use gmdiff_mixture::{
-    Covariance, Gaussian, GaussianMixture, SearchOptions, SmoothnessError, lipschitz_bound, lipschitz_estimate,
-    second_moment_bound, smoothness,
+    Covariance, Gaussian, GaussianMixture, SearchOptions, SmoothnessError, lipschitz_bound, lipschitz_estimate, second_moment_bound,
+    smoothness,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -124,8 +124,7 @@ impl Naive {
         for i in 0..d {
             hess[i][i] = (f(&[(i, h)]) - 2.0 * f0 + f(&[(i, -h)])) / (h * h);
             for j in 0..i {
-                let v = (f(&[(i, h), (j, h)]) - f(&[(i, h), (j, -h)]) - f(&[(i, -h), (j, h)]) + f(&[(i, -h), (j, -h)]))
-                    / (4.0 * h * h);
+                let v = (f(&[(i, h), (j, h)]) - f(&[(i, h), (j, -h)]) - f(&[(i, -h), (j, h)]) + f(&[(i, -h), (j, -h)])) / (4.0 * h * h);
                 hess[i][j] = v;
                 hess[j][i] = v;
             }
@@ -191,7 +190,8 @@ fn independent_search(naive: &Naive, d: usize, radius: f64, n: usize, seed: u64)
     for _ in 0..n / 4 {
         let (i, j) = (rng.random_range(0..k), rng.random_range(0..k));
         let u: f64 = rng.random();
-        let mut x: Vec<f64> = (0..d).map(|a| (1.0 - u) * naive.means[i][a] + u * naive.means[j][a] + 0.1 * rng.sample::<f64, _>(StandardNormal)).collect();
+        let mut x: Vec<f64> =
+            (0..d).map(|a| (1.0 - u) * naive.means[i][a] + u * naive.means[j][a] + 0.1 * rng.sample::<f64, _>(StandardNormal)).collect();
         proj(&mut x);
         pts.push(x);
     }
@@ -232,11 +232,7 @@ fn estimate_dominates_an_independent_search_and_the_bound_dominates_the_estimate
             let naive = Naive::new(&m, a, b);
             let indep = independent_search(&naive, d, radius, 4000, seed + 1000);
             // The finite-difference Hessian errs by O(h²) ≈ 1e-6 relative: allow that much.
-            assert!(
-                est.value >= indep * (1.0 - 1e-5),
-                "d={d} k={k} a={a}: estimate {} < independent search {indep}",
-                est.value
-            );
+            assert!(est.value >= indep * (1.0 - 1e-5), "d={d} k={k} a={a}: estimate {} < independent search {indep}", est.value);
             assert!(bound.value >= est.value, "bound {} < estimate {}", bound.value, est.value);
             assert!(bound.value <= bound.theory_bound.unwrap() + 1e-12);
             let r2: f64 = est.argmax.iter().map(|v| v * v).sum();
@@ -250,11 +246,8 @@ fn exact_one_dimensional_cases() {
     // Two unit Gaussians at ±μ: H(x) = −1 + 4μ² r(1−r) with r(1−r) = 1/(4 cosh²(μx)), so on
     // |x| ≤ R the supremum of |H| is max(μ² − 1, 1 − μ²/cosh²(μR)) (centre or sphere).
     for mu in [0.5, 1.0, 2.0, 3.0] {
-        let m: GaussianMixture = serde_json::from_str(&format!(
-            r#"{{"weights":[0.5,0.5],"means":[[{}],[{mu}]],"covariances":[1.0,1.0]}}"#,
-            -mu
-        ))
-        .unwrap();
+        let m: GaussianMixture =
+            serde_json::from_str(&format!(r#"{{"weights":[0.5,0.5],"means":[[{}],[{mu}]],"covariances":[1.0,1.0]}}"#, -mu)).unwrap();
         let radius = mu + 2.0;
         let e = lipschitz_estimate(&m, &SearchOptions { radius: Some(radius), ..Default::default() }).unwrap();
         let exact = f64::max(mu * mu - 1.0, 1.0 - mu * mu / (mu * radius).cosh().powi(2));
@@ -302,8 +295,7 @@ fn typed_errors() {
     assert!(matches!(lipschitz_bound(&m, Some(f64::NAN)), Err(SmoothnessError::InvalidOption { .. })));
     assert!(matches!(lipschitz_bound(&m, None), Err(SmoothnessError::NeedsRadius)));
     // A singular component has no density at t = 0.
-    let sing: GaussianMixture =
-        serde_json::from_str(r#"{"weights":[1.0],"means":[[0.0, 0.0]],"covariances":[[1.0, 0.0]]}"#).unwrap();
+    let sing: GaussianMixture = serde_json::from_str(r#"{"weights":[1.0],"means":[[0.0, 0.0]],"covariances":[[1.0, 0.0]]}"#).unwrap();
     assert!(matches!(lipschitz_bound(&sing, Some(1.0)), Err(SmoothnessError::Mixture(_))));
     assert!(lipschitz_estimate(&sing, &SearchOptions::default()).is_err());
     // … but its diffusion does.

@@ -45,13 +45,7 @@ impl DiscreteChain {
         check("beta_N", beta_last, |b| b > 0.0 && b < 1.0, "must lie in (0, 1)")?;
         let n = steps;
         let mut betas = room_for_steps(steps, 0)?;
-        betas.extend((0..n).map(|k| {
-            if n == 1 {
-                beta_first
-            } else {
-                beta_first + (beta_last - beta_first) * k as f64 / (n - 1) as f64
-            }
-        }));
+        betas.extend((0..n).map(|k| if n == 1 { beta_first } else { beta_first + (beta_last - beta_first) * k as f64 / (n - 1) as f64 }));
         Self::new(betas)
     }
 
@@ -64,10 +58,7 @@ impl DiscreteChain {
         check("c0", c0, |c| c > 0.0, "must be finite and > 0")?;
         check("c1", c1, |c| c > 0.0, "must be finite and > 0")?;
         if steps < 2 {
-            return Err(ProcessError::Invalid {
-                what: "Li–Yan schedule",
-                reason: format!("needs at least 2 steps, got {steps}"),
-            });
+            return Err(ProcessError::Invalid { what: "Li–Yan schedule", reason: format!("needs at least 2 steps, got {steps}") });
         }
         let n = steps as f64;
         let rate = c1 * n.ln() / n;

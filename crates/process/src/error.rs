@@ -32,17 +32,8 @@ pub enum ProcessError {
 }
 
 /// Returns `Ok(x)` when `x` is finite and satisfies `ok`, else an [`ProcessError::InvalidParameter`].
-pub(crate) fn check(
-    name: &'static str,
-    value: f64,
-    ok: impl Fn(f64) -> bool,
-    reason: &'static str,
-) -> Result<f64, ProcessError> {
-    if value.is_finite() && ok(value) {
-        Ok(value)
-    } else {
-        Err(ProcessError::InvalidParameter { name, value, reason })
-    }
+pub(crate) fn check(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, ProcessError> {
+    if value.is_finite() && ok(value) { Ok(value) } else { Err(ProcessError::InvalidParameter { name, value, reason }) }
 }
 
 /// An empty vector with room for `steps + extra` values, or [`ProcessError::Invalid`] when that
@@ -51,6 +42,8 @@ pub(crate) fn room_for_steps(steps: usize, extra: usize) -> Result<Vec<f64>, Pro
     let mut v = Vec::new();
     match steps.checked_add(extra) {
         Some(len) if v.try_reserve_exact(len).is_ok() => Ok(v),
-        _ => Err(ProcessError::Invalid { what: "number of steps", reason: format!("{steps} steps need more memory than can be allocated") }),
+        _ => {
+            Err(ProcessError::Invalid { what: "number of steps", reason: format!("{steps} steps need more memory than can be allocated") })
+        }
     }
 }

@@ -62,11 +62,7 @@ pub trait ForwardProcess: Send + Sync {
     }
     /// The inverse of [`ForwardProcess::log_snr`]: `B = log1p(e^{−λ})`, then `t = B⁻¹(B)`.
     fn time_of_log_snr(&self, lambda: f64) -> f64 {
-        let big_b = if lambda > 0.0 {
-            (-lambda).exp().ln_1p()
-        } else {
-            -lambda + lambda.exp().ln_1p()
-        };
+        let big_b = if lambda > 0.0 { (-lambda).exp().ln_1p() } else { -lambda + lambda.exp().ln_1p() };
         self.time_of_integrated_beta(big_b)
     }
     /// Checks `t ∈ [0, T]` and returns the coefficients at `t`.

@@ -43,11 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let fitted = FittedGaussian::fit(x.as_ref())?;
             let (emp_mean, emp_cov) = (fitted.mean, fitted.cov);
             let dmean = emp_mean.iter().zip(&mean).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-            println!(
-                "{name:<8} {steps:>5} {w2:>12.6} {dmean:>14.5} {:>14.5} {:>5}",
-                (&emp_cov - &cov).norm_max(),
-                law.score_evals
-            );
+            println!("{name:<8} {steps:>5} {w2:>12.6} {dmean:>14.5} {:>14.5} {:>5}", (&emp_cov - &cov).norm_max(), law.score_evals);
         }
     }
     println!("\n(exact W2 falls with the steps toward the ε-truncation error; the Monte Carlo gaps stay ~1/√n)");

@@ -75,7 +75,11 @@ impl<'a, S: Score + ?Sized> Particles<'a, S> {
             Start::Standard => self.noise(),
             Start::Points(p) => {
                 if p.nrows() != n || p.ncols() != d {
-                    return Err(SolverError::Dimension { what: "start points (rows × columns = n × d)", expected: n * d, found: p.nrows() * p.ncols() });
+                    return Err(SolverError::Dimension {
+                        what: "start points (rows × columns = n × d)",
+                        expected: n * d,
+                        found: p.nrows() * p.ncols(),
+                    });
                 }
                 let mut x = vec![0.0; n * d];
                 for i in 0..n {
@@ -91,7 +95,14 @@ impl<'a, S: Score + ?Sized> Particles<'a, S> {
                 }
                 let pt = m.diffused(at.a, at.b)?;
                 let factors: Vec<Factor> = pt.components().iter().map(|c| c.covariance().sqrt_factor()).collect();
-                let mut cumulative: Vec<f64> = pt.weights().iter().scan(0.0, |s, w| { *s += w; Some(*s) }).collect();
+                let mut cumulative: Vec<f64> = pt
+                    .weights()
+                    .iter()
+                    .scan(0.0, |s, w| {
+                        *s += w;
+                        Some(*s)
+                    })
+                    .collect();
                 if let Some(last) = cumulative.last_mut() {
                     *last = f64::INFINITY;
                 }
@@ -206,7 +217,11 @@ pub fn check_particle_memory(n: usize, d: usize, slots: usize) -> Result<(), Sol
     if values.is_some_and(|c| Vec::<f64>::new().try_reserve_exact(c).is_ok()) {
         Ok(())
     } else {
-        Err(SolverError::InvalidParameter { name: "n", value: n as f64, reason: "n × d particle states need more memory than can be allocated" })
+        Err(SolverError::InvalidParameter {
+            name: "n",
+            value: n as f64,
+            reason: "n × d particle states need more memory than can be allocated",
+        })
     }
 }
 

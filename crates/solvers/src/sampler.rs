@@ -231,7 +231,8 @@ impl Sampler {
         let (t, s, h) = (&info.from, &info.to, info.h);
         let x = &state[0];
         let half_log_ratio = 0.5 * (t.integrated_beta - s.integrated_beta);
-        let need_grid = || if info.continuous { Ok(()) } else { Err(SolverError::Unsupported { sampler: self.name(), schedule: "a discrete chain" }) };
+        let need_grid =
+            || if info.continuous { Ok(()) } else { Err(SolverError::Unsupported { sampler: self.name(), schedule: "a discrete chain" }) };
         let new_x = match self {
             Sampler::EulerMaruyama => {
                 need_grid()?;

@@ -71,7 +71,11 @@ impl Schedule {
     /// The coefficients at grid point `k ∈ 0..=S` (`k = 0` is the start, the noisiest point).
     pub fn point(&self, k: usize) -> Result<Coefficients, SolverError> {
         if k > self.steps() {
-            return Err(SolverError::InvalidParameter { name: "grid point k", value: k as f64, reason: "outside 0..=S (S the number of steps)" });
+            return Err(SolverError::InvalidParameter {
+                name: "grid point k",
+                value: k as f64,
+                reason: "outside 0..=S (S the number of steps)",
+            });
         }
         Ok(match self {
             Schedule::Grid { process, grid } => process.at(grid.times()[k])?,
@@ -87,7 +91,17 @@ impl Schedule {
         Ok(match self {
             Schedule::Grid { process, .. } => {
                 let h = from.t - to.t;
-                StepInfo { index: k, steps, from, to, mid: Some(process.at(from.t - 0.5 * h)?), prev, h, ddpm_beta: h * from.beta, continuous: true }
+                StepInfo {
+                    index: k,
+                    steps,
+                    from,
+                    to,
+                    mid: Some(process.at(from.t - 0.5 * h)?),
+                    prev,
+                    h,
+                    ddpm_beta: h * from.beta,
+                    continuous: true,
+                }
             }
             Schedule::Chain(c) => {
                 let j = c.len() - k;

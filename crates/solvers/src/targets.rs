@@ -133,7 +133,11 @@ impl DenseGaussian {
                     return Err(SolverError::InvalidParameter { name: "covariance entry", value: x, reason: "must be finite" });
                 }
                 if (x - y).abs() > 1e-10 * scale {
-                    return Err(SolverError::InvalidParameter { name: "covariance asymmetry", value: x - y, reason: "covariance must be symmetric" });
+                    return Err(SolverError::InvalidParameter {
+                        name: "covariance asymmetry",
+                        value: x - y,
+                        reason: "covariance must be symmetric",
+                    });
                 }
             }
         }
@@ -150,7 +154,11 @@ impl DenseGaussian {
         let values: Vec<f64> = (0..d).map(|i| s[i]).collect();
         let max = values.iter().cloned().fold(0.0, f64::max);
         if let Some(&v) = values.iter().find(|&&v| v < -1e-12 * max.max(f64::MIN_POSITIVE)) {
-            return Err(SolverError::InvalidParameter { name: "covariance eigenvalue", value: v, reason: "covariance must be positive semi-definite" });
+            return Err(SolverError::InvalidParameter {
+                name: "covariance eigenvalue",
+                value: v,
+                reason: "covariance must be positive semi-definite",
+            });
         }
         let values = values.into_iter().map(|v| v.max(0.0)).collect();
         Ok(Self { mean, cov: sym, values, vectors: evd.U().to_owned() })
@@ -292,7 +300,11 @@ fn check_perturbation<C: Coef>(d: usize, matrix: Option<&C>, shift: Option<&[f64
     if let Some((rows, cols)) = matrix.map(Coef::shape)
         && (rows != d || cols != d)
     {
-        return Err(SolverError::Dimension { what: "perturbation matrix E (d × d) vs score", expected: d, found: if rows != d { rows } else { cols } });
+        return Err(SolverError::Dimension {
+            what: "perturbation matrix E (d × d) vs score",
+            expected: d,
+            found: if rows != d { rows } else { cols },
+        });
     }
     match shift {
         Some(u) if u.len() != d => Err(SolverError::Dimension { what: "perturbation shift u vs score", expected: d, found: u.len() }),

@@ -89,9 +89,16 @@ fn monte_carlo_of_particles_matches_the_exact_law_in_three_dimensions() {
         let law = output_law(&s, &sched, &score, LawStart::<Dense>::Exact, |_, _| Ok(())).unwrap().law;
         let m = law.mean.unwrap();
         let Op::Full(Dense(c)) = law.cov else { panic!("a dense covariance") };
-        let x = sample(&s, &sched, &score, Start::Exact(&gmdiff_mixture::GaussianMixture::from_gaussian(
-            gmdiff_mixture::Gaussian::new(g.mean().to_vec(), gmdiff_mixture::Covariance::full(g.cov().to_owned()).unwrap()).unwrap(),
-        )), n, 11)
+        let x = sample(
+            &s,
+            &sched,
+            &score,
+            Start::Exact(&gmdiff_mixture::GaussianMixture::from_gaussian(
+                gmdiff_mixture::Gaussian::new(g.mean().to_vec(), gmdiff_mixture::Covariance::full(g.cov().to_owned()).unwrap()).unwrap(),
+            )),
+            n,
+            11,
+        )
         .unwrap()
         .samples;
         check_moments(s.name(), &x, &m, &c, 5.0);

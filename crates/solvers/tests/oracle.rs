@@ -38,7 +38,11 @@ fn six_paper_schemes_match_the_theory_recurrences() {
                     let want = recurrence(scheme, lam, steps, eps, exact);
                     let rel = (got[i] - want).abs() / want.abs().max(1e-300);
                     worst = worst.max(rel);
-                    assert!(rel < 1e-9, "{scheme} steps {steps} eps {eps} exact {exact} λ = {lam}: law {} vs recurrence {want} (rel {rel:e})", got[i]);
+                    assert!(
+                        rel < 1e-9,
+                        "{scheme} steps {steps} eps {eps} exact {exact} λ = {lam}: law {} vs recurrence {want} (rel {rel:e})",
+                        got[i]
+                    );
                 }
             }
         }

@@ -50,23 +50,21 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Times `w` and its peer alternately for `rounds` rounds; returns the JSON summary line.
 pub fn compare(w: &Workload, p: &Params<'_>, python: &str, peers: &Path, rounds: usize) -> Result<Value> {
-    let (args, field) = peer_args(w, p, peers)?
-        .ok_or_else(|| XtaskError::Usage(format!("workload {} has no peer script to compare with", w.name)))?;
+    let (args, field) =
+        peer_args(w, p, peers)?.ok_or_else(|| XtaskError::Usage(format!("workload {} has no peer script to compare with", w.name)))?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
         ours.push((w.run)(p)?);
-        let out = Command::new(python)
-            .args(&args)
-            .output()
-            .map_err(|e| XtaskError::Usage(format!("cannot run the peer with {python}: {e}")))?;
+        let out =
+            Command::new(python).args(&args).output().map_err(|e| XtaskError::Usage(format!("cannot run the peer with {python}: {e}")))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let last = err.lines().last().unwrap_or("");
             return Err(XtaskError::Usage(format!("peer {} failed: {last}", args[0])));
         }
         let line = String::from_utf8_lossy(&out.stdout);
-        let v: Value = serde_json::from_str(line.trim())
-            .map_err(|e| XtaskError::Usage(format!("peer printed no JSON line ({e}): {line}")))?;
+        let v: Value =
+            serde_json::from_str(line.trim()).map_err(|e| XtaskError::Usage(format!("peer printed no JSON line ({e}): {line}")))?;
         theirs.push(v[field.as_str()].as_f64().ok_or_else(|| XtaskError::Usage(format!("peer JSON has no {field}")))?);
     }
     let (a, b) = (median(ours), median(theirs));

@@ -56,28 +56,33 @@ pub struct Workload {
 }
 
 /// The registry. Add `score`, `sample`, `w2`, ... here, one row each.
-pub const WORKLOADS: &[Workload] = &[Workload {
-    name: "score",
-    about: "batched exact score of a random full-covariance k-mixture at n points in dimension d \
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "score",
+        about: "batched exact score of a random full-covariance k-mixture at n points in dimension d \
             (GMM as in peers/gmm_score_jax.py, a_t = 0.8, b_t = 0.6)",
-    defaults: Sizes { n: 20_000, d: 32, k: 16 },
-    run: score::run,
-}, Workload {
-    name: "gemm",
-    about: "reference double-precision GEMM rate: C = A B with square n × n matrices (2 n³ FLOPs), faer on all threads",
-    defaults: Sizes { n: 2048, d: 0, k: 0 },
-    run: gemm::run,
-}, Workload {
-    name: "sample",
-    about: "a whole sampling run (--sampler, default ddpm; --steps, default 200) of n particles on a random full-covariance k-mixture in dimension d with its exact score (as peers/gmm_ddpm_jax.py)",
-    defaults: Sizes { n: 20_000, d: 2, k: 8 },
-    run: sample::run,
-}, Workload {
-    name: "w2",
-    about: "W2 between two n-point clouds in dimension d (--method exact|sliced|bures; k = sliced projections, 0 → 200)",
-    defaults: Sizes { n: 3000, d: 2, k: 0 },
-    run: w2::run,
-}];
+        defaults: Sizes { n: 20_000, d: 32, k: 16 },
+        run: score::run,
+    },
+    Workload {
+        name: "gemm",
+        about: "reference double-precision GEMM rate: C = A B with square n × n matrices (2 n³ FLOPs), faer on all threads",
+        defaults: Sizes { n: 2048, d: 0, k: 0 },
+        run: gemm::run,
+    },
+    Workload {
+        name: "sample",
+        about: "a whole sampling run (--sampler, default ddpm; --steps, default 200) of n particles on a random full-covariance k-mixture in dimension d with its exact score (as peers/gmm_ddpm_jax.py)",
+        defaults: Sizes { n: 20_000, d: 2, k: 8 },
+        run: sample::run,
+    },
+    Workload {
+        name: "w2",
+        about: "W2 between two n-point clouds in dimension d (--method exact|sliced|bures; k = sliced projections, 0 → 200)",
+        defaults: Sizes { n: 3000, d: 2, k: 0 },
+        run: w2::run,
+    },
+];
 
 /// Looks a workload up by name.
 pub fn find(name: &str) -> Option<&'static Workload> {
@@ -147,12 +152,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
     if req.workloads.is_empty() {
         for w in WORKLOADS {
             let s = w.defaults;
-            writeln!(
-                out,
-                "{:<10} n={} d={} k={}  {}",
-                w.name, s.n, s.d, s.k, w.about
-            )
-            .map_err(io_err)?;
+            writeln!(out, "{:<10} n={} d={} k={}  {}", w.name, s.n, s.d, s.k, w.about).map_err(io_err)?;
         }
         return Ok(());
     }
@@ -163,10 +163,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
         } else {
             chosen.push(find(name).ok_or_else(|| {
                 let known: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
-                XtaskError::Usage(format!(
-                    "unknown workload {name:?}; known: {} (or all)",
-                    known.join(", ")
-                ))
+                XtaskError::Usage(format!("unknown workload {name:?}; known: {} (or all)", known.join(", ")))
             })?);
         }
     }
@@ -201,12 +198,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
         if req.json {
             writeln!(out, "{}", rec.json_line()?).map_err(io_err)?;
         } else {
-            writeln!(
-                out,
-                "{:<10} n={} d={} k={}  best of {}: {:.6} s",
-                w.name, p.n, p.d, p.k, p.runs, seconds
-            )
-            .map_err(io_err)?;
+            writeln!(out, "{:<10} n={} d={} k={}  best of {}: {:.6} s", w.name, p.n, p.d, p.k, p.runs, seconds).map_err(io_err)?;
         }
         out.flush().map_err(io_err)?;
     }
@@ -227,20 +219,8 @@ mod tests {
 
     #[test]
     fn json_line_has_the_agreed_shape() {
-        let r = Record {
-            workload: "score",
-            n: 10,
-            d: 2,
-            k: 3,
-            steps: None,
-            sampler: None,
-            method: None,
-            seconds: 0.5,
-        };
-        assert_eq!(
-            r.json_line().unwrap(),
-            r#"{"workload":"score","n":10,"d":2,"k":3,"seconds":0.5}"#
-        );
+        let r = Record { workload: "score", n: 10, d: 2, k: 3, steps: None, sampler: None, method: None, seconds: 0.5 };
+        assert_eq!(r.json_line().unwrap(), r#"{"workload":"score","n":10,"d":2,"k":3,"seconds":0.5}"#);
     }
 
     #[test]
@@ -263,10 +243,7 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             assert!(v["seconds"].as_f64().unwrap() >= 0.0);
         }
-        let bad = Request {
-            workloads: vec!["nope".into()],
-            ..req
-        };
+        let bad = Request { workloads: vec!["nope".into()], ..req };
         assert!(run(&bad, &mut Vec::new()).is_err());
     }
 }

@@ -172,9 +172,7 @@ impl Experiment for DimensionFree {
             .map_err(fail)?
             .lower;
         let floor = (fine - tv[0][1][ts.len() - 1]).abs();
-        outcome = outcome.note(format!(
-            "numerical floor of the TV (h vs h/2 at T = {last}, K = 8): {floor:.2e}, against TV = {fine:.3e}"
-        ));
+        outcome = outcome.note(format!("numerical floor of the TV (h vs h/2 at T = {last}, K = 8): {floor:.2e}, against TV = {fine:.3e}"));
 
         let logt: Vec<f64> = ts.iter().map(|&t| (t as f64).ln()).collect();
         let mut worst_slope = f64::NEG_INFINITY;
@@ -192,11 +190,14 @@ impl Experiment for DimensionFree {
         // without this correction, failed at −0.78; see docs/dimension-free.md.)
         let best_slope = slopes.iter().copied().fold(f64::INFINITY, f64::min);
         outcome = outcome.check(
-            Check::new("TV ∝ 1/T up to logs: fitted log-log slope in [−1.2, −0.6] for every (d, K)", worst_slope <= -0.6 && best_slope >= -1.2)
-                .with("largest_slope", worst_slope)
-                .with("smallest_slope", best_slope)
-                .with("fits", slopes.len())
-                .detail("least squares of log TV on log T over the T sweep"),
+            Check::new(
+                "TV ∝ 1/T up to logs: fitted log-log slope in [−1.2, −0.6] for every (d, K)",
+                worst_slope <= -0.6 && best_slope >= -1.2,
+            )
+            .with("largest_slope", worst_slope)
+            .with("smallest_slope", best_slope)
+            .with("fits", slopes.len())
+            .detail("least squares of log TV on log T over the T sweep"),
         );
         let mut spread = 0.0f64;
         for j in 0..KS.len() {
@@ -262,8 +263,7 @@ impl Experiment for DimensionFree {
             for (r, h) in hess.iter().enumerate() {
                 let trace_lib: f64 = (0..d).map(|i| 1.0 + h[(i, i)]).sum();
                 let mbar: Vec<f64> = (0..d).map(|j| (0..8).map(|k| resp[(r, k)] * means[k][j]).sum()).collect();
-                let cov_tr: f64 =
-                    (0..8).map(|k| resp[(r, k)] * (0..d).map(|j| (means[k][j] - mbar[j]).powi(2)).sum::<f64>()).sum();
+                let cov_tr: f64 = (0..8).map(|k| resp[(r, k)] * (0..d).map(|j| (means[k][j] - mbar[j]).powi(2)).sum::<f64>()).sum();
                 let formula = ab * cov_tr;
                 worst_rel = worst_rel.max((trace_lib - formula).abs() / formula.abs().max(1.0));
             }
@@ -347,10 +347,7 @@ impl Experiment for DimensionFree {
             }
             let scaled = ddpm.tv(ScoreError { shift: 0.0, scale: SCORE_SCALE }, grid).map_err(fail)?;
             err_rows.push(vec![d as f64, 0.0, SCORE_SCALE, scaled.lower, scaled.upper, SCORE_SCALE * ((d - 1) as f64).sqrt()]);
-            err_series.push(Series::line(
-                format!("in-span shift, d = {d}"),
-                SHIFTS.iter().zip(&excess).map(|(&e, &x)| (e, x)).collect(),
-            ));
+            err_series.push(Series::line(format!("in-span shift, d = {d}"), SHIFTS.iter().zip(&excess).map(|(&e, &x)| (e, x)).collect()));
             excess_by_d.push(excess);
         }
         for j in 0..SHIFTS.len() {
@@ -367,7 +364,15 @@ impl Experiment for DimensionFree {
         ctx.write_csv("score_error.csv", &["d", "shift", "scale", "tv_lower", "tv_upper", "eps_score"], err_rows.clone())?;
         let scaled: Vec<(f64, f64)> = err_rows.iter().filter(|r| r[2] > 0.0).map(|r| (r[0], r[3])).collect();
         let path = ctx.output("score_error.svg")?;
-        line_plot(&path, "TV − TV₀ against an in-span score shift ε (T = 256, K = 8; all d overlap)", "ε", "TV − TV₀", &err_series, true, true)?;
+        line_plot(
+            &path,
+            "TV − TV₀ against an in-span score shift ε (T = 256, K = 8; all d overlap)",
+            "ε",
+            "TV − TV₀",
+            &err_series,
+            true,
+            true,
+        )?;
         outcome = outcome.check(
             Check::new(
                 "score error: TV(ε) − TV₀ ≤ ε sqrt(log T) at every ε, linear where ε ≫ TV₀ (slope in [0.8, 1.2] between ε = 0.1 and 0.3), the same at every d",

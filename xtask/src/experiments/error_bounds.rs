@@ -30,8 +30,8 @@ use gmdiff::metrics::{IsotropicDdpm, PropagationGrid, ScoreError, tv_gaussian_1d
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture, lipschitz_bound};
 use gmdiff::process::{DiscreteChain, ForwardProcess, Ou, Process, TimeGrid};
 use gmdiff::solvers::{
-    DdpmBoundInput, Diag, LawStart, LinearScore, Op, Sampler, Schedule, ScaledScore, SpectralGaussian, ddpm_bound, dpom_tv,
-    dpum_tv, output_law,
+    DdpmBoundInput, Diag, LawStart, LinearScore, Op, Sampler, ScaledScore, Schedule, SpectralGaussian, ddpm_bound, dpom_tv, dpum_tv,
+    output_law,
 };
 use serde_json::{Value, json};
 
@@ -119,14 +119,23 @@ impl Experiment for ErrorBounds {
         let kl0 = 0.5 * (VAR + MU * MU - 1.0 - VAR.ln());
         let mut outcome = Outcome::new().note(format!("L = {l:.6}, m₂ = {m2}, KL(q‖γ) = {kl0:.6}, d = 1, T = {HORIZON}"));
 
-        let samplers = [Sampler::ExponentialIntegrator, Sampler::from_name("dpom").expect("known"), Sampler::from_name("dpum").expect("known")];
+        let samplers =
+            [Sampler::ExponentialIntegrator, Sampler::from_name("dpom").expect("known"), Sampler::from_name("dpum").expect("known")];
         let mut rows = Vec::new();
         let mut measured: Vec<Vec<f64>> = vec![Vec::new(); 3];
         let mut bound_tv = Vec::new();
         let mut cond = Vec::new();
         for &n in &ns {
-            let b = ddpm_bound(&DdpmBoundInput { lipschitz: l, second_moment: m2, dim: 1, horizon: HORIZON, steps: n, eps_score: 0.0, kl_to_gaussian: kl0 })
-                .map_err(fail)?;
+            let b = ddpm_bound(&DdpmBoundInput {
+                lipschitz: l,
+                second_moment: m2,
+                dim: 1,
+                horizon: HORIZON,
+                steps: n,
+                eps_score: 0.0,
+                kl_to_gaussian: kl0,
+            })
+            .map_err(fail)?;
             bound_tv.push(b.tv);
             cond.push(b.step_condition);
             let mut row = vec![n as f64, b.tv, dpom_tv(l, 1, n as f64).map_err(fail)?, dpum_tv(l, 1, n as f64).map_err(fail)?];
@@ -137,7 +146,11 @@ impl Experiment for ErrorBounds {
             }
             rows.push(row);
         }
-        ctx.write_csv("error_vs_steps.csv", &["steps", "ddpm_bound_tv", "dpom_form_tv", "dpum_form_tv", "ei_tv", "dpom_tv", "dpum_tv"], rows.clone())?;
+        ctx.write_csv(
+            "error_vs_steps.csv",
+            &["steps", "ddpm_bound_tv", "dpom_form_tv", "dpum_form_tv", "ei_tv", "dpom_tv", "dpum_tv"],
+            rows.clone(),
+        )?;
         let x: Vec<f64> = ns.iter().map(|&n| n as f64).collect();
         let below = measured[0].iter().zip(&bound_tv).zip(&cond).all(|((m, b), c)| !c || m <= b);
         let ei_slope = slope(&x, &measured[0]);
@@ -149,11 +162,14 @@ impl Experiment for ErrorBounds {
         );
         let (s_dpom, s_dpum) = (slope(&x, &measured[1]), slope(&x, &measured[2]));
         outcome = outcome.check(
-            Check::new("DPOM slope ≤ −1/2 + 0.1 and DPUM slope ≤ −1 + 0.1 (rates of the complexity forms)", s_dpom <= -0.4 && s_dpum <= -0.9)
-                .with("dpom_slope", s_dpom)
-                .with("dpum_slope", s_dpum)
-                .with("dpom_below_form", measured[1].iter().zip(&rows).all(|(m, r)| *m <= r[2]))
-                .with("dpum_below_form", measured[2].iter().zip(&rows).all(|(m, r)| *m <= r[3])),
+            Check::new(
+                "DPOM slope ≤ −1/2 + 0.1 and DPUM slope ≤ −1 + 0.1 (rates of the complexity forms)",
+                s_dpom <= -0.4 && s_dpum <= -0.9,
+            )
+            .with("dpom_slope", s_dpom)
+            .with("dpum_slope", s_dpum)
+            .with("dpom_below_form", measured[1].iter().zip(&rows).all(|(m, r)| *m <= r[2]))
+            .with("dpum_below_form", measured[2].iter().zip(&rows).all(|(m, r)| *m <= r[3])),
         );
         let mut series: Vec<Series> = ["EI (measured)", "DPOM (measured)", "DPUM (measured)"]
             .iter()
@@ -191,10 +207,13 @@ impl Experiment for ErrorBounds {
         let lin = (err_rows[k - 1][3] / err_rows[k - 2][3]).ln() / (err_rows[k - 1][1] / err_rows[k - 2][1]).ln();
         let under = err_rows.iter().all(|r| r[3] <= r[4]);
         outcome = outcome.check(
-            Check::new("score error: TV(δ) − TV₀ ≤ ε_score sqrt(T), linear in ε_score at large δ (slope in [0.8, 1.2])", under && (0.8..=1.2).contains(&lin))
-                .with("slope_large_eps", lin)
-                .with("max_excess_over_term", err_rows.iter().map(|r| r[3] / r[4]).fold(0.0, f64::max))
-                .with("tv0", base),
+            Check::new(
+                "score error: TV(δ) − TV₀ ≤ ε_score sqrt(T), linear in ε_score at large δ (slope in [0.8, 1.2])",
+                under && (0.8..=1.2).contains(&lin),
+            )
+            .with("slope_large_eps", lin)
+            .with("max_excess_over_term", err_rows.iter().map(|r| r[3] / r[4]).fold(0.0, f64::max))
+            .with("tv0", base),
         );
         let s = vec![
             Series::line("TV(δ) − TV₀ (EI, N = 640)", err_rows.iter().map(|r| (r[1], r[3])).collect()),
@@ -221,16 +240,27 @@ impl Experiment for ErrorBounds {
             let tv = ddpm.tv(ScoreError::default(), PropagationGrid::default()).map_err(fail)?.lower;
             let horizon = 0.5 * chain.betas().iter().sum::<f64>();
             let kl = 0.5 * weights.iter().zip(&coords).map(|(w, c)| w * c * c).sum::<f64>();
-            let b = ddpm_bound(&DdpmBoundInput { lipschitz: l_hd, second_moment: m2_hd, dim: d, horizon, steps: n, eps_score: 0.0, kl_to_gaussian: kl })
-                .map_err(fail)?;
+            let b = ddpm_bound(&DdpmBoundInput {
+                lipschitz: l_hd,
+                second_moment: m2_hd,
+                dim: d,
+                horizon,
+                steps: n,
+                eps_score: 0.0,
+                kl_to_gaussian: kl,
+            })
+            .map_err(fail)?;
             hd_rows.push(vec![n as f64, tv, b.tv, horizon]);
         }
         ctx.write_csv("high_d.csv", &["steps", "tv", "ddpm_bound_tv", "horizon"], hd_rows.clone())?;
         outcome = outcome.check(
-            Check::new("d = 1024 (isotropic factorisation): measured TV below the DDPM bound at every N", hd_rows.iter().all(|r| r[1] <= r[2]))
-                .with("max_tv", hd_rows.iter().map(|r| r[1]).fold(0.0, f64::max))
-                .with("min_bound", hd_rows.iter().map(|r| r[2]).fold(f64::INFINITY, f64::min))
-                .with("tv_slope", slope(&hd_rows.iter().map(|r| r[0]).collect::<Vec<_>>(), &hd_rows.iter().map(|r| r[1]).collect::<Vec<_>>())),
+            Check::new(
+                "d = 1024 (isotropic factorisation): measured TV below the DDPM bound at every N",
+                hd_rows.iter().all(|r| r[1] <= r[2]),
+            )
+            .with("max_tv", hd_rows.iter().map(|r| r[1]).fold(0.0, f64::max))
+            .with("min_bound", hd_rows.iter().map(|r| r[2]).fold(f64::INFINITY, f64::min))
+            .with("tv_slope", slope(&hd_rows.iter().map(|r| r[0]).collect::<Vec<_>>(), &hd_rows.iter().map(|r| r[1]).collect::<Vec<_>>())),
         );
         let s = vec![
             Series::line("DDPM, Li–Yan chain (measured, exact factorised TV)", hd_rows.iter().map(|r| (r[0], r[1])).collect()),

@@ -156,7 +156,11 @@ impl Experiment for GuidanceConfidence {
                 let sets: Vec<Series> = shown
                     .iter()
                     .map(|(eta, x)| {
-                        let pts = if x.ncols() == 2 { (0..x.nrows()).map(|r| (x[(r, 0)], x[(r, 1)])).collect() } else { project(x, &mus[0], &mus[1]) };
+                        let pts = if x.ncols() == 2 {
+                            (0..x.nrows()).map(|r| (x[(r, 0)], x[(r, 1)])).collect()
+                        } else {
+                            project(x, &mus[0], &mus[1])
+                        };
                         Series::points(format!("η = {eta}"), pts)
                     })
                     .collect();
@@ -169,7 +173,15 @@ impl Experiment for GuidanceConfidence {
                 }
             }
             let path = ctx.output(&format!("confidence_{setting}.svg"))?;
-            line_plot(&path, &format!("{setting}: E p0(y | x_out) vs guidance strength (±2 se)"), "η", "confidence", &curves, false, false)?;
+            line_plot(
+                &path,
+                &format!("{setting}: E p0(y | x_out) vs guidance strength (±2 se)"),
+                "η",
+                "confidence",
+                &curves,
+                false,
+                false,
+            )?;
         }
         pb.finish_and_clear();
         ctx.write_csv("confidence.csv", &["setting", "sampler", "eta", "confidence", "stderr", "n"], rows)?;

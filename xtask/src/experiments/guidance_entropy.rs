@@ -79,8 +79,10 @@ impl Experiment for GuidanceEntropy {
             let d = map_log_density(&ddim, &coarse, &field, n, seed).map_err(|e| fail(&e))?;
             let f = flow_log_density(&Sampler::Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?;
             let f2 = flow_log_density(&Sampler::Heun, &fine, &field, n, seed).map_err(|e| fail(&e))?;
-            let (ed, ef, ef2) = (d.entropy().map_err(|e| fail(&e))?, f.entropy().map_err(|e| fail(&e))?, f2.entropy().map_err(|e| fail(&e))?);
-            let (kd, kf) = (knn_entropy(d.samples.as_ref(), 5).map_err(|e| fail(&e))?, knn_entropy(f.samples.as_ref(), 5).map_err(|e| fail(&e))?);
+            let (ed, ef, ef2) =
+                (d.entropy().map_err(|e| fail(&e))?, f.entropy().map_err(|e| fail(&e))?, f2.entropy().map_err(|e| fail(&e))?);
+            let (kd, kf) =
+                (knn_entropy(d.samples.as_ref(), 5).map_err(|e| fail(&e))?, knn_entropy(f.samples.as_ref(), 5).map_err(|e| fail(&e))?);
             rows.push(crate::row![eta, ed.mean, ed.stderr, kd, ef.mean, ef.stderr, ef2.mean, (ef.mean - ef2.mean).abs(), kf, n]);
             h_ddim.push((ed.mean, ed.stderr));
             h_flow.push((ef.mean, ef.stderr));
@@ -117,24 +119,32 @@ impl Experiment for GuidanceEntropy {
         let f_coarse = flow_log_density(&Sampler::Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
         let disc = (f.mean - f_coarse.mean).abs();
         outcome = outcome.check(
-            Check::new("flow ODE entropy of a Gaussian class (η = 0) = closed form ½ log det(2πe Σ)", (f.mean - target).abs() <= 4.0 * f.stderr + disc)
-                .with("entropy", f.mean)
-                .with("stderr", f.stderr)
-                .with("closed_form", target)
-                .with("discretisation_gap", disc)
-                .detail("|h − closed form| ≤ 4 se + |h(2S) − h(S)|; the ODE from N(0, I) at T = 5 also carries the e^{−10} start mismatch"),
+            Check::new(
+                "flow ODE entropy of a Gaussian class (η = 0) = closed form ½ log det(2πe Σ)",
+                (f.mean - target).abs() <= 4.0 * f.stderr + disc,
+            )
+            .with("entropy", f.mean)
+            .with("stderr", f.stderr)
+            .with("closed_form", target)
+            .with("discretisation_gap", disc)
+            .detail("|h − closed form| ≤ 4 se + |h(2S) − h(S)|; the ODE from N(0, I) at T = 5 also carries the e^{−10} start mismatch"),
         );
         let g = DenseGaussian::new(mu, cov).map_err(|e| fail(&e))?;
         let law = output_law(&ddim, &coarse, &g, LawStart::<Dense>::Standard, |_, _| Ok(())).map_err(|e| fail(&e))?.law;
         let law_cov = law.cov.to_full(2).0;
-        let exact_ddim = Gaussian::new(law.mean.unwrap_or(vec![0.0; 2]), Covariance::full(law_cov).map_err(|e| fail(&e))?).map_err(|e| fail(&e))?.entropy();
+        let exact_ddim = Gaussian::new(law.mean.unwrap_or(vec![0.0; 2]), Covariance::full(law_cov).map_err(|e| fail(&e))?)
+            .map_err(|e| fail(&e))?
+            .entropy();
         let d = map_log_density(&ddim, &coarse, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
         outcome = outcome.check(
-            Check::new("DDIM map entropy of a Gaussian class (η = 0) = entropy of the exact DDIM output law", (d.mean - exact_ddim).abs() <= 4.0 * d.stderr)
-                .with("entropy", d.mean)
-                .with("stderr", d.stderr)
-                .with("exact_ddim_output_law", exact_ddim)
-                .with("target_closed_form", target),
+            Check::new(
+                "DDIM map entropy of a Gaussian class (η = 0) = entropy of the exact DDIM output law",
+                (d.mean - exact_ddim).abs() <= 4.0 * d.stderr,
+            )
+            .with("entropy", d.mean)
+            .with("stderr", d.stderr)
+            .with("exact_ddim_output_law", exact_ddim)
+            .with("target_closed_form", target),
         );
         pb.finish_and_clear();
         let pts = |v: &[(f64, f64)]| ETAS.iter().zip(v).map(|(e, v)| (*e, v.0)).collect::<Vec<_>>();
@@ -146,10 +156,29 @@ impl Experiment for GuidanceEntropy {
             Series::dashed("k-NN (k = 5) on flow samples", ETAS.iter().zip(&knn_flow).map(|(e, v)| (*e, *v)).collect()),
         ];
         let path = ctx.output("entropy.svg")?;
-        line_plot(&path, &format!("output entropy vs guidance strength (THEORY §4, {steps} steps, ±2 se)"), "η", "entropy (nats)", &series, false, false)?;
+        line_plot(
+            &path,
+            &format!("output entropy vs guidance strength (THEORY §4, {steps} steps, ±2 se)"),
+            "η",
+            "entropy (nats)",
+            &series,
+            false,
+            false,
+        )?;
         ctx.write_csv(
             "entropy.csv",
-            &["eta", "ddim_entropy", "ddim_stderr", "ddim_knn", "flow_entropy", "flow_stderr", "flow_entropy_2S", "flow_discretisation_gap", "flow_knn", "n"],
+            &[
+                "eta",
+                "ddim_entropy",
+                "ddim_stderr",
+                "ddim_knn",
+                "flow_entropy",
+                "flow_stderr",
+                "flow_entropy_2S",
+                "flow_discretisation_gap",
+                "flow_knn",
+                "n",
+            ],
             rows,
         )?;
         Ok(outcome)

@@ -48,7 +48,8 @@ pub struct GuidanceSplit;
 
 /// The 1-D model: N(−3, 1), N(0, 1), N(3, 1), equal weights; class k = component k.
 pub fn split_model() -> ClassConditional {
-    let comps = [-3.0, 0.0, 3.0].iter().map(|&m| Gaussian::new(vec![m], Covariance::isotropic(1, 1.0).expect("valid")).expect("valid")).collect();
+    let comps =
+        [-3.0, 0.0, 3.0].iter().map(|&m| Gaussian::new(vec![m], Covariance::isotropic(1, 1.0).expect("valid")).expect("valid")).collect();
     ClassConditional::per_component(GaussianMixture::new(vec![1.0 / 3.0; 3], comps).expect("valid"))
 }
 
@@ -105,9 +106,18 @@ fn svg_grid(cells: &[Vec<Cell>]) -> String {
     let mut s = String::new();
     let _ = write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">"#);
     let _ = write!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = write!(s, r#"<text x="{}" y="24" font-size="16" text-anchor="middle">DDPM outputs guided toward N(0,1) in N(−3,1)+N(0,1)+N(3,1): rows = steps S, columns = η (x ∈ [−8, 8])</text>"#, width / 2.0);
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="24" font-size="16" text-anchor="middle">DDPM outputs guided toward N(0,1) in N(−3,1)+N(0,1)+N(3,1): rows = steps S, columns = η (x ∈ [−8, 8])</text>"#,
+        width / 2.0
+    );
     for (c, eta) in ETAS.iter().enumerate() {
-        let _ = write!(s, r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">η = {eta}</text>"#, left + pw * (c as f64 + 0.5), top - 8.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">η = {eta}</text>"#,
+            left + pw * (c as f64 + 0.5),
+            top - 8.0
+        );
     }
     for (r, row) in cells.iter().enumerate() {
         let y0 = top + ph * r as f64;
@@ -120,19 +130,45 @@ fn svg_grid(cells: &[Vec<Cell>]) -> String {
                 "diverged" => "#999999",
                 _ => "#0072b2",
             };
-            let _ = write!(s, r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#cccccc"/>"##, x0 + 4.0, y0 + 4.0, pw - 8.0, ph - 8.0);
+            let _ = write!(
+                s,
+                r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#cccccc"/>"##,
+                x0 + 4.0,
+                y0 + 4.0,
+                pw - 8.0,
+                ph - 8.0
+            );
             let max = cell.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
             let bw = (pw - 16.0) / BINS as f64;
             for (b, &count) in cell.counts.iter().enumerate() {
                 let h = (ph - 34.0) * count as f64 / max;
-                let _ = write!(s, r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{colour}"/>"#, x0 + 8.0 + bw * b as f64, y0 + ph - 22.0 - h, bw, h);
+                let _ = write!(
+                    s,
+                    r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{colour}"/>"#,
+                    x0 + 8.0 + bw * b as f64,
+                    y0 + ph - 22.0 - h,
+                    bw,
+                    h
+                );
             }
             // The target mean x = 0.
             let xm = x0 + 8.0 + (pw - 16.0) * (0.0 - RANGE.0) / (RANGE.1 - RANGE.0);
-            let _ = write!(s, r##"<line x1="{xm:.2}" y1="{}" x2="{xm:.2}" y2="{}" stroke="#000000" stroke-dasharray="2,2"/>"##, y0 + 8.0, y0 + ph - 22.0);
+            let _ = write!(
+                s,
+                r##"<line x1="{xm:.2}" y1="{}" x2="{xm:.2}" y2="{}" stroke="#000000" stroke-dasharray="2,2"/>"##,
+                y0 + 8.0,
+                y0 + ph - 22.0
+            );
             let shown: usize = cell.counts.iter().sum();
             let off = if cell.class != "diverged" && (shown as f64) < 0.5 * cell.n as f64 { " (mostly off-plot)" } else { "" };
-            let _ = write!(s, r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{}{off} · amp {:.2}</text>"#, x0 + pw / 2.0, y0 + ph - 8.0, cell.class, cell.amplification);
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{}{off} · amp {:.2}</text>"#,
+                x0 + pw / 2.0,
+                y0 + ph - 8.0,
+                cell.class,
+                cell.amplification
+            );
         }
     }
     s.push_str("</svg>\n");
@@ -189,7 +225,16 @@ impl Experiment for GuidanceSplit {
                         Cell { class, centre, left, right, sd, amplification: amp, counts, n }
                     }
                     // A diverged run is an outcome of the grid, recorded as such.
-                    Err(_) => Cell { class: "diverged", centre: f64::NAN, left: f64::NAN, right: f64::NAN, sd: f64::INFINITY, amplification: amp, counts: vec![0; BINS], n },
+                    Err(_) => Cell {
+                        class: "diverged",
+                        centre: f64::NAN,
+                        left: f64::NAN,
+                        right: f64::NAN,
+                        sd: f64::INFINITY,
+                        amplification: amp,
+                        counts: vec![0; BINS],
+                        n,
+                    },
                 };
                 rows.push(crate::row![steps, eta, cell.class, cell.centre, cell.left, cell.right, cell.sd, cell.amplification, n]);
                 line.push(cell);
@@ -201,10 +246,17 @@ impl Experiment for GuidanceSplit {
         let class = |s: usize, e: usize| grid[s][e].class;
         let eta0 = (0..STEPS.len()).all(|s| class(s, 0) == "one cluster");
         let fine = (0..ETAS.len()).filter(|&e| ETAS[e] <= 5.0).all(|e| class(STEPS.len() - 1, e) == "one cluster");
-        let splits: Vec<String> =
-            (0..STEPS.len()).flat_map(|s| (0..ETAS.len()).map(move |e| (s, e))).filter(|&(s, e)| class(s, e) == "split").map(|(s, e)| format!("(η={}, S={})", ETAS[e], STEPS[s])).collect();
+        let splits: Vec<String> = (0..STEPS.len())
+            .flat_map(|s| (0..ETAS.len()).map(move |e| (s, e)))
+            .filter(|&(s, e)| class(s, e) == "split")
+            .map(|(s, e)| format!("(η={}, S={})", ETAS[e], STEPS[s]))
+            .collect();
         // Mechanism: every one-cluster cell should have a small amplification, every split one a large one.
-        let amp_split = (0..STEPS.len()).flat_map(|s| (0..ETAS.len()).map(move |e| (s, e))).filter(|&(s, e)| class(s, e) == "split").map(|(s, e)| grid[s][e].amplification).fold(f64::INFINITY, f64::min);
+        let amp_split = (0..STEPS.len())
+            .flat_map(|s| (0..ETAS.len()).map(move |e| (s, e)))
+            .filter(|&(s, e)| class(s, e) == "split")
+            .map(|(s, e)| grid[s][e].amplification)
+            .fold(f64::INFINITY, f64::min);
         let outcome = Outcome::new()
             .check(Check::new("η = 0: one cluster at every step count", eta0))
             .check(Check::new("S = 200, η ≤ 5: one cluster (fine steps do not split)", fine))

@@ -6,11 +6,11 @@
 //! [`all`]. Keep the order stable: it is the order of the report.
 
 pub mod closure;
+pub mod dimension_free;
+pub mod error_bounds;
 pub mod guidance_confidence;
 pub mod guidance_entropy;
 pub mod guidance_split;
-pub mod dimension_free;
-pub mod error_bounds;
 pub mod pierret_galerne;
 pub mod sampler_zoo;
 pub mod smoothness;
@@ -40,11 +40,7 @@ mod tests {
         let all = super::all();
         let mut names: Vec<&str> = all.iter().map(|e| e.name()).collect();
         for n in &names {
-            assert!(
-                n.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{n}"
-            );
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{n}");
         }
         names.sort_unstable();
         names.dedup();

@@ -99,19 +99,31 @@ impl Experiment for PierretGalerne {
                 let n = points(nfe);
                 let (pt, std) = (w2(&p, scheme, n, eps, Init::Exact)?, w2(&p, scheme, n, eps, Init::Standard)?);
                 errors.push(std);
-                rows.push(vec![label.into(), nfe.to_string(), n.to_string(), printed(pt, 4), printed(std, 4), if published { cells[k].into() } else { "-".into() }]);
+                rows.push(vec![
+                    label.into(),
+                    nfe.to_string(),
+                    n.to_string(),
+                    printed(pt, 4),
+                    printed(std, 4),
+                    if published { cells[k].into() } else { "-".into() },
+                ]);
                 if published {
                     outcome = outcome.check(
-                        Check::new(format!("Table 5 {label}, NFE {nfe}: {} / {} vs published {}", printed(pt, 2), printed(std, 2), cells[k]), reproduces(cells[k], pt, std))
-                            .with("w2_init_pT", pt)
-                            .with("w2_init_standard", std),
+                        Check::new(
+                            format!("Table 5 {label}, NFE {nfe}: {} / {} vs published {}", printed(pt, 2), printed(std, 2), cells[k]),
+                            reproduces(cells[k], pt, std),
+                        )
+                        .with("w2_init_pT", pt)
+                        .with("w2_init_standard", std),
                     );
                 }
                 pb.inc(1);
             }
             if !published && eps == 0.0 {
                 let decreasing = errors.windows(2).all(|w| w[1] < w[0]);
-                outcome = outcome.check(Check::new(format!("{label}: W2 decreases with N (synthetic spectrum)"), decreasing).with("w2_at_nfe_1000", errors[3]));
+                outcome = outcome.check(
+                    Check::new(format!("{label}: W2 decreases with N (synthetic spectrum)"), decreasing).with("w2_at_nfe_1000", errors[3]),
+                );
             }
         }
         pb.finish_and_clear();
@@ -120,14 +132,22 @@ impl Experiment for PierretGalerne {
             for &nfe in &TABLE5_NFE {
                 let n = nfe / 2;
                 let (pt, std) = (w2(&p, "heun", n, eps, Init::Exact)?, w2(&p, "heun", n, eps, Init::Standard)?);
-                rows.push(vec![format!("Heun (N = NFE/2, honest), ε = {eps:e}"), nfe.to_string(), n.to_string(), printed(pt, 4), printed(std, 4), "-".into()]);
+                rows.push(vec![
+                    format!("Heun (N = NFE/2, honest), ε = {eps:e}"),
+                    nfe.to_string(),
+                    n.to_string(),
+                    printed(pt, 4),
+                    printed(std, 4),
+                    "-".into(),
+                ]);
             }
         }
         ctx.write_csv("table5.csv", &["row", "nfe", "grid_points", "w2_init_pT", "w2_init_standard", "published"], rows)?;
         // ε = 0 with zero eigenvalues: ∞, never NaN.
         for scheme in ["heun", "rk4"] {
             let v = w2(&p, scheme, 50, 0.0, Init::Standard)?;
-            outcome = outcome.check(Check::new(format!("{scheme} at ε = 0 on a singular spectrum is ∞ (not NaN)"), v == f64::INFINITY).with("w2", v));
+            outcome = outcome
+                .check(Check::new(format!("{scheme} at ε = 0 on a singular spectrum is ∞ (not NaN)"), v == f64::INFINITY).with("w2", v));
         }
         // Continuous and truncation.
         let sde = p.continuous(Dynamics::Sde, &vp, 0.0, Init::Standard, None).map_err(fail)?.w2;
@@ -145,7 +165,13 @@ impl Experiment for PierretGalerne {
             trunc_rows.push(vec![eps, t, em, heun]);
             if published {
                 let ours = if i == 0 { format!("{t:.1e}") } else { format!("{t:.3}") };
-                outcome = outcome.check(Check::new(format!("truncation W2(p_ε, p_0) at ε = {eps:e}: {ours} vs published {}", published_trunc[i]), ours == published_trunc[i]).with("w2", t));
+                outcome = outcome.check(
+                    Check::new(
+                        format!("truncation W2(p_ε, p_0) at ε = {eps:e}: {ours} vs published {}", published_trunc[i]),
+                        ours == published_trunc[i],
+                    )
+                    .with("w2", t),
+                );
             }
         }
         ctx.write_csv("figure_1b.csv", &["eps", "truncation_w2", "em_w2_n1000", "heun_w2_n1000"], trunc_rows)?;
@@ -158,9 +184,21 @@ impl Experiment for PierretGalerne {
         line_plot(&path, "Figure 1b: W2 to p_0 against the early stop ε", "ε", "W2", &series, true, true)?;
         if published {
             outcome = outcome
-                .check(Check::new(format!("continuous SDE from N(0, I), ε = 0: {sde:.1e} vs published 6.7e-4"), format!("{sde:.1e}") == "6.7e-4").with("w2", sde))
-                .check(Check::new(format!("continuous ODE, ε = 0: {ode:.4} vs published 0.0730"), format!("{ode:.4}") == "0.0730").with("w2", ode))
-                .check(Check::new(format!("W2(N(0, I), p_T) = {gap:.5} vs published 0.00547"), format!("{gap:.5}") == "0.00547").with("w2", gap));
+                .check(
+                    Check::new(
+                        format!("continuous SDE from N(0, I), ε = 0: {sde:.1e} vs published 6.7e-4"),
+                        format!("{sde:.1e}") == "6.7e-4",
+                    )
+                    .with("w2", sde),
+                )
+                .check(
+                    Check::new(format!("continuous ODE, ε = 0: {ode:.4} vs published 0.0730"), format!("{ode:.4}") == "0.0730")
+                        .with("w2", ode),
+                )
+                .check(
+                    Check::new(format!("W2(N(0, I), p_T) = {gap:.5} vs published 0.00547"), format!("{gap:.5}") == "0.00547")
+                        .with("w2", gap),
+                );
         }
         // Figure 1a: trajectories, N = 1000, ε = 0, N(0, I).
         let mut fig = Vec::new();
@@ -172,10 +210,16 @@ impl Experiment for PierretGalerne {
             let s = Sampler::from_name(scheme).ok_or_else(|| fail("scheme"))?;
             let r = p.scheme(&s, &sched, Init::Standard, &SpectralScore::Exact, true).map_err(fail)?;
             let traj = r.trajectory.unwrap_or_default();
-            fig.push(Series::line(format!("{scheme} (final {:.3})", r.w2), times.iter().zip(&traj).map(|(t, w)| (t.max(1e-4), *w)).collect()));
+            fig.push(Series::line(
+                format!("{scheme} (final {:.3})", r.w2),
+                times.iter().zip(&traj).map(|(t, w)| (t.max(1e-4), *w)).collect(),
+            ));
             columns.push(traj);
             if published {
-                outcome = outcome.check(Check::new(format!("Figure 1a final {scheme}: {:.3} vs published {pubd}", r.w2), format!("{:.3}", r.w2) == pubd).with("w2", r.w2));
+                outcome = outcome.check(
+                    Check::new(format!("Figure 1a final {scheme}: {:.3} vs published {pubd}", r.w2), format!("{:.3}", r.w2) == pubd)
+                        .with("w2", r.w2),
+                );
             }
         }
         let grid: Vec<f64> = sched_times(&sched)?;
@@ -195,7 +239,11 @@ impl Experiment for PierretGalerne {
         line_plot(&path, "Figure 1a: W2(law at t, p_t), N = 1000, ε = 0, from N(0, I)", "forward time t", "W2", &fig, true, true)?;
         // Prop. 4.
         let worst = sde_t.iter().zip(&ode_t).map(|(s, o)| s - o).fold(f64::NEG_INFINITY, f64::max);
-        outcome = outcome.check(Check::new("Prop. 4: exact SDE ≤ exact ODE at every grid point", worst <= 1e-15).with("max_sde_minus_ode", worst).with("points", sde_t.len()));
+        outcome = outcome.check(
+            Check::new("Prop. 4: exact SDE ≤ exact ODE at every grid point", worst <= 1e-15)
+                .with("max_sde_minus_ode", worst)
+                .with("points", sde_t.len()),
+        );
         let path = ctx.output("prop4.svg")?;
         let prop = [
             Series::line("exact SDE from N(0, I)", times.iter().zip(&sde_t).map(|(t, w)| (t.max(1e-4), *w)).collect()),
@@ -212,8 +260,15 @@ impl Experiment for PierretGalerne {
                 let heun = w2(&a, "heun", 1000, 1e-3, Init::Standard)?;
                 let secs = start.elapsed().as_secs_f64();
                 outcome = outcome
-                    .check(Check::new(format!("ADSN EM, N = 1000, ε = 1e-3: {em:.3} vs published 5.162"), format!("{em:.3}") == "5.162").with("w2", em).with("seconds_em_and_heun", secs))
-                    .check(Check::new(format!("ADSN Heun, N = 1000, ε = 1e-3: {heun:.3} vs published 3.731"), format!("{heun:.3}") == "3.731").with("w2", heun));
+                    .check(
+                        Check::new(format!("ADSN EM, N = 1000, ε = 1e-3: {em:.3} vs published 5.162"), format!("{em:.3}") == "5.162")
+                            .with("w2", em)
+                            .with("seconds_em_and_heun", secs),
+                    )
+                    .check(
+                        Check::new(format!("ADSN Heun, N = 1000, ε = 1e-3: {heun:.3} vs published 3.731"), format!("{heun:.3}") == "3.731")
+                            .with("w2", heun),
+                    );
             }
         }
         Ok(outcome)

@@ -135,10 +135,16 @@ impl Experiment for SamplerZoo {
                 let resolvable = first.1 > 3.0 * floor;
                 let ok = last.1 <= 2.0 * floor + 0.05 && (!resolvable || last.1 < first.1);
                 outcome = outcome.check(
-                    Check::new(format!("{name}: error at {} steps ≤ 2·floor + 0.05 (and below its coarsest run when that is > 3·floor)", steps.last().unwrap_or(&0)), ok)
-                        .with("energy_distance_finest", last.1)
-                        .with("energy_distance_coarsest", first.1)
-                        .with("floor", floor),
+                    Check::new(
+                        format!(
+                            "{name}: error at {} steps ≤ 2·floor + 0.05 (and below its coarsest run when that is > 3·floor)",
+                            steps.last().unwrap_or(&0)
+                        ),
+                        ok,
+                    )
+                    .with("energy_distance_finest", last.1)
+                    .with("energy_distance_coarsest", first.1)
+                    .with("floor", floor),
                 );
             }
             // Samples at three step counts (the coarsest accepted, 50, the finest) over the target.
@@ -147,7 +153,10 @@ impl Experiment for SamplerZoo {
                 v.dedup_by_key(|(s, _)| *s);
                 v
             };
-            let mut sets = vec![Series::points("exact target", (0..reference.nrows().min(1500)).map(|i| (reference[(i, 0)], reference[(i, 1)])).collect())];
+            let mut sets = vec![Series::points(
+                "exact target",
+                (0..reference.nrows().min(1500)).map(|i| (reference[(i, 0)], reference[(i, 1)])).collect(),
+            )];
             for (s, x) in picks {
                 sets.push(Series::points(format!("{name}, {s} steps"), (0..x.nrows().min(1500)).map(|i| (x[(i, 0)], x[(i, 1)])).collect()));
             }
@@ -158,7 +167,15 @@ impl Experiment for SamplerZoo {
         pb.finish_and_clear();
         curves.push(Series::dashed("floor (two exact samples)", vec![(10.0, floor), (4000.0, floor)]));
         let path = ctx.output("error_vs_nfe.svg")?;
-        line_plot(&path, "Sampler zoo: energy distance to the target against score evaluations", "score evaluations per sample", "energy distance", &curves, true, true)?;
+        line_plot(
+            &path,
+            "Sampler zoo: energy distance to the target against score evaluations",
+            "score evaluations per sample",
+            "energy distance",
+            &curves,
+            true,
+            true,
+        )?;
         ctx.write_csv("zoo.csv", &["sampler", "steps", "score_evals", "energy_distance", "note"], rows)?;
         ctx.note(format!("floor (two independent exact samples of size {n}): {floor:.4}"));
         Ok(outcome)

@@ -113,9 +113,8 @@ impl Experiment for Smoothness {
         let vp = VpLinear::default();
         let d = 2.0;
         let mut outcome = Outcome::new();
-        let jobs: Vec<(usize, usize, usize)> = (0..times.len())
-            .flat_map(|ti| KS.iter().enumerate().flat_map(move |(ki, _)| (0..draws).map(move |r| (ti, ki, r))))
-            .collect();
+        let jobs: Vec<(usize, usize, usize)> =
+            (0..times.len()).flat_map(|ti| KS.iter().enumerate().flat_map(move |(ki, _)| (0..draws).map(move |r| (ti, ki, r)))).collect();
         let pb = ctx.progress(jobs.len() as u64, "smoothness: L(t) and m2(t) vs k");
         let seed = ctx.seed();
         let rngs: Vec<_> = jobs.iter().map(|&(_, ki, r)| ctx.rng((ki * 1000 + r) as u64)).collect();
@@ -129,7 +128,14 @@ impl Experiment for Smoothness {
                 let (a, b) = (c.a, c.b);
                 let pt = m.diffused(a, b).map_err(fail)?;
                 let radius = a * R_MU + 3.0;
-                let opts = SearchOptions { radius: Some(radius), samples, refine: REFINE, iterations: ITERATIONS, seed: seed ^ (r as u64), ..SearchOptions::default() };
+                let opts = SearchOptions {
+                    radius: Some(radius),
+                    samples,
+                    refine: REFINE,
+                    iterations: ITERATIONS,
+                    seed: seed ^ (r as u64),
+                    ..SearchOptions::default()
+                };
                 let est = lipschitz_estimate(&pt, &opts).map_err(fail)?;
                 let bound = lipschitz_bound(&pt, Some(radius)).map_err(fail)?;
                 let beta = 1.0 / (a * a * S_MIN + b * b);
@@ -137,7 +143,17 @@ impl Experiment for Smoothness {
                 let kfree = beta.max(0.25 * ((beta - alpha) * radius + 2.0 * a * R_MU * beta).powi(2));
                 let m2_kfree = a * a * (R_MU * R_MU + d * S_MAX) + b * b * d;
                 pb.inc(1);
-                Ok(vec![times[ti], k as f64, r as f64, est.value, bound.value, kfree, pt.second_moment(), m2_kfree, bound.theory_bound.unwrap_or(f64::NAN)])
+                Ok(vec![
+                    times[ti],
+                    k as f64,
+                    r as f64,
+                    est.value,
+                    bound.value,
+                    kfree,
+                    pt.second_moment(),
+                    m2_kfree,
+                    bound.theory_bound.unwrap_or(f64::NAN),
+                ])
             })
             .collect();
         pb.finish_and_clear();
@@ -164,13 +180,17 @@ impl Experiment for Smoothness {
             let x: Vec<f64> = tail.iter().map(|r| r[1].ln()).collect();
             let y: Vec<f64> = tail.iter().map(|r| r[3].ln()).collect();
             let (slope, se, _) = regression(&x, &y);
-            let (slope_all, se_all, _) = regression(&sel.iter().map(|r| r[1].ln()).collect::<Vec<_>>(), &sel.iter().map(|r| r[3].ln()).collect::<Vec<_>>());
+            let (slope_all, se_all, _) =
+                regression(&sel.iter().map(|r| r[1].ln()).collect::<Vec<_>>(), &sel.iter().map(|r| r[3].ln()).collect::<Vec<_>>());
             outcome = outcome.check(
-                Check::new(format!("t = {t}: no growth of L̂ with k for k ≥ 64 (log-log slope < 2 se or < 0.05)"), slope < 2.0 * se || slope < 0.05)
-                    .with("slope_k_ge_64", slope)
-                    .with("se", se)
-                    .with("slope_all_k", slope_all)
-                    .with("se_all_k", se_all),
+                Check::new(
+                    format!("t = {t}: no growth of L̂ with k for k ≥ 64 (log-log slope < 2 se or < 0.05)"),
+                    slope < 2.0 * se || slope < 0.05,
+                )
+                .with("slope_k_ge_64", slope)
+                .with("se", se)
+                .with("slope_all_k", slope_all)
+                .with("se_all_k", se_all),
             );
             let mean_of = |col: usize, k: usize| {
                 let v: Vec<f64> = sel.iter().filter(|r| r[1] == k as f64).map(|r| r[col]).collect();
@@ -193,7 +213,14 @@ impl Experiment for Smoothness {
             let mut rng = ctx.rng(99);
             let m = random_mixture(&mut rng, 8, smin, S_MAX, true)?;
             let radius = R_MU + 3.0;
-            let opts = SearchOptions { radius: Some(radius), samples: samples * 2, refine: REFINE, iterations: ITERATIONS, seed: ctx.seed(), ..SearchOptions::default() };
+            let opts = SearchOptions {
+                radius: Some(radius),
+                samples: samples * 2,
+                refine: REFINE,
+                iterations: ITERATIONS,
+                seed: ctx.seed(),
+                ..SearchOptions::default()
+            };
             let est = lipschitz_estimate(&m, &opts).map_err(fail)?;
             let bound = lipschitz_bound(&m, Some(radius)).map_err(fail)?;
             sweep.push(vec![smin, est.value, bound.value]);
@@ -203,10 +230,13 @@ impl Experiment for Smoothness {
         let (p_est, _, r2) = regression(&x, &sweep.iter().map(|r| r[1].ln()).collect::<Vec<_>>());
         let (p_bound, _, _) = regression(&x, &sweep.iter().map(|r| r[2].ln()).collect::<Vec<_>>());
         outcome = outcome.check(
-            Check::new("L̂ = O(1/poly(σ_min)): log-log linear (R² ≥ 0.98) with exponent in [−2.5, −0.5]", r2 >= 0.98 && (-2.5..=-0.5).contains(&p_est))
-                .with("exponent_estimate", p_est)
-                .with("r_squared", r2)
-                .with("exponent_bound", p_bound),
+            Check::new(
+                "L̂ = O(1/poly(σ_min)): log-log linear (R² ≥ 0.98) with exponent in [−2.5, −0.5]",
+                r2 >= 0.98 && (-2.5..=-0.5).contains(&p_est),
+            )
+            .with("exponent_estimate", p_est)
+            .with("r_squared", r2)
+            .with("exponent_bound", p_bound),
         );
         let s = vec![
             Series::points("estimate".to_string(), sweep.iter().map(|r| (r[0], r[1])).collect()),
