@@ -1,13 +1,13 @@
 //! Times the spectral fast path on the ADSN spectrum (d = 196 608): the six Pierret–Galerne schemes,
 //! 1000 steps, ε = 1e-3, from N(0, I). Usage: `cargo run --release -p gmdiff-gaussian --example
-//! adsn_timing [SPECTRUM.npy]` (default `../shared/data/adsn_fabric_eigenvalues.npy`).
+//! adsn_timing [SPECTRUM.npy]` (default `data/adsn_fabric_eigenvalues.npy`, shipped in the repository).
 use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff_solvers::{Sampler, Schedule};
 
 fn main() {
     let path = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/adsn_fabric_eigenvalues.npy").into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/adsn_fabric_eigenvalues.npy").into());
     let spectrum = match read_spectrum(std::path::Path::new(&path)) {
         Ok(s) => s,
         Err(e) => {

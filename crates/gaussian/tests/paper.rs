@@ -1,21 +1,12 @@
 //! Pierret–Galerne (THEORY §3): every published number, reproduced to the printed digits, from the
-//! CIFAR-10 and ADSN spectra in `../shared/data` (skipped with a message when absent).
+//! CIFAR-10 and ADSN spectra shipped in `data/` (data/README.md). A missing spectrum fails the test.
+
+mod common;
 
 use gmdiff_gaussian::published::{TABLE5, TABLE5_NFE, reproduces};
 use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff_process::{ForwardProcess, Process};
 use gmdiff_solvers::{Sampler, Schedule};
-use std::path::PathBuf;
-
-fn data_file(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        println!("SKIPPED: {} is absent; the published-number checks need it", p.display());
-        None
-    }
-}
 
 fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) -> f64 {
     let sched = Schedule::uniform_vp(points - 1, eps).unwrap();
@@ -35,7 +26,7 @@ fn check_cell(p: &SpectralProblem, label: &str, scheme: &str, points: usize, eps
 
 #[test]
 fn table_5_cifar10() {
-    let Some(path) = data_file("cifar10_cov_eigenvalues.npy") else { return };
+    let path = common::data_file("cifar10_cov_eigenvalues.npy");
     let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
     assert_eq!(p.dim(), 3072);
     for row in TABLE5 {
@@ -58,7 +49,7 @@ fn table_5_cifar10() {
 
 #[test]
 fn continuous_truncation_and_figure_1a_cifar10() {
-    let Some(path) = data_file("cifar10_cov_eigenvalues.npy") else { return };
+    let path = common::data_file("cifar10_cov_eigenvalues.npy");
     let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
     let vp = Process::default();
     let sde = p.continuous(Dynamics::Sde, &vp, 0.0, Init::Standard, None).unwrap().w2;
@@ -98,7 +89,7 @@ fn continuous_truncation_and_figure_1a_cifar10() {
 
 #[test]
 fn adsn_em_and_heun() {
-    let Some(path) = data_file("adsn_fabric_eigenvalues.npy") else { return };
+    let path = common::data_file("adsn_fabric_eigenvalues.npy");
     let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
     assert_eq!(p.dim(), 196_608);
     for init in [Init::Standard, Init::Exact] {
@@ -112,7 +103,7 @@ fn adsn_em_and_heun() {
 
 #[test]
 fn adsn_six_schemes_timing() {
-    let Some(path) = data_file("adsn_fabric_eigenvalues.npy") else { return };
+    let path = common::data_file("adsn_fabric_eigenvalues.npy");
     let p = SpectralProblem::centred(read_spectrum(&path).unwrap()).unwrap();
     let sched = Schedule::uniform_vp(1000, 1e-3).unwrap();
     let t0 = std::time::Instant::now();
