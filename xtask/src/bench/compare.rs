@@ -1,5 +1,6 @@
 //! `cargo xtask bench <workload> --peer PYTHON`: our workload and the peer script of
-//! `../shared/peers/` timed alternately in the same run, with the ratio of the medians.
+//! `benches/peers/` (the repository's own, [`default_peers_dir`]) timed alternately in the same
+//! run, with the ratio of the medians.
 //!
 //! Each round runs our workload (best of `runs`) and then the peer (which reports its own best of
 //! several runs after JIT warm-up); the report is the median of each over the rounds and
@@ -8,8 +9,14 @@
 use super::{Params, Workload};
 use crate::error::{Result, XtaskError};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// `<workspace root>/benches/peers`, where the peer scripts live (their pinned Python
+/// requirements are in `requirements.txt` there).
+pub fn default_peers_dir() -> PathBuf {
+    crate::runner::workspace_root().join("benches").join("peers")
+}
 
 /// The peer command line of a workload, if it has one, and the JSON field holding its seconds.
 fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Result<Option<(Vec<String>, String)>> {

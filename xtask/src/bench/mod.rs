@@ -179,7 +179,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
             method: req.method.as_deref(),
         };
         if let Some(python) = &req.peer {
-            let dir = req.peers_dir.clone().unwrap_or_else(|| crate::runner::workspace_root().join("..").join("shared").join("peers"));
+            let dir = req.peers_dir.clone().unwrap_or_else(compare::default_peers_dir);
             let line = compare::compare(w, &p, python, &dir, req.rounds)?;
             writeln!(out, "{line}").map_err(io_err)?;
             continue;
