@@ -5,9 +5,8 @@ use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff_solvers::{Sampler, Schedule};
 
 fn main() {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/adsn_fabric_eigenvalues.npy").into());
+    let path =
+        std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/adsn_fabric_eigenvalues.npy").into());
     let spectrum = match read_spectrum(std::path::Path::new(&path)) {
         Ok(s) => s,
         Err(e) => {
