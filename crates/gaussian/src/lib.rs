@@ -36,6 +36,7 @@ mod exact;
 pub mod published;
 mod spectral;
 mod spectrum;
+mod support;
 
 pub use dense::DenseProblem;
 pub use error::GaussianError;
