@@ -10,6 +10,8 @@
 //! * [`DenseProblem`]: full (possibly singular, non-centred) covariances and any affine score,
 //!   including non-commuting score errors; Bures W2 and KL from `gmdiff-metrics`.
 //! * [`read_spectrum`]: `.npy` (float32/float64, via `npyz`) and plain-text spectra.
+//! * [`IsotropicDdpm`]: the exact law of DDPM on an isotropic Gaussian *mixture* with collinear
+//!   means in any dimension (the isotropic factorisation) and its TV to the target.
 //!
 //! Infinite results are `f64::INFINITY` (never NaN): e.g. Heun at `ε = 0` evaluates the score at
 //! `t = 0`, where a zero eigenvalue makes it infinite.
@@ -33,6 +35,7 @@
 mod dense;
 mod error;
 mod exact;
+mod isotropic;
 pub mod published;
 mod spectral;
 mod spectrum;
@@ -41,5 +44,6 @@ mod support;
 pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
+pub use isotropic::{InSpanLaw, IsotropicDdpm, IsotropicTv, PropagationGrid, ScoreError};
 pub use spectral::{Decomposition, Init, LaneLaw, Report, SpectralProblem, SpectralScore};
 pub use spectrum::{parse_spectrum, read_spectrum};
