@@ -27,7 +27,7 @@ fn cifar_numbers_through_the_cli() {
     let (_, out, _) = run(&["--spectrum", path, "--scheme", "euler", "--steps", "20", "--eps", "1e-3", "--trajectory"]);
     let t = field(&out, "trajectory");
     assert_eq!(t.as_array().unwrap().len(), 21);
-    assert_eq!(t[0], field(&out, "w2"));
+    assert_eq!(t[20]["t"].as_f64(), Some(1e-3));
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn dense_input_and_errors() {
     assert_eq!(field(&out, "decomposition")["score"].as_f64(), Some(0.0));
     let (code, _, err) = run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "em"]);
     assert_eq!(code, Some(2));
-    assert_eq!(err.trim(), "error: --steps is required for --scheme em");
+    assert_eq!(err.trim(), "error: --steps is required for --sampler em");
     let (code, _, err) = run(&["--mean", m.to_str().unwrap(), "--covariance", c.to_str().unwrap(), "--scheme", "ddpm", "--steps", "10"]);
     assert_eq!(code, Some(2));
     assert!(err.starts_with("error: DDPM step 0") && err.lines().count() == 1, "{err}");

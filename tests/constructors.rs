@@ -10,18 +10,21 @@
 //! Every case runs under `catch_unwind`, and all failures are reported together.
 
 use faer::{Mat, mat};
-use gmdiff::gaussian::{DenseProblem, Dynamics, GaussianError, Init, SpectralProblem, SpectralScore, parse_spectrum, read_spectrum};
+use gmdiff::gaussian::{
+    DenseProblem, Dynamics, GaussianError, Init, IsotropicDdpm, PropagationGrid, ScoreError, SpectralProblem, SpectralScore,
+    parse_spectrum, read_spectrum,
+};
 use gmdiff::guidance::{
     ClassConditional, DensityOutput, Estimate, Guidance, GuidanceError, GuidedScore, ScoreJacobian, confidence, flow_log_density,
     knn_entropy, map_log_density, step_coefficients,
 };
 use gmdiff::io::{IoError, parse_points_csv, read_mixture_json, read_points_csv, write_atomic, write_matrix_csv};
 use gmdiff::metrics::{
-    Bandwidth, EmdOptions, FittedGaussian, HistogramGrid, IsotropicDdpm, MetricsError, PropagationGrid, ScoreError, TwoSampleStatistic,
-    bures_w2, bures_w2_fitted, bures_w2_squared, emd, energy_distance, energy_distance_sq, entropy_knn, gaussian_entropy,
-    histogram_divergence, histogram_divergence_mixture, kl_gaussian, kl_mixtures_mc, median_bandwidth, mixture_entropy_mc, mixture_w2,
-    mmd2_unbiased, ot_sq_euclidean, permutation_test, tv_gaussian_1d, tv_gaussian_bounds, tv_isotropic_gaussians, tv_mixtures_mc, w2_1d,
-    w2_exact, w2_exact_weighted, w2_sliced, w2_sliced_estimate,
+    Bandwidth, EmdOptions, FittedGaussian, HistogramGrid, MetricsError, TwoSampleStatistic, bures_w2, bures_w2_fitted, bures_w2_squared,
+    emd, energy_distance, energy_distance_sq, entropy_knn, gaussian_entropy, histogram_divergence, histogram_divergence_mixture,
+    kl_gaussian, kl_mixtures_mc, median_bandwidth, mixture_entropy_mc, mixture_w2, mmd2_unbiased, ot_sq_euclidean, permutation_test,
+    tv_gaussian_1d, tv_gaussian_bounds, tv_isotropic_gaussians, tv_mixtures_mc, w2_1d, w2_exact, w2_exact_weighted, w2_sliced,
+    w2_sliced_estimate,
 };
 use gmdiff::mixture::{
     Covariance, Gaussian, GaussianMixture, MixtureError, SearchOptions, SmoothnessError, hessian_norms, lipschitz_bound,

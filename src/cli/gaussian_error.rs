@@ -30,20 +30,26 @@ pub struct GaussianErrorArgs {
     /// Data covariance (CSV, d rows of d values).
     #[arg(long, requires = "mean")]
     covariance: Option<PathBuf>,
-    /// Scheme: em, ei, ddpm, euler, heun, rk4, ddim, dpmpp2m, ode-ei, dpom, dpum, or the exact
-    /// continuous sde / ode.
-    #[arg(long)]
-    scheme: String,
+    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum (as `gmdiff
+    /// sample`), or the exact continuous sde / ode. `--scheme` is an alias.
+    #[arg(long, visible_alias = "scheme")]
+    sampler: String,
+    /// η of DDIM (0 = deterministic; as `gmdiff sample`).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    eta: f64,
     /// Number of steps S (the grid has S + 1 points); optional for sde/ode (trajectory grid).
     #[arg(long)]
     steps: Option<usize>,
-    /// Early stop ε; the output is compared with p_0 (so the truncation error is included).
+    /// Early stop ε (the last grid time). Default 0, unlike `gmdiff sample`: the error is measured
+    /// against the data p_0 (Pierret–Galerne), so the truncation W2(p_ε, p_0) is part of it.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     eps: f64,
     /// Start law.
     #[arg(long, value_enum, default_value = "standard")]
     init: InitKind,
-    /// Also print W2 to p_t at every grid point, indexed by forward time (trajectory[0] = w2).
+    /// Also print "trajectory": one {"t": t_k, "w2": W2(X_k, p_{t_k})} per grid point k = 0..S in
+    /// the sampler's order (t_0 = T first, t_S = ε last; each iterate against the true marginal at
+    /// its own time, so the last entry is against p_ε while "w2" is against p_0).
     #[arg(long)]
     trajectory: bool,
     /// Use the approximate score (1 + δ)·s instead of the exact score s (a linear score error).
@@ -101,14 +107,17 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
         return Err(CliError::Usage(format!("--score-scale {} must be finite and > −1", args.score_scale)));
     }
     let mut decomposition: Option<String> = None;
-    let report: Report = match args.scheme.as_str() {
+    let report: Report = match args.sampler.as_str() {
         "sde" | "ode" => {
-            let dynamics = if args.scheme == "sde" { Dynamics::Sde } else { Dynamics::Ode };
+            let dynamics = if args.sampler == "sde" { Dynamics::Sde } else { Dynamics::Ode };
             if !(args.eps.is_finite() && (0.0..process.horizon()).contains(&args.eps)) {
                 return Err(CliError::Usage(format!("--eps {} must lie in [0, T)", args.eps)));
             }
             if args.score_scale != 0.0 || args.decompose {
-                return Err(CliError::Usage("--score-scale and --decompose apply to discrete schemes, not to the exact sde/ode".into()));
+                return Err(CliError::Usage("--score-scale and --decompose apply to discrete samplers, not to the exact sde/ode".into()));
+            }
+            if args.eta != 0.0 {
+                return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
             }
             if args.trajectory && grid.is_none() {
                 return Err(CliError::Usage("--trajectory with sde/ode needs --steps for the grid".into()));
@@ -121,10 +130,15 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
             .map_err(err)?
         }
         name => {
-            let sampler = Sampler::from_name(name).ok_or_else(|| {
-                CliError::Usage(format!("unknown scheme `{name}`: expected one of {}, sde, ode", Sampler::NAMES.join(", ")))
+            let mut sampler = Sampler::from_name(name).ok_or_else(|| {
+                CliError::Usage(format!("unknown sampler `{name}`: expected one of {}, sde, ode", Sampler::NAMES.join(", ")))
             })?;
-            let grid = grid.ok_or_else(|| CliError::Usage(format!("--steps is required for --scheme {name}")))?;
+            if let Sampler::Ddim { eta } = &mut sampler {
+                *eta = args.eta;
+            } else if args.eta != 0.0 {
+                return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
+            }
+            let grid = grid.ok_or_else(|| CliError::Usage(format!("--steps is required for --sampler {name}")))?;
             let schedule = Schedule::grid(process, grid);
             let score = if args.score_scale == 0.0 { SpectralScore::Exact } else { SpectralScore::Scaled(args.score_scale) };
             let report = match &data {
@@ -156,8 +170,10 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
     };
     let mut line =
         format!("{{\"w2\": {}, \"kl\": {}, \"score_evals\": {}", json_number(report.w2), json_number(report.kl), report.score_evals);
-    if let Some(t) = &report.trajectory {
-        let items: Vec<String> = t.iter().map(|v| json_number(*v)).collect();
+    if let (Some(w2), Some(t)) = (&report.trajectory, &report.trajectory_times) {
+        // The library lists ascending forward time; print in the sampler's order k = 0..S.
+        let items: Vec<String> =
+            t.iter().zip(w2).rev().map(|(t, w)| format!("{{\"t\": {}, \"w2\": {}}}", json_number(*t), json_number(*w))).collect();
         line.push_str(&format!(", \"trajectory\": [{}]", items.join(", ")));
     }
     if let Some(d) = &decomposition {

@@ -5,7 +5,9 @@
 use crate::error::GaussianError;
 use crate::exact::Dynamics;
 use crate::spectral::{Init, Report, SpectralProblem};
-use faer::Mat;
+use crate::support::landing;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
 use gmdiff_process::{Coefficients, Process};
 use gmdiff_solvers::{Dense, DenseGaussian, LawStart, LinearScore, Marginal, Op, Sampler, Schedule, SolverError, output_law};
 
@@ -60,8 +62,53 @@ impl DenseProblem {
         Ok(gmdiff_metrics::bures_w2(&m1, s1.as_ref(), &m2, s2.as_ref())?)
     }
 
+    /// `KL(law ‖ p_t)` at `at`, in the eigenbasis `U` of `Σ`, by the support rule (`docs/gaussian.md`):
+    /// an eigen-coordinate where `p_t` is a point mass (`a_t² λ_j + b_t² = 0`) makes the KL `∞` unless
+    /// the output is `settled` there (then it is exactly the data's point mass and adds 0); the other
+    /// coordinates `B = U[:, keep]` give `kl_gaussian(Bᵀ m, Bᵀ S B, a_t Bᵀ μ, diag(a_t² λ + b_t²))`.
+    fn kl_to(&self, law: &Marginal<Dense>, at: &Coefficients, settled: bool) -> Result<f64, GaussianError> {
+        let d = self.data.mean().len();
+        let (m1, s1) = dense_parts(law, d);
+        if !(0..d).all(|j| (0..d).all(|i| s1[(i, j)].is_finite())) {
+            return Ok(f64::INFINITY);
+        }
+        let (values, vectors) = self.data.eigen();
+        let var: Vec<f64> = values.iter().map(|&l| at.a * at.a * l + at.b * at.b).collect();
+        let keep: Vec<usize> = (0..d).filter(|&j| var[j] != 0.0).collect();
+        if keep.len() < d && !settled {
+            return Ok(f64::INFINITY);
+        }
+        let r = keep.len();
+        if r == 0 {
+            return Ok(0.0);
+        }
+        let basis = Mat::from_fn(d, r, |i, k| vectors[(i, keep[k])]);
+        let project = |v: &[f64]| -> Vec<f64> { (0..r).map(|k| (0..d).map(|i| basis[(i, k)] * v[i]).sum()).collect() };
+        let mut sb = Mat::zeros(d, r);
+        matmul(sb.as_mut(), Accum::Replace, s1.as_ref(), basis.as_ref(), 1.0, Par::Seq);
+        let mut bsb = Mat::zeros(r, r);
+        matmul(bsb.as_mut(), Accum::Replace, basis.transpose(), sb.as_ref(), 1.0, Par::Seq);
+        let s_out = Mat::from_fn(r, r, |i, j| 0.5 * (bsb[(i, j)] + bsb[(j, i)]));
+        let m_out = project(&m1);
+        let m_ref: Vec<f64> = project(self.data.mean()).into_iter().map(|v| at.a * v).collect();
+        let s_ref = Mat::from_fn(r, r, |i, j| if i == j { var[keep[i]] } else { 0.0 });
+        Ok(gmdiff_metrics::kl_gaussian(&m_out, s_out.as_ref(), &m_ref, s_ref.as_ref())?)
+    }
+
+    /// True when `score` is, bit for bit, the exact score of the data at `at` (the support rule needs
+    /// the exact data prediction in the last step).
+    fn is_exact_at<T: LinearScore<Dense> + ?Sized>(&self, score: &T, at: &Coefficients) -> bool {
+        match (score.affine(at), self.data.affine(at)) {
+            (Ok(given), Ok(exact)) => given == exact,
+            _ => false,
+        }
+    }
+
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
-    /// trajectory as in [`Report`].
+    /// trajectory as in [`Report`]. The KL follows the support rule (`docs/gaussian.md`): after a
+    /// DDIM or DPM-Solver++(2M) landing at `b_S = 0` with the exact score, the output's component in
+    /// the null space of `Σ` is exactly the data's and the KL is taken over `range(Σ)`; otherwise a
+    /// singular `p_0` gives `KL = ∞`.
     pub fn scheme<T: LinearScore<Dense> + ?Sized>(
         &self,
         sampler: &Sampler,
@@ -95,20 +142,17 @@ impl DenseProblem {
         if let Some(e) = metric_err {
             return Err(e);
         }
-        let d = self.data.mean().len();
+        let trajectory_times = trajectory.then(|| points.iter().rev().map(|c| c.t).collect());
         match out {
             Ok(out) => {
                 let w2 = self.bures_to(&out.law, &zero)?;
-                let (m1, s1) = dense_parts(&out.law, d);
-                let z = self.data.marginal(&zero);
-                let (m2, s2) = dense_parts(&z, d);
-                let kl = gmdiff_metrics::kl_gaussian(&m1, s1.as_ref(), &m2, s2.as_ref())?;
+                let settled = landing(sampler, schedule)?.is_some_and(|l| self.is_exact_at(score, &l.score_at));
+                let kl = self.kl_to(&out.law, &zero, settled)?;
                 let trajectory = trajectory.then(|| {
-                    partial[steps] = w2;
                     partial.reverse();
                     partial
                 });
-                Ok(Report { w2, kl, trajectory, score_evals: out.score_evals, note: None })
+                Ok(Report { w2, kl, trajectory, trajectory_times, score_evals: out.score_evals, note: None })
             }
             Err(SolverError::SingularScore { t }) => {
                 let trajectory = trajectory.then(|| {
@@ -120,6 +164,7 @@ impl DenseProblem {
                     w2: f64::INFINITY,
                     kl: f64::INFINITY,
                     trajectory,
+                    trajectory_times,
                     score_evals: sampler.score_evals(schedule),
                     note: Some(format!("the scheme evaluates the exact score at t = {t}, where p_t is singular: the output is infinite")),
                 })

@@ -10,9 +10,13 @@
 //! * [`DenseProblem`]: full (possibly singular, non-centred) covariances and any affine score,
 //!   including non-commuting score errors; Bures W2 and KL from `gmdiff-metrics`.
 //! * [`read_spectrum`]: `.npy` (float32/float64, via `npyz`) and plain-text spectra.
+//! * [`IsotropicDdpm`]: the exact law of DDPM on an isotropic Gaussian *mixture* with collinear
+//!   means in any dimension (the isotropic factorisation) and its TV to the target.
 //!
 //! Infinite results are `f64::INFINITY` (never NaN): e.g. Heun at `ε = 0` evaluates the score at
-//! `t = 0`, where a zero eigenvalue makes it infinite.
+//! `t = 0`, where a zero eigenvalue makes it infinite. `KL(output ‖ p_0)` on singular data is finite
+//! exactly when the sampler structurally lands on the data's support (DDIM and DPM-Solver++(2M) at
+//! `b = 0` with the exact score; `docs/gaussian.md`, "The support rule"), never by rounding.
 //!
 //! Runnable examples: `examples/w2_error_table.rs` (exact W2 of every scheme against steps on a small
 //! spectrum, the continuous limits and the observed orders) and `examples/adsn_timing.rs` (the
@@ -33,12 +37,15 @@
 mod dense;
 mod error;
 mod exact;
+mod isotropic;
 pub mod published;
 mod spectral;
 mod spectrum;
+mod support;
 
 pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
+pub use isotropic::{InSpanLaw, IsotropicDdpm, IsotropicTv, PropagationGrid, ScoreError};
 pub use spectral::{Decomposition, Init, LaneLaw, Report, SpectralProblem, SpectralScore};
 pub use spectrum::{parse_spectrum, read_spectrum};

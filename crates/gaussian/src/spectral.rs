@@ -4,6 +4,7 @@
 
 use crate::error::GaussianError;
 use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
+use crate::support::{Landing, landing};
 use gmdiff_process::{Coefficients, ForwardProcess, Process};
 use gmdiff_solvers::{
     Diag, GaussLaw, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
@@ -38,11 +39,17 @@ pub enum SpectralScore {
 pub struct Report {
     /// `W2(output, p_0)` (Bures; `∞` when the scheme evaluates an infinite score).
     pub w2: f64,
-    /// `KL(output ‖ p_0)` (`∞` when the output is not absolutely continuous w.r.t. `p_0`).
+    /// `KL(output ‖ p_0)` (`∞` when the output is not absolutely continuous w.r.t. `p_0`; over the
+    /// support when both live on `μ + range(Σ)`, decided by the support rule of `docs/gaussian.md`).
     pub kl: f64,
-    /// `trajectory[j]` is W2 at grid point `S − j` against `p_t` at that forward time, except
-    /// `trajectory[0] = w2` (the output against `p_0`, as in Pierret–Galerne's Figure 1a).
+    /// The trajectory, in ascending forward time: `trajectory[j] = W2(X_{S−j}, p_{t_{S−j}})`, the
+    /// law of the iterate after `S − j` steps against the true marginal at its own grid time
+    /// (Pierret–Galerne's Figure 1a and their notebook). `trajectory[0]` is the output against
+    /// `p_ε` (equal to `w2` only when `ε = 0`); `trajectory[S]` is the start against `p_T`.
     pub trajectory: Option<Vec<f64>>,
+    /// The forward time of each `trajectory` entry: `trajectory_times[j] = t_{S−j}` (ascending; for a
+    /// discrete chain, the chain index).
+    pub trajectory_times: Option<Vec<f64>>,
     /// Score evaluations of the run.
     pub score_evals: usize,
     /// Why a value is infinite, when one is.
@@ -137,23 +144,25 @@ impl SpectralProblem {
             Op::Full(Diag(v)) => v.len(),
             Op::Scalar(_) => return f64::NAN,
         };
-        let mut acc = 0.0;
-        for i in 0..n {
+        diag_w2_sq((0..n).map(|i| {
             let lane = start + i;
-            let v = cov_at(&law.cov, i);
-            let u = at.a * at.a * self.values[lane] + at.b * at.b;
             let dm = law.mean.as_ref().map_or(0.0, |m| m[i]) - self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
-            acc += self.weights[lane] * (sqrt_gap_sq(v, u) + dm * dm);
-        }
-        acc
+            (self.weights[lane], cov_at(&law.cov, i), var_at(at, self.values[lane]), dm)
+        }))
     }
 
-    fn kl_against(&self, start: usize, law: &Marginal<Diag>, at: &Coefficients) -> f64 {
+    /// Weighted `Σ w_i KL(N(μ_i, v_i) ‖ N(ν_i, u_i))` of a lane range against `p_t` at `at`. A lane
+    /// where `p_t` is a point mass (`u_i = 0`) and whose output is not settled by the support rule
+    /// (`settled(lane)` false) is `∞`, whatever the rounding left in `v_i`.
+    fn kl_against(&self, start: usize, law: &Marginal<Diag>, at: &Coefficients, settled: &impl Fn(usize) -> bool) -> f64 {
         let n = self.values.len().min(start + lane_count(law)) - start;
         (0..n)
             .map(|i| {
                 let lane = start + i;
-                let u = at.a * at.a * self.values[lane] + at.b * at.b;
+                let u = var_at(at, self.values[lane]);
+                if u == 0.0 && !settled(lane) {
+                    return f64::INFINITY;
+                }
                 let mu = law.mean.as_ref().map_or(0.0, |m| m[i]);
                 let nu = self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
                 self.weights[lane] * kl_coordinate(mu, cov_at(&law.cov, i), nu, u)
@@ -161,10 +170,46 @@ impl SpectralProblem {
             .sum()
     }
 
+    /// Whether the output lane `lane` is settled by the support rule (`docs/gaussian.md`): the
+    /// sampler lands on the data prediction at `b_S = 0`, the lane is a null direction of `Σ`
+    /// (`λ = 0`), and the score is exact on that lane.
+    fn settles(&self, lane: usize, landing: Option<&Landing>, score: &SpectralScore, lane_e: Option<&[f64]>) -> bool {
+        landing.is_some()
+            && self.values[lane] == 0.0
+            && match score {
+                SpectralScore::Exact => true,
+                SpectralScore::Scaled(delta) => *delta == 0.0,
+                SpectralScore::Precision(_) => lane_e.is_some_and(|e| e[lane] == 0.0),
+            }
+    }
+
+    /// Sets the settled lanes of a lane range's output law to their exact value, the point mass at
+    /// `a_S m_i` (the data's null coordinate carried to the last grid point).
+    fn settle(&self, start: usize, law: &mut Marginal<Diag>, landing: Option<&Landing>, settled: &impl Fn(usize) -> bool) {
+        let Some(landing) = landing else { return };
+        let n = lane_count(law).min(self.lanes() - start);
+        if let (None, Some(_)) = (&law.mean, &self.mean) {
+            law.mean = Some(vec![0.0; n]);
+        }
+        for i in 0..n {
+            let lane = start + i;
+            if settled(lane) {
+                if let Op::Full(Diag(v)) = &mut law.cov {
+                    v[i] = 0.0;
+                }
+                if let (Some(m), Some(data)) = (law.mean.as_mut(), self.mean.as_ref()) {
+                    m[i] = landing.last.a * data[lane];
+                }
+            }
+        }
+    }
+
     /// The exact output law of `sampler` (its own step run on Gaussian laws) and its W2/KL to `p_0`.
     ///
     /// A scheme that evaluates the exact score where it is infinite (Heun or RK4 at `ε = 0` with a
-    /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN.
+    /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN. Null lanes of `Σ` follow the
+    /// support rule (`docs/gaussian.md`): exactly the data's point mass after a DDIM or
+    /// DPM-Solver++(2M) landing at `b_S = 0` with a score exact there, else `KL = ∞`.
     pub fn scheme(
         &self,
         sampler: &Sampler,
@@ -183,6 +228,8 @@ impl SpectralProblem {
             SpectralScore::Precision(e) => Some(self.lane_perturbation(e)?),
             _ => None,
         };
+        let landing = landing(sampler, schedule)?;
+        let settled = |lane: usize| self.settles(lane, landing.as_ref(), score, lane_e.as_deref());
         let ranges: Vec<std::ops::Range<usize>> = (0..self.lanes()).step_by(CHUNK).map(|s| s..(s + CHUNK).min(self.lanes())).collect();
         struct Chunk {
             partial: Vec<f64>,
@@ -217,10 +264,17 @@ impl SpectralProblem {
                 };
                 match out {
                     Ok(out) => {
-                        let law = expand(&out.law, r.len());
+                        let mut law = expand(&out.law, r.len());
+                        if landing.is_some() {
+                            self.settle(r.start, &mut law, landing.as_ref(), &settled);
+                            // The last iterate is the (settled) output.
+                            if let Some(last) = partial.last_mut() {
+                                *last = self.w2_sq_against(r.start, &law, &points[steps]);
+                            }
+                        }
                         Ok(Chunk {
                             w2_sq: self.w2_sq_against(r.start, &law, &zero),
-                            kl: self.kl_against(r.start, &law, &zero),
+                            kl: self.kl_against(r.start, &law, &zero, &settled),
                             partial,
                             evals: out.score_evals,
                             singular: None,
@@ -239,18 +293,18 @@ impl SpectralProblem {
         let singular = chunks.iter().find_map(|c| c.singular);
         let evals = chunks.iter().map(|c| c.evals).max().unwrap_or(0);
         let evals = if singular.is_some() { sampler.score_evals(schedule) } else { evals };
+        let trajectory_times = trajectory.then(|| points.iter().rev().map(|c| c.t).collect());
         let trajectory = trajectory.then(|| {
-            let mut by_point: Vec<f64> = (0..=steps)
+            (0..=steps)
+                .rev()
                 .map(|k| chunks.iter().map(|c| c.partial.get(k).copied().unwrap_or(f64::INFINITY)).sum::<f64>().sqrt())
-                .collect();
-            by_point[steps] = w2_sq.sqrt();
-            by_point.reverse();
-            by_point
+                .collect()
         });
         Ok(Report {
             w2: w2_sq.sqrt(),
             kl,
             trajectory,
+            trajectory_times,
             score_evals: evals,
             note: singular.map(|t| {
                 format!("the scheme evaluates the exact score at t = {t}, where p_t is singular (zero eigenvalue): the output is infinite")
@@ -259,7 +313,9 @@ impl SpectralProblem {
     }
 
     /// The exact continuous reverse SDE or flow ODE from `init`, read at forward time `eps` and
-    /// compared with `p_0` (`w2`), with optional trajectory on `grid` (as in [`Report`]).
+    /// compared with `p_0` (`w2`, `kl`), with an optional trajectory on `grid` (forward times in the
+    /// sampler's order, descending as a `TimeGrid`'s): `W2(law at t, p_t)` at every grid time, listed
+    /// in ascending forward time as in [`Report`].
     ///
     /// ```
     /// use gmdiff_gaussian::{Dynamics, Init, SpectralProblem};
@@ -284,16 +340,10 @@ impl SpectralProblem {
         let (w2, kl) = w2_kl_at(&process.at(eps)?, &zero);
         let trajectory = match grid {
             None => None,
-            Some(times) => {
-                let mut t: Vec<f64> = times.iter().map(|&t| process.at(t).map(|c| w2_kl_at(&c, &c).0)).collect::<Result<_, _>>()?;
-                if let Some(last) = t.last_mut() {
-                    *last = w2;
-                }
-                t.reverse();
-                Some(t)
-            }
+            Some(times) => Some(times.iter().rev().map(|&t| process.at(t).map(|c| w2_kl_at(&c, &c).0)).collect::<Result<Vec<f64>, _>>()?),
         };
-        Ok(Report { w2, kl, trajectory, score_evals: 0, note: None })
+        let trajectory_times = grid.map(|times| times.iter().rev().copied().collect());
+        Ok(Report { w2, kl, trajectory, trajectory_times, score_evals: 0, note: None })
     }
 
     /// The truncation error `W2(p_ε, p_0)`.
@@ -305,22 +355,20 @@ impl SpectralProblem {
     /// The initialization gap `W2(N(0, I), p_T)`.
     pub fn init_gap(&self, process: &Process) -> Result<f64, GaussianError> {
         let top = process.at(process.horizon())?;
-        let mut w = 0.0;
-        for (lane, &lam) in self.values.iter().enumerate() {
+        let lanes = self.values.iter().enumerate().map(|(lane, &lam)| {
             let m = self.mean.as_ref().map_or(0.0, |m| top.a * m[lane]);
-            w += self.weights[lane] * (sqrt_gap_sq(1.0, top.a * top.a * lam + top.b * top.b) + m * m);
-        }
-        Ok(w.sqrt())
+            (self.weights[lane], 1.0, var_at(&top, lam), m)
+        });
+        Ok(diag_w2_sq(lanes).sqrt())
     }
 
     /// `W2(p_s, p_t)` for the forward marginals at `s` and `t`.
     fn gap(&self, s: &Coefficients, t: &Coefficients) -> f64 {
-        let mut w = 0.0;
-        for (lane, &lam) in self.values.iter().enumerate() {
+        let lanes = self.values.iter().enumerate().map(|(lane, &lam)| {
             let dm = self.mean.as_ref().map_or(0.0, |m| (s.a - t.a) * m[lane]);
-            w += self.weights[lane] * (sqrt_gap_sq(s.a * s.a * lam + s.b * s.b, t.a * t.a * lam + t.b * t.b) + dm * dm);
-        }
-        w.sqrt()
+            (self.weights[lane], var_at(s, lam), var_at(t, lam), dm)
+        });
+        diag_w2_sq(lanes).sqrt()
     }
 
     /// The error decomposition of a scheme (all W2):
@@ -359,13 +407,7 @@ impl SpectralProblem {
         let exact_score = self.scheme_law(sampler, &schedule, init, &SpectralScore::Exact)?;
         let given_score = self.scheme_law(sampler, &schedule, init, score)?;
         let score_part = match (exact_score, given_score) {
-            (Some(a), Some(b)) => {
-                let mut w = 0.0;
-                for i in 0..self.lanes() {
-                    w += self.weights[i] * (sqrt_gap_sq(a.1[i], b.1[i]) + (a.0[i] - b.0[i]).powi(2));
-                }
-                w.sqrt()
-            }
+            (Some(a), Some(b)) => diag_w2_sq((0..self.lanes()).map(|i| (self.weights[i], a.1[i], b.1[i], a.0[i] - b.0[i]))).sqrt(),
             _ => f64::INFINITY,
         };
         Ok(Decomposition { total, truncation: self.truncation(process, eps)?, initialization, discretization, score: score_part })
@@ -380,20 +422,23 @@ impl SpectralProblem {
     /// W2 and KL between the law of the exact continuous `dynamics` started from `init` at `top`
     /// and read at `at`, and the true marginal at `against`, lane by lane.
     fn continuous_gap(&self, dynamics: Dynamics, top: &Coefficients, init: Init, at: &Coefficients, against: &Coefficients) -> (f64, f64) {
-        let mut w = 0.0;
-        let mut kl = 0.0;
-        for (lane, &lam) in self.values.iter().enumerate() {
-            let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
-            let (mu0, v0) = match init {
-                Init::Standard => (0.0, 1.0),
-                Init::Exact => (top.a * m, top.a * top.a * lam + top.b * top.b),
-            };
-            let (mu, v) = continuous_coordinate(dynamics, lam, m, top, at, mu0, v0);
-            let u = against.a * against.a * lam + against.b * against.b;
-            let nu = against.a * m;
-            w += self.weights[lane] * (sqrt_gap_sq(v, u) + (mu - nu).powi(2));
-            kl += self.weights[lane] * kl_coordinate(mu, v, nu, u);
-        }
+        // Per lane: (weight, output mean, output variance, p_t mean, p_t variance).
+        let lanes: Vec<(f64, f64, f64, f64, f64)> = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(lane, &lam)| {
+                let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
+                let (mu0, v0) = match init {
+                    Init::Standard => (0.0, 1.0),
+                    Init::Exact => (top.a * m, var_at(top, lam)),
+                };
+                let (mu, v) = continuous_coordinate(dynamics, lam, m, top, at, mu0, v0);
+                (self.weights[lane], mu, v, against.a * m, var_at(against, lam))
+            })
+            .collect();
+        let w = diag_w2_sq(lanes.iter().map(|&(w, mu, v, nu, u)| (w, v, u, mu - nu)));
+        let kl = lanes.iter().map(|&(w, mu, v, nu, u)| w * kl_coordinate(mu, v, nu, u)).sum();
         (w.sqrt(), kl)
     }
 
@@ -408,17 +453,17 @@ impl SpectralProblem {
         Ok(match self.scheme_law(sampler, schedule, init, score)? {
             None => f64::INFINITY,
             Some((mean, var)) => {
-                let mut w = 0.0;
-                for (lane, &lam) in self.values.iter().enumerate() {
+                let lanes = self.values.iter().enumerate().map(|(lane, &lam)| {
                     let m = self.mean.as_ref().map_or(0.0, |m| at.a * m[lane]);
-                    w += self.weights[lane] * (sqrt_gap_sq(var[lane], at.a * at.a * lam + at.b * at.b) + (mean[lane] - m).powi(2));
-                }
-                w.sqrt()
+                    (self.weights[lane], var[lane], var_at(at, lam), mean[lane] - m)
+                });
+                diag_w2_sq(lanes).sqrt()
             }
         })
     }
 
-    /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere.
+    /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere;
+    /// null lanes settled by the support rule as in [`SpectralProblem::scheme`].
     pub fn scheme_law(
         &self,
         sampler: &Sampler,
@@ -431,18 +476,24 @@ impl SpectralProblem {
             Init::Standard => LawStart::Standard,
             Init::Exact => LawStart::Exact,
         };
+        let lane_e = match score {
+            SpectralScore::Precision(e) => Some(self.lane_perturbation(e)?),
+            _ => None,
+        };
         let out = match score {
             SpectralScore::Exact => output_law(sampler, schedule, &data, start, |_, _| Ok(())),
             SpectralScore::Scaled(d) => output_law(sampler, schedule, &ScaledScore::new(data, *d), start, |_, _| Ok(())),
-            SpectralScore::Precision(e) => {
-                let e = Diag(self.lane_perturbation(e)?);
+            SpectralScore::Precision(_) => {
+                let e = Diag(lane_e.clone().expect("computed above"));
                 output_law(sampler, schedule, &PerturbedPrecision::new(data, e), start, |_, _| Ok(()))
             }
         };
         match out {
             Ok(o) => {
                 let n = self.lanes();
-                let law = expand(&o.law, n);
+                let mut law = expand(&o.law, n);
+                let landing = landing(sampler, schedule)?;
+                self.settle(0, &mut law, landing.as_ref(), &|lane| self.settles(lane, landing.as_ref(), score, lane_e.as_deref()));
                 Ok(Some((law.mean.unwrap_or_else(|| vec![0.0; n]), (0..n).map(|i| cov_at(&law.cov, i)).collect())))
             }
             Err(SolverError::SingularScore { .. }) => Ok(None),
@@ -467,6 +518,23 @@ pub struct Decomposition {
     pub discretization: f64,
     /// Scheme with the given score against the scheme with the exact score.
     pub score: f64,
+}
+
+/// `Σ_i w_i [(√v_i − √u_i)² + (μ_i − ν_i)²]` over lanes `(w_i, v_i, u_i, μ_i − ν_i)`: the squared W2
+/// between two Gaussians that are diagonal in one orthonormal basis (the Bures formula for commuting
+/// covariances; lane `i` has multiplicity `w_i`), with `(√v − √u)²` by [`sqrt_gap_sq`] (no
+/// cancellation). Summed in lane order, so every caller gets the same bits.
+fn diag_w2_sq(lanes: impl Iterator<Item = (f64, f64, f64, f64)>) -> f64 {
+    let mut acc = 0.0;
+    for (w, v, u, dm) in lanes {
+        acc += w * (sqrt_gap_sq(v, u) + dm * dm);
+    }
+    acc
+}
+
+/// The forward variance `a_t² λ + b_t²` of an eigen-coordinate with variance `λ`.
+fn var_at(at: &Coefficients, lam: f64) -> f64 {
+    at.a * at.a * lam + at.b * at.b
 }
 
 fn lane_count(law: &Marginal<Diag>) -> usize {

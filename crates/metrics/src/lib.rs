@@ -67,7 +67,7 @@ pub use gaussian::{
     FittedGaussian, TvBounds, bures_w2, bures_w2_fitted, bures_w2_squared, gaussian_entropy, kl_gaussian, tv_gaussian_1d,
     tv_gaussian_bounds,
 };
-pub use isotropic_tv::{InSpanLaw, IsotropicDdpm, IsotropicTv, PropagationGrid, ScoreError, tv_isotropic_gaussians};
+pub use isotropic_tv::tv_isotropic_gaussians;
 pub use kernel::{
     Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth, mmd2_unbiased, permutation_test,
 };

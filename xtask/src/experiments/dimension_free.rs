@@ -34,7 +34,7 @@
 
 #![allow(clippy::needless_range_loop)] // (d, K, T) grids are indexed in parallel
 
-use gmdiff::metrics::{IsotropicDdpm, PropagationGrid, ScoreError};
+use gmdiff::gaussian::{IsotropicDdpm, PropagationGrid, ScoreError};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff::process::DiscreteChain;
 use gmdiff::solvers::{Particles, Sampler, Schedule, Start, run};

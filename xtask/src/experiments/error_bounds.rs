@@ -26,7 +26,8 @@
 //! (slope in [0.8, 1.2] between the two largest δ); (4) in d = 1024 the measured TV is below the
 //! bound at every N. Figures: `error_vs_steps.svg`, `score_error.svg`, `high_d.svg`.
 
-use gmdiff::metrics::{IsotropicDdpm, PropagationGrid, ScoreError, tv_gaussian_1d};
+use gmdiff::gaussian::{IsotropicDdpm, PropagationGrid, ScoreError};
+use gmdiff::metrics::tv_gaussian_1d;
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture, lipschitz_bound};
 use gmdiff::process::{DiscreteChain, ForwardProcess, Ou, Process, TimeGrid};
 use gmdiff::solvers::{
