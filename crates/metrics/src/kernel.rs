@@ -111,22 +111,18 @@ pub fn median_bandwidth(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64> {
     let mut d: Vec<f64> = if pairs <= MEDIAN_PAIRS as u128 {
         (0..nn).into_par_iter().flat_map_iter(|a| (a + 1..nn).map(move |b| pooled_sq_dist(x, y, a, b).sqrt())).collect()
     } else {
-        let chunks: Vec<Vec<f64>> = (0..MEDIAN_PAIRS / MEDIAN_CHUNK)
-            .into_par_iter()
-            .map(|chunk| {
-                let mut rng = ChaCha8Rng::seed_from_u64(MEDIAN_SEED);
-                rng.set_stream(chunk as u64);
-                (0..MEDIAN_CHUNK)
-                    .map(|_| {
-                        let a = rng.random_range(0..nn as u64) as usize;
-                        let b = rng.random_range(0..nn as u64 - 1) as usize;
-                        let b = if b >= a { b + 1 } else { b };
-                        pooled_sq_dist(x, y, a, b).sqrt()
-                    })
-                    .collect()
-            })
-            .collect();
-        chunks.concat()
+        let mut d = vec![0.0; MEDIAN_PAIRS];
+        d.par_chunks_mut(MEDIAN_CHUNK).enumerate().for_each(|(chunk, out)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(MEDIAN_SEED);
+            rng.set_stream(chunk as u64);
+            for v in out {
+                let a = rng.random_range(0..nn as u64) as usize;
+                let b = rng.random_range(0..nn as u64 - 1) as usize;
+                let b = if b >= a { b + 1 } else { b };
+                *v = pooled_sq_dist(x, y, a, b).sqrt();
+            }
+        });
+        d
     };
     let h = median(&mut d);
     finite("median pairwise distance", h)?;

@@ -179,18 +179,48 @@ impl Splits {
         (self.column(p)[a >> 6] >> (a & 63)) & 1 == 1
     }
 
-    /// `[S | 1]` for rows `r0..r0 + rows`: `rows × (C + 1)` column-major, `S_ap = 1/n` or `−1/m`.
-    fn fill_signs(&self, r0: usize, rows: usize, n: usize, m: usize, out: &mut [f64]) {
-        let (u, w) = (1.0 / n as f64, -1.0 / m as f64);
-        for p in 0..self.columns {
-            let bits = self.column(p);
-            for (t, v) in out[p * rows..(p + 1) * rows].iter_mut().enumerate() {
-                let a = r0 + t;
-                *v = if (bits[a >> 6] >> (a & 63)) & 1 == 1 { u } else { w };
+    /// `[S | 1]` for rows `r0..r0 + rows` (`r0` a multiple of 64): `rows × (C + 1)`
+    /// column-major, `S_ap = 1/n` or `−1/m`.
+    fn fill_signs(&self, r0: usize, rows: usize, n: usize, m: usize, simd: bool, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: `simd` is true only when the CPU reported AVX2 and FMA at run time.
+            unsafe { fill_signs_avx2(self, r0, rows, n, m, out) };
+            return;
+        }
+        let _ = simd;
+        fill_signs(self, r0, rows, n, m, out);
+    }
+}
+
+#[inline(always)]
+fn fill_signs(splits: &Splits, r0: usize, rows: usize, n: usize, m: usize, out: &mut [f64]) {
+    debug_assert_eq!(r0 % 64, 0);
+    let (u, w) = (1.0 / n as f64, -1.0 / m as f64);
+    for p in 0..splits.columns {
+        let bits = &splits.column(p)[r0 / 64..];
+        for (chunk, &word) in out[p * rows..(p + 1) * rows].chunks_mut(64).zip(bits) {
+            match <&mut [f64; 64]>::try_from(&mut *chunk) {
+                Ok(full) => {
+                    for (t, v) in full.iter_mut().enumerate() {
+                        *v = if (word >> t) & 1 == 1 { u } else { w };
+                    }
+                }
+                Err(_) => {
+                    for (t, v) in chunk.iter_mut().enumerate() {
+                        *v = if (word >> t) & 1 == 1 { u } else { w };
+                    }
+                }
             }
         }
-        out[self.columns * rows..(self.columns + 1) * rows].fill(1.0);
     }
+    out[splits.columns * rows..(splits.columns + 1) * rows].fill(1.0);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fill_signs_avx2(splits: &Splits, r0: usize, rows: usize, n: usize, m: usize, out: &mut [f64]) {
+    fill_signs(splits, r0, rows, n, m, out)
 }
 
 /// What [`stream`] returns: `V_p = s_pᵀ K s_p`, `σ_p = s_pᵀ K 1` for every split, and `τ = 1ᵀ K 1`.
@@ -207,17 +237,11 @@ pub(crate) struct Sums {
 /// Cody–Waite reduction `x = k ln 2 + r`, `|r| ≤ ln 2 / 2` (`k` by the `1.5·2⁵²` rounding trick,
 /// `ln 2` split in fdlibm's `ln2_hi + ln2_lo`), `e^r` by its Taylor polynomial of degree 13
 /// (truncation error `< |r|¹⁴/14! < 5e−18`) in Horner form, and `2^k` built in the exponent
-/// bits. No fused multiply-add, so every build (scalar, SSE2, AVX2) gives the same bits.
+/// bits. With `FMA` the Horner steps are fused multiply-adds (one rounding each); without, a
+/// multiply then an add. Either way the scalar and vectorised builds give the same bits.
 #[inline(always)]
-pub(crate) fn exp_neg(x: f64) -> f64 {
+pub(crate) fn exp_neg<const FMA: bool>(x: f64) -> f64 {
     const SHIFT: f64 = 6755399441055744.0; // 1.5 · 2^52
-    let ln2_hi = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    let ln2_lo = f64::from_bits(0x3dea_39ef_3579_3c76);
-    let under = x < -708.0;
-    let x = if under { 0.0 } else { x };
-    let t = x * std::f64::consts::LOG2_E + SHIFT;
-    let k = t - SHIFT;
-    let r = (x - k * ln2_hi) - k * ln2_lo;
     // 1/j! for j = 13, 12, …, 2.
     const C: [f64; 12] = [
         1.0 / 6227020800.0,
@@ -233,20 +257,31 @@ pub(crate) fn exp_neg(x: f64) -> f64 {
         1.0 / 6.0,
         0.5,
     ];
+    #[inline(always)]
+    fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+        if FMA { a.mul_add(b, c) } else { a * b + c }
+    }
+    let ln2_hi = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    let ln2_lo = f64::from_bits(0x3dea_39ef_3579_3c76);
+    let under = x < -708.0;
+    let x = if under { 0.0 } else { x };
+    let t = madd::<FMA>(x, std::f64::consts::LOG2_E, SHIFT);
+    let k = t - SHIFT;
+    let r = madd::<FMA>(-k, ln2_lo, madd::<FMA>(-k, ln2_hi, x));
     let mut p = C[0];
     for &c in &C[1..] {
-        p = p * r + c;
+        p = madd::<FMA>(p, r, c);
     }
-    let p = (p * r + 1.0) * r + 1.0;
+    let p = madd::<FMA>(madd::<FMA>(p, r, 1.0), r, 1.0);
     // t's low mantissa bits hold k (two's complement): 2^k has exponent bits k + 1023.
     let scale = f64::from_bits((t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(1023)) << 52);
     if under { 0.0 } else { p * scale }
 }
 
 /// Pass A on one column of a block: `g = −2 z_a·z_b` becomes `max(‖z_a‖² + ‖z_b‖² + g, 0)`;
-/// returns how many entries need the exact recomputation.
+/// returns whether an entry needs the exact recomputation.
 #[inline(always)]
-fn distances(col: &mut [f64], norms_i: &[f64], norm_j: f64) -> usize {
+fn distances(col: &mut [f64], norms_i: &[f64], norm_j: f64) -> bool {
     let mut count = 0usize;
     for (g, &a) in col.iter_mut().zip(norms_i) {
         let s = a + norm_j;
@@ -255,31 +290,36 @@ fn distances(col: &mut [f64], norms_i: &[f64], norm_j: f64) -> usize {
         count += usize::from(d < RECOMPUTE * s);
         *g = d;
     }
-    count
+    count > 0
 }
 
+/// Lanes processed together by the kernel pass (independent dependency chains).
+const LANES: usize = 16;
+
 #[inline(always)]
-fn apply_kernel(kernel: Kernel, block: &mut [f64]) {
+fn apply_kernel<const FMA: bool>(kernel: Kernel, block: &mut [f64]) {
     match kernel {
-        Kernel::Gaussian { c } => block.iter_mut().for_each(|v| *v = exp_neg(-c * *v)),
+        Kernel::Gaussian { c } => {
+            let mut chunks = block.chunks_exact_mut(LANES);
+            for chunk in &mut chunks {
+                let chunk: &mut [f64; LANES] = chunk.try_into().expect("chunk of LANES");
+                for v in chunk.iter_mut() {
+                    *v = exp_neg::<FMA>(-c * *v);
+                }
+            }
+            chunks.into_remainder().iter_mut().for_each(|v| *v = exp_neg::<FMA>(-c * *v));
+        }
         Kernel::Distance => block.iter_mut().for_each(|v| *v = v.sqrt()),
     }
 }
 
 /// Turns `block` (`bi × bj`, holding `−2 Z_I Z_Jᵀ`) into the kernel block.
 #[inline(always)]
-fn finish_block(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
+fn finish_block<const FMA: bool>(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
     let norms_i = &pool.norms[r0..r0 + bi];
-    let mut recompute = 0;
     for (j, col) in block.chunks_exact_mut(bi).enumerate() {
-        recompute += distances(col, norms_i, pool.norms[c0 + j]);
-    }
-    if r0 == c0 {
-        (0..bi).for_each(|i| block[i * bi + i] = 0.0);
-    }
-    if recompute > 0 {
-        for (j, col) in block.chunks_exact_mut(bi).enumerate() {
-            let b = c0 + j;
+        let b = c0 + j;
+        if distances(col, norms_i, pool.norms[b]) {
             for (i, d) in col.iter_mut().enumerate() {
                 let a = r0 + i;
                 if *d < RECOMPUTE * (norms_i[i] + pool.norms[b]) {
@@ -288,19 +328,23 @@ fn finish_block(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, 
             }
         }
     }
-    apply_kernel(kernel, block);
+    if r0 == c0 {
+        (0..bi).for_each(|i| block[i * bi + i] = 0.0);
+    }
+    apply_kernel::<FMA>(kernel, block);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn finish_block_avx2(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
-    finish_block(pool, kernel, r0, bi, c0, block)
+    finish_block::<true>(pool, kernel, r0, bi, c0, block)
 }
 
+/// Whether the running CPU has AVX2 and FMA (then the AVX2 + FMA build of the kernel pass runs).
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -322,12 +366,12 @@ fn kernel_block(pool: &Pooled, kernel: Kernel, simd: bool, r0: usize, bi: usize,
     );
     #[cfg(target_arch = "x86_64")]
     if simd {
-        // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
+        // SAFETY: `simd` is true only when the CPU reported AVX2 and FMA at run time.
         unsafe { finish_block_avx2(pool, kernel, r0, bi, c0, block) };
         return;
     }
     let _ = simd;
-    finish_block(pool, kernel, r0, bi, c0, block);
+    finish_block::<false>(pool, kernel, r0, bi, c0, block);
 }
 
 /// `Σ_t a_t b_t` in eight interleaved partial sums combined in a fixed order.
@@ -370,7 +414,7 @@ fn unit(pool: &Pooled, kernel: Kernel, splits: &Splits, simd: bool, ib: usize, t
     let r0 = ib * BLOCK;
     let bi = BLOCK.min(nn - r0);
     let mut s_i = vec![0.0; bi * c1];
-    splits.fill_signs(r0, bi, pool.n, pool.m, &mut s_i);
+    splits.fill_signs(r0, bi, pool.n, pool.m, simd, &mut s_i);
     let mut w = vec![0.0; bi * c1];
     let mut block = vec![0.0; bi * BLOCK];
     let mut s_j = vec![0.0; BLOCK * c1];
@@ -378,7 +422,7 @@ fn unit(pool: &Pooled, kernel: Kernel, splits: &Splits, simd: bool, ib: usize, t
         let c0 = jb * BLOCK;
         let bj = BLOCK.min(nn - c0);
         kernel_block(pool, kernel, simd, r0, bi, c0, bj, &mut block);
-        splits.fill_signs(c0, bj, pool.n, pool.m, &mut s_j[..bj * c1]);
+        splits.fill_signs(c0, bj, pool.n, pool.m, simd, &mut s_j[..bj * c1]);
         matmul(
             MatMut::from_column_major_slice_mut(&mut w, bi, c1),
             Accum::Add,
@@ -450,8 +494,8 @@ mod tests {
         // log-uniformly over [−708, −1e−12], plus the ends and the reduction boundaries.
         let mut worst = 0;
         let mut check = |x: f64| {
-            let (a, b) = (exp_neg(x), x.exp());
-            worst = worst.max(ulps(a, b));
+            let b = x.exp();
+            worst = worst.max(ulps(exp_neg::<false>(x), b)).max(ulps(exp_neg::<true>(x), b));
         };
         for i in 0..200_000 {
             check(-(10f64).powf(-12.0 + 14.85 * i as f64 / 200_000.0));
@@ -468,10 +512,12 @@ mod tests {
         check(-708.0);
         // Our bound is about 1 ulp, libm's under 1 ulp: 2 between them (1 measured).
         assert!(worst <= 2, "worst error {worst} ulps");
-        assert_eq!(exp_neg(0.0), 1.0);
-        assert_eq!(exp_neg(-708.0001), 0.0);
-        assert_eq!(exp_neg(f64::NEG_INFINITY), 0.0);
-        assert!(exp_neg(-708.0) > 0.0);
+        for e in [exp_neg::<false>, exp_neg::<true>] {
+            assert_eq!(e(0.0), 1.0);
+            assert_eq!(e(-708.0001), 0.0);
+            assert_eq!(e(f64::NEG_INFINITY), 0.0);
+            assert!(e(-708.0) > 0.0);
+        }
     }
 
     #[test]
