@@ -224,9 +224,14 @@ fn streamed_mmd_and_energy_equal_their_definitions() {
     // scale S = T_AA/n² + T_BB/m² + 2T_AB/(nm) of the terms (the statistic itself can be 1e-4 of
     // S, and any evaluation order moves it by about ε·S).
     let mut rng = SplitMix(77);
-    for &(n, m, d, shift, h) in
-        &[(2, 2, 1, 0.0, 0.7), (2, 37, 3, 0.5, 1.0), (37, 2, 3, 0.0, 2.0), (40, 35, 9, 0.3, 3.0), (331, 270, 4, 0.2, 1.5), (5, 300, 1, 1.0, 0.4)]
-    {
+    for &(n, m, d, shift, h) in &[
+        (2, 2, 1, 0.0, 0.7),
+        (2, 37, 3, 0.5, 1.0),
+        (37, 2, 3, 0.0, 2.0),
+        (40, 35, 9, 0.3, 3.0),
+        (331, 270, 4, 0.2, 1.5),
+        (5, 300, 1, 1.0, 0.4),
+    ] {
         let x = gaussian_cloud(&mut rng, n, d, shift);
         let y = gaussian_cloud(&mut rng, m, d, 0.0);
         let split = observed_split(n, m);

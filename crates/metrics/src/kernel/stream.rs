@@ -41,6 +41,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{MetricsError, Result};
@@ -142,25 +143,19 @@ impl Splits {
         let nn = n + m;
         let words = nn.div_ceil(64);
         let set = |bits: &mut [u64], a: usize| bits[a >> 6] |= 1u64 << (a & 63);
-        let mut observed = vec![0u64; words];
-        (0..n).for_each(|a| set(&mut observed, a));
-        let permuted: Vec<Vec<u64>> = (0..permutations)
-            .into_par_iter()
-            .map(|p| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(p as u64);
-                let mut perm: Vec<usize> = (0..nn).collect();
-                for i in (1..nn).rev() {
-                    let j = rng.random_range(0..=i as u64) as usize;
-                    perm.swap(i, j);
-                }
-                let mut bits = vec![0u64; words];
-                perm[..n].iter().for_each(|&a| set(&mut bits, a));
-                bits
-            })
-            .collect();
-        let mut bits = observed;
-        permuted.iter().for_each(|b| bits.extend_from_slice(b));
+        let mut bits = vec![0u64; (permutations + 1) * words];
+        let (observed, permuted) = bits.split_at_mut(words);
+        (0..n).for_each(|a| set(observed, a));
+        permuted.par_chunks_mut(words.max(1)).enumerate().for_each(|(p, column)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(p as u64);
+            let mut perm: Vec<usize> = (0..nn).collect();
+            for i in (1..nn).rev() {
+                let j = rng.random_range(0..=i as u64) as usize;
+                perm.swap(i, j);
+            }
+            perm[..n].iter().for_each(|&a| set(column, a));
+        });
         Splits { words, bits, columns: permutations + 1 }
     }
 
@@ -352,9 +347,10 @@ fn has_avx2() -> bool {
     }
 }
 
-/// The kernel block `K_IJ` for rows `r0..r0 + bi` and columns `c0..c0 + bj`, column-major in
-/// `block[..bi * bj]`.
-fn kernel_block(pool: &Pooled, kernel: Kernel, simd: bool, r0: usize, bi: usize, c0: usize, bj: usize, block: &mut [f64]) {
+/// The kernel block `K_IJ` for the pooled rows `rows` and columns `cols`, column-major in
+/// `block[..rows.len() * cols.len()]`.
+fn kernel_block(pool: &Pooled, kernel: Kernel, simd: bool, rows: Range<usize>, cols: Range<usize>, block: &mut [f64]) {
+    let (r0, bi, c0, bj) = (rows.start, rows.len(), cols.start, cols.len());
     let block = &mut block[..bi * bj];
     matmul(
         MatMut::from_column_major_slice_mut(block, bi, bj),
@@ -421,7 +417,7 @@ fn unit(pool: &Pooled, kernel: Kernel, splits: &Splits, simd: bool, ib: usize, t
     for jb in ib + 1..nb {
         let c0 = jb * BLOCK;
         let bj = BLOCK.min(nn - c0);
-        kernel_block(pool, kernel, simd, r0, bi, c0, bj, &mut block);
+        kernel_block(pool, kernel, simd, r0..r0 + bi, c0..c0 + bj, &mut block);
         splits.fill_signs(c0, bj, pool.n, pool.m, simd, &mut s_j[..bj * c1]);
         matmul(
             MatMut::from_column_major_slice_mut(&mut w, bi, c1),
@@ -439,7 +435,7 @@ fn unit(pool: &Pooled, kernel: Kernel, splits: &Splits, simd: bool, ib: usize, t
     let ones_w = sum(col(&w, cs, bi));
     let mut v: Vec<f64> = (0..cs).map(|p| 2.0 * dot(col(&s_i, p, bi), col(&w, p, bi))).collect();
     let mut sigma: Vec<f64> = (0..cs).map(|p| dot(col(&s_i, p, bi), col(&w, cs, bi)) + sum(col(&w, p, bi))).collect();
-    kernel_block(pool, kernel, simd, r0, bi, r0, bi, &mut block);
+    kernel_block(pool, kernel, simd, r0..r0 + bi, r0..r0 + bi, &mut block);
     matmul(
         MatMut::from_column_major_slice_mut(&mut w, bi, c1),
         Accum::Replace,
@@ -467,8 +463,7 @@ pub(crate) fn stream(pool: &Pooled, kernel: Kernel, splits: &Splits, progress: P
         }
     };
     let simd = has_avx2();
-    let units: Vec<Sums> =
-        (0..nb).into_par_iter().with_max_len(1).map(|ib| unit(pool, kernel, splits, simd, ib, &tick)).collect();
+    let units: Vec<Sums> = (0..nb).into_par_iter().with_max_len(1).map(|ib| unit(pool, kernel, splits, simd, ib, &tick)).collect();
     let cs = splits.columns();
     let mut out = Sums { v: vec![0.0; cs], sigma: vec![0.0; cs], tau: 0.0 };
     for u in &units {
@@ -550,7 +545,7 @@ mod tests {
             for (r0, c0) in [(0, 0), (0, 256), (256, 512), (512, 512)] {
                 let (bi, bj) = (BLOCK.min(nn - r0), BLOCK.min(nn - c0));
                 let mut block = vec![0.0; bi * bj];
-                kernel_block(&pool, Kernel::Distance, simd, r0, bi, c0, bj, &mut block);
+                kernel_block(&pool, Kernel::Distance, simd, r0..r0 + bi, c0..c0 + bj, &mut block);
                 for j in 0..bj {
                     for i in 0..bi {
                         let exact = direct(r0 + i, c0 + j).sqrt();
@@ -559,7 +554,7 @@ mod tests {
                     }
                 }
                 let c = 0.7;
-                kernel_block(&pool, Kernel::Gaussian { c }, simd, r0, bi, c0, bj, &mut block);
+                kernel_block(&pool, Kernel::Gaussian { c }, simd, r0..r0 + bi, c0..c0 + bj, &mut block);
                 for j in 0..bj {
                     for i in 0..bi {
                         let dd = direct(r0 + i, c0 + j);
