@@ -56,5 +56,6 @@ fn w2_and_mmd_match_the_library() {
     .unwrap();
     assert_eq!(value(&out, "mmd2"), test.statistic);
     assert_eq!(value(&out, "p_value"), test.p_value);
+    assert_eq!(Some(value(&out, "bandwidth")), test.bandwidth);
     std::fs::remove_dir_all(dir).ok();
 }

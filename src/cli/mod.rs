@@ -4,6 +4,7 @@ mod args;
 mod density;
 mod gaussian_error;
 mod guide;
+mod kernel;
 mod metrics;
 mod sample;
 mod smoothness;
@@ -27,8 +28,10 @@ enum Command {
     Score(density::DensityArgs),
     /// W2 between two point clouds (exact, sliced or Bures): {"w2": …}.
     W2(metrics::W2Args),
-    /// Unbiased MMD² with a Gaussian kernel and its permutation p-value: {"mmd2": …, "p_value": …}.
-    Mmd(metrics::MmdArgs),
+    /// MMD² (unbiased and biased) with a Gaussian kernel and permutation p-values: {"mmd2": …, "p_value": …, …}.
+    Mmd(kernel::MmdArgs),
+    /// Energy distance between two point clouds, optionally with a permutation p-value: {"energy_distance": …, …}.
+    Energy(kernel::EnergyArgs),
     /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
     Sample(sample::SampleArgs),
     /// Guided sampling toward a class (classifier / classifier-free guidance): confidence and entropy as JSON.
@@ -46,7 +49,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logpdf(a) => density::logpdf(&a, &mut out),
         Command::Score(a) => density::score(&a, &mut out),
         Command::W2(a) => metrics::w2(&a, &mut out),
-        Command::Mmd(a) => metrics::mmd(&a, &mut out),
+        Command::Mmd(a) => kernel::mmd(&a, &mut out),
+        Command::Energy(a) => kernel::energy(&a, &mut out),
         Command::Sample(a) => sample::run(&a, &mut out),
         Command::Guide(a) => guide::run(&a, &mut out),
         Command::Smoothness(a) => smoothness::run(&a, &mut out),

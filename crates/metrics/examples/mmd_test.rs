@@ -5,9 +5,11 @@
 //! `x'` independent samples of `p` and `y` a sample of `q`, the example prints for the pairs
 //! `(x, x')` (same law) and `(x, y)` (different laws):
 //!
-//! * the unbiased `MMD²_u` with the Gaussian kernel `exp(−‖x − y‖²/2h²)`, `h` the median heuristic,
-//!   and the energy distance `D² = 2E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖`;
-//! * their permutation-test p-values `(1 + #{T_perm ≥ T_obs}) / (1 + P)`;
+//! * the unbiased `MMD²_u` and biased `MMD²_b` with the Gaussian kernel `exp(−‖x − y‖²/2h²)`, `h`
+//!   the median heuristic, and the energy distance `D² = 2E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖`;
+//! * their permutation-test p-values `(1 + #{T_perm ≥ T_obs}) / (1 + P)` (`mmd_test` and
+//!   `energy_test` stream the kernel matrix in blocks: one pass gives the statistics of all the
+//!   permutations);
 //! * the exact empirical W2 (network simplex), the sliced W2 (a lower bound of it) and the Bures
 //!   W2 between Gaussians fitted to the clouds;
 //! * and the mixture distance `MW2(p, q)` between the laws themselves (an upper bound on `W2(p, q)`).
@@ -18,18 +20,21 @@
 //! Run: `cargo run --release -p gmdiff-metrics --example mmd_test`
 use faer::MatRef;
 use gmdiff_metrics::{
-    Bandwidth, TwoSampleStatistic, bures_w2_fitted, energy_distance, mixture_w2, mmd2_unbiased, permutation_test, w2_exact, w2_sliced,
+    Bandwidth, PermutationOptions, TwoSampleStatistic, bures_w2_fitted, energy_test, mixture_w2, mmd_test, permutation_test, w2_exact,
+    w2_sliced,
 };
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
 
 fn report(label: &str, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<(), Box<dyn std::error::Error>> {
-    let (mmd2, h) = mmd2_unbiased(a, b, Bandwidth::Median)?;
-    let energy = energy_distance(a, b)?;
-    let p_mmd = permutation_test(a, b, TwoSampleStatistic::Mmd2(Bandwidth::Median), 999, 1)?.p_value;
-    let p_energy = permutation_test(a, b, TwoSampleStatistic::Energy, 999, 1)?.p_value;
+    let options = PermutationOptions { permutations: 999, seed: 1, progress: None };
+    let mmd = mmd_test(a, b, Bandwidth::Median, &options)?;
+    let energy = energy_test(a, b, &options)?;
+    // The p-values are present since P > 0.
+    let p = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |p| format!("{p:.3}"));
     println!("{label}");
-    println!("  MMD²_u = {mmd2:>9.5} (h = {h:.3})  p = {p_mmd:.3}");
-    println!("  energy = {energy:>9.5}              p = {p_energy:.3}");
+    println!("  MMD²_u = {:>9.5} (h = {:.3})  p = {}", mmd.mmd2, mmd.bandwidth, p(mmd.p_value));
+    println!("  MMD²_b = {:>9.5}              p = {}", mmd.mmd2_biased, p(mmd.p_value_biased));
+    println!("  energy = {:>9.5}              p = {}", energy.distance, p(energy.p_value));
     println!(
         "  W2 exact = {:.4}, sliced (200 dirs) = {:.4}, Bures (fitted Gaussians) = {:.4}",
         w2_exact(a, b)?,

@@ -11,8 +11,9 @@
 //!   matrix.
 //! * **One-dimensional and sliced**: [`w2_1d`] (quantile functions), [`w2_sliced`] (POT's
 //!   definition, seeded with ChaCha8, bit-reproducible).
-//! * **Kernel two-sample statistics**: [`mmd2_unbiased`], [`energy_distance`] and the seeded
-//!   [`permutation_test`].
+//! * **Kernel two-sample statistics**: [`mmd2_unbiased`], [`mmd2_biased`], [`energy_distance`],
+//!   and the seeded permutation tests [`mmd_test`], [`energy_test`] and [`permutation_test`],
+//!   streamed over the pooled kernel matrix in blocks (memory `O((n + m) d)`, never `(n + m)²`).
 //! * **Against a known density** (a [`gmdiff_mixture::GaussianMixture`] or any log-density
 //!   closure): histogram TV/KL for `d ≤ 2` ([`histogram_divergence`]), Monte Carlo KL, TV and
 //!   entropy with standard errors ([`kl_mixtures_mc`], [`tv_mixtures_mc`],
@@ -69,7 +70,8 @@ pub use gaussian::{
 };
 pub use isotropic_tv::tv_isotropic_gaussians;
 pub use kernel::{
-    Bandwidth, PermutationTest, TwoSampleStatistic, energy_distance, energy_distance_sq, median_bandwidth, mmd2_unbiased, permutation_test,
+    Bandwidth, EnergyTest, MEDIAN_PAIRS, MmdTest, PermutationOptions, PermutationTest, TIE_RTOL, TwoSampleStatistic, energy_distance,
+    energy_distance_sq, energy_test, median_bandwidth, mmd_test, mmd2_biased, mmd2_unbiased, permutation_test,
 };
 pub use knn::entropy_knn;
 pub use linalg::{PSD_RTOL, RANK_RTOL, SYM_RTOL};
