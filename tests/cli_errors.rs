@@ -335,7 +335,6 @@ fn cases() -> Vec<Case> {
         t.clone().set("--method", "sliced").set("--projections", "0").case("zero projections", "projections"),
         w2_as("mmd", &t).set("--bandwidth", "-1").case("negative bandwidth", "bandwidth"),
         w2_as("mmd", &t).set("--bandwidth", "NaN").case("NaN bandwidth", "bandwidth"),
-        w2_as("mmd", &t).set("--permutations", "0").case("zero permutations", "permutations"),
     ]);
 
     v.push(Template::new(&[], &["frobnicate"]).case("unknown subcommand", "frobnicate"));
