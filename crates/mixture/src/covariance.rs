@@ -249,6 +249,20 @@ impl Factor {
         }
     }
 
+    /// `M v` for one vector `v` of length `d`.
+    pub(crate) fn apply(&self, v: &[f64]) -> Vec<f64> {
+        match self {
+            Factor::Scalar { value, .. } => v.iter().map(|x| value * x).collect(),
+            Factor::Diagonal(m) => v.iter().zip(m).map(|(x, m)| m * x).collect(),
+            Factor::Full(_) => {
+                let x = MatRef::from_row_major_slice(v, 1, v.len());
+                let mut y = Mat::zeros(1, v.len());
+                self.apply_rows(x, y.as_mut());
+                (0..v.len()).map(|j| y[(0, j)]).collect()
+            }
+        }
+    }
+
     /// `M` as a dense matrix.
     pub fn to_dense(&self) -> Mat<f64> {
         match self {

@@ -13,12 +13,14 @@ pub enum ProcessError {
         /// What the admissible range is.
         reason: &'static str,
     },
-    /// A time outside the process horizon `[0, T]`.
+    /// A time outside the process horizon `[0, T]` (from [`crate::ForwardProcess::at`]), or
+    /// outside the times where the process is defined (from
+    /// [`crate::ForwardProcess::coefficients`], `horizon` = `defined_until()`).
     #[error("time t = {t} is outside [0, T] = [0, {horizon}]")]
     TimeOutOfRange {
         /// The requested time.
         t: f64,
-        /// The horizon `T`.
+        /// The horizon `T` (or the end of the domain of definition).
         horizon: f64,
     },
     /// A discrete chain or a grid that is empty or otherwise ill-formed.
