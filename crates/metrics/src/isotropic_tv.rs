@@ -175,7 +175,7 @@ impl IsotropicDdpm {
         for &w in &weights {
             check_param("weights", w, w.is_finite() && w >= 0.0, "must be finite and ≥ 0")?;
         }
-        check_param("sum of weights", total, (total - 1.0).abs() <= 1e-9, "must be 1 (to 1e-9)")?;
+        check_param("sum of weights", total, (total - 1.0).abs() <= crate::WEIGHT_SUM_TOL, "must be 1 (to 1e-9)")?;
         let d = means[0].len();
         if d == 0 {
             return Err(MetricsError::Empty { what: "means", reason: "dimension 0".into() });

@@ -354,7 +354,8 @@ impl MixtureDensity {
         if let Some(s) = score.as_mut() {
             for j in 0..d {
                 for ((o, &a), &z) in s.rb_mut().col_mut(j).iter_mut().zip(acc.rb().col(j).iter()).zip(run_sum.iter()) {
-                    *o = -a / z;
+                    // 0 − ḡ rather than −ḡ: a zero score is +0, never −0 (issue 14).
+                    *o = 0.0 - a / z;
                 }
             }
         }
@@ -387,7 +388,7 @@ impl MixtureDensity {
             if let Some(sc) = score.as_mut() {
                 let g = self.far_mean_score(&f);
                 for (j, gj) in g.iter().enumerate() {
-                    sc[(r, j)] = -gj;
+                    sc[(r, j)] = 0.0 - gj;
                 }
                 check_finite(|| "score (‖Σ⁻¹(x − μ)‖ overflows f64: the point is too far from the mixture)".into(), g)?;
             }

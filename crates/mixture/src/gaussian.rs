@@ -92,7 +92,7 @@ impl Gaussian {
         let p = self.covariance.precision()?;
         let s = power_of_two_scale(x.iter().chain(&self.mean).fold(0.0, |a: f64, v| a.max(v.abs())));
         let diff: Vec<f64> = x.iter().zip(&self.mean).map(|(x, m)| x / s - m / s).collect();
-        let score: Vec<f64> = p.factor.apply(&diff).into_iter().map(|v| -(s * v)).collect();
+        let score: Vec<f64> = p.factor.apply(&diff).into_iter().map(|v| 0.0 - s * v).collect();
         check_finite(|| "score (point too far from the mean for f64)".into(), score.iter().copied())?;
         Ok(score)
     }

@@ -33,9 +33,15 @@ pub enum ProcessError {
     },
 }
 
-/// Returns `Ok(x)` when `x` is finite and satisfies `ok`, else an [`ProcessError::InvalidParameter`].
+impl From<crate::InvalidParameter> for ProcessError {
+    fn from(e: crate::InvalidParameter) -> Self {
+        ProcessError::InvalidParameter { name: e.name, value: e.value, reason: e.reason }
+    }
+}
+
+/// [`crate::check_parameter`] with this crate's error.
 pub(crate) fn check(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, ProcessError> {
-    if value.is_finite() && ok(value) { Ok(value) } else { Err(ProcessError::InvalidParameter { name, value, reason }) }
+    Ok(crate::check_parameter(name, value, ok, reason)?)
 }
 
 /// An empty vector with room for `steps + extra` values, or [`ProcessError::Invalid`] when that
