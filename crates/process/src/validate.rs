@@ -212,9 +212,14 @@ pub struct CovarianceEigen {
 /// ```
 pub fn covariance_eigen(s: MatRef<'_, f64>) -> Result<CovarianceEigen, CovarianceError> {
     let matrix = symmetric_part(s)?;
-    let evd = matrix.self_adjoint_eigen(Side::Lower).map_err(|_| CovarianceError::NoConvergence)?;
+    // Decompose S / 2^k with 2^k ≥ max |S_ij| (exact scaling), so entries near f64::MAX do not
+    // overflow inside the eigensolver; the eigenvalues are scaled back exactly.
+    let top = (0..matrix.ncols()).flat_map(|j| (0..matrix.nrows()).map(move |i| (i, j))).fold(0.0f64, |a, (i, j)| a.max(matrix[(i, j)].abs()));
+    let scale = if top > 1.0 { 2f64.powi((top.log2().ceil() as i32).min(1023)) } else { 1.0 };
+    let scaled = Mat::from_fn(matrix.nrows(), matrix.ncols(), |i, j| matrix[(i, j)] / scale);
+    let evd = scaled.self_adjoint_eigen(Side::Lower).map_err(|_| CovarianceError::NoConvergence)?;
     let d = matrix.nrows();
-    let mut values: Vec<f64> = (0..d).map(|k| evd.S()[k]).collect();
+    let mut values: Vec<f64> = (0..d).map(|k| evd.S()[k] * scale).collect();
     check_psd_eigenvalues(&values)?;
     values.iter_mut().for_each(|v| *v = v.max(0.0));
     Ok(CovarianceEigen { matrix, values, vectors: evd.U().to_owned() })
