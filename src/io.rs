@@ -219,7 +219,8 @@ pub fn parse_points_npy(bytes: &[u8]) -> Result<Mat<f64>, IoError> {
         [n, d] => (n, d),
         _ => return Err(err(format!("expected a 1-D or 2-D array of points, found shape {shape:?}"))),
     };
-    let (n, d) = (usize::try_from(n).map_err(|_| err("too many rows".into()))?, usize::try_from(d).map_err(|_| err("too many columns".into()))?);
+    let (n, d) =
+        (usize::try_from(n).map_err(|_| err("too many rows".into()))?, usize::try_from(d).map_err(|_| err("too many columns".into()))?);
     if n == 0 || d == 0 {
         return Err(err(format!("no points: the array has shape {shape:?}")));
     }
@@ -236,7 +237,10 @@ pub fn parse_points_npy(bytes: &[u8]) -> Result<Mat<f64>, IoError> {
     }
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         let (i, j) = if fortran { (k % n, k / n) } else { (k / d, k % d) };
-        return Err(IoError::Csv { path: "(bytes)".into(), message: format!("row {}, column {}: {} is not finite", i + 1, j + 1, values[k]) });
+        return Err(IoError::Csv {
+            path: "(bytes)".into(),
+            message: format!("row {}, column {}: {} is not finite", i + 1, j + 1, values[k]),
+        });
     }
     Ok(if fortran { Mat::from_fn(n, d, |i, j| values[j * n + i]) } else { Mat::from_fn(n, d, |i, j| values[i * d + j]) })
 }
@@ -245,7 +249,8 @@ pub fn parse_points_npy(bytes: &[u8]) -> Result<Mat<f64>, IoError> {
 pub fn points_npy_bytes(x: faer::MatRef<'_, f64>) -> std::io::Result<Vec<u8>> {
     use npyz::WriterBuilder;
     let mut bytes = Vec::with_capacity(128 + 8 * x.nrows() * x.ncols());
-    let mut w = npyz::WriteOptions::<f64>::new().default_dtype().shape(&[x.nrows() as u64, x.ncols() as u64]).writer(&mut bytes).begin_nd()?;
+    let mut w =
+        npyz::WriteOptions::<f64>::new().default_dtype().shape(&[x.nrows() as u64, x.ncols() as u64]).writer(&mut bytes).begin_nd()?;
     for i in 0..x.nrows() {
         for j in 0..x.ncols() {
             w.push(&x[(i, j)])?;

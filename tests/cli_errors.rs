@@ -123,7 +123,19 @@ fn mixture_metric() -> Template {
 fn gaussian_metric() -> Template {
     Template::new(
         &[("m1.csv", "1,-2\n"), ("c1.csv", "1,0.5\n0.5,2\n"), ("m2.csv", "0,0\n"), ("c2.csv", "2,0\n0,1\n")],
-        &["gaussian-metric", "--metric", "bures", "--mean1", "{dir}/m1.csv", "--cov1", "{dir}/c1.csv", "--mean2", "{dir}/m2.csv", "--cov2", "{dir}/c2.csv"],
+        &[
+            "gaussian-metric",
+            "--metric",
+            "bures",
+            "--mean1",
+            "{dir}/m1.csv",
+            "--cov1",
+            "{dir}/c1.csv",
+            "--mean2",
+            "{dir}/m2.csv",
+            "--cov2",
+            "{dir}/c2.csv",
+        ],
     )
 }
 fn w2() -> Template {
@@ -370,7 +382,8 @@ fn cases() -> Vec<Case> {
             .case("3-D npy cloud", "1-D or 2-D"),
         Template::new(&[("x.npy", &npy_bytes("<f8", "(2, 1)", &[0.0, f64::NAN]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
             .case("NaN in an npy cloud", "not finite"),
-        Template::new(&[("x.npy", &npy_bytes("<i8", "(1, 1)", &[0.0]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"]).case("integer npy cloud", "float64"),
+        Template::new(&[("x.npy", &npy_bytes("<i8", "(1, 1)", &[0.0]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
+            .case("integer npy cloud", "float64"),
         Template::new(&[("x.npy", &npy_bytes("<f8", "(1000000, 1)", &vec![0.0; 1_000_000]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
             .case("exact W2 on 10^6 points is refused before it starts", "--method sliced"),
     ]);

@@ -125,7 +125,8 @@ pub fn time_error(e: ProcessError, process: &Process, flag: &str) -> CliError {
             let fix = if !(t.is_finite() && t >= 0.0) {
                 format!("{flag} must be a finite time ≥ 0")
             } else if matches!(process, Process::VpCosine(_)) {
-                "the vp-cosine schedule is used on [0, 0.9946] only (its β blows up at t = 1); use --process vp or ou for later times".into()
+                "the vp-cosine schedule is used on [0, 0.9946] only (its β blows up at t = 1); use --process vp or ou for later times"
+                    .into()
             } else {
                 format!("pass --horizon {t} or more")
             };
@@ -222,7 +223,8 @@ pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
 /// A spinner on standard error for work without a step count (drawn only on a terminal).
 pub fn spinner(what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
     bar.set_style(style);
     bar.set_message(what.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

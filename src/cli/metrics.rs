@@ -99,13 +99,14 @@ pub fn mmd(args: &MmdArgs, out: &mut impl Write) -> Result<(), CliError> {
     Ok(out.flush()?)
 }
 
-/// Time of the exact solver per pair of points, in seconds: measured on the network simplex of
-/// gmdiff-metrics (release build, one core of the development machine, uniform clouds in
-/// d = 2 and 8, n = m = 1000…8000), rounded up. The estimate `EXACT_SECONDS_PER_PAIR · n^α m^α`
-/// with `α = EXACT_PAIR_EXPONENT` is an order of magnitude, not a promise.
-pub const EXACT_SECONDS_PER_PAIR: f64 = 2e-8;
-/// Exponent of `n·m` in the exact solver's time (measured growth, see above).
-pub const EXACT_PAIR_EXPONENT: f64 = 1.15;
+/// The exact solver's time model `EXACT_SECONDS_PER_PAIR · (d + 1) · (n m)^EXACT_PAIR_EXPONENT`
+/// seconds, fitted (and rounded up) to runs of the network simplex of gmdiff-metrics on standard
+/// normal clouds on the development machine (optimised build, 2 shared cores): d = 2, n = m = 1000 …
+/// 16 000 (0.08 s … 12.3 s) and d = 8, n = m = 2000, 4000 (0.61 s, 2.69 s). An order of magnitude,
+/// not a promise: 10⁶ × 10⁶ points in d = 2 come out at about 2 days.
+pub const EXACT_SECONDS_PER_PAIR: f64 = 4e-9;
+/// Exponent of `n·m` in the exact solver's time model (measured growth ≈ 1.07, rounded up).
+pub const EXACT_PAIR_EXPONENT: f64 = 1.1;
 /// Longest estimated run `--method exact` starts without `--force`: 10 minutes.
 pub const EXACT_TIME_CAP_SECONDS: f64 = 600.0;
 
@@ -125,7 +126,7 @@ fn exact_budget(n: usize, m: usize, d: usize, force: bool) -> Result<(), CliErro
             human_bytes(limit)
         )));
     }
-    let seconds = EXACT_SECONDS_PER_PAIR * (nf * mf).powf(EXACT_PAIR_EXPONENT);
+    let seconds = EXACT_SECONDS_PER_PAIR * (d as f64 + 1.0) * (nf * mf).powf(EXACT_PAIR_EXPONENT);
     if seconds > EXACT_TIME_CAP_SECONDS && !force {
         return Err(CliError::Usage(format!(
             "exact W2 on {n} × {m} points would take about {} (cap {}); use --method sliced, or --force to run it anyway",
@@ -145,7 +146,11 @@ fn available_memory() -> f64 {
 }
 
 fn human_bytes(b: f64) -> String {
-    if b >= (1u64 << 30) as f64 { format!("{:.1} GiB", b / (1u64 << 30) as f64) } else { format!("{:.0} MiB", (b / (1u64 << 20) as f64).ceil()) }
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else {
+        format!("{:.0} MiB", (b / (1u64 << 20) as f64).ceil())
+    }
 }
 
 fn human_seconds(s: f64) -> String {

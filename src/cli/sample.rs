@@ -97,9 +97,7 @@ fn exact(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
     let run = &args.run;
     let p = &args.process;
     if run.steps.is_some() || p.process.is_some() || p.beta_min.is_some() || p.beta_max.is_some() || p.horizon.is_some() {
-        return Err(CliError::Usage(
-            "--sampler exact draws the target p_0 itself: --steps and the process options do not apply".into(),
-        ));
+        return Err(CliError::Usage("--sampler exact draws the target p_0 itself: --steps and the process options do not apply".into()));
     }
     if args.eta != 0.0 {
         return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));

@@ -100,6 +100,9 @@ pub enum GuidanceError {
 
 /// [`gmdiff_process::check_parameter`] with this crate's error.
 pub(crate) fn check_param(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, GuidanceError> {
-    gmdiff_process::check_parameter(name, value, ok, reason)
-        .map_err(|e| GuidanceError::InvalidParameter { name: e.name, value: e.value, reason: e.reason })
+    gmdiff_process::check_parameter(name, value, ok, reason).map_err(|e| GuidanceError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }

@@ -189,5 +189,9 @@ pub(crate) fn not_nan(what: &'static str, v: f64) -> Result<f64> {
 
 /// Checks that a scalar parameter is finite and satisfies `ok`.
 pub(crate) fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<f64> {
-    gmdiff_process::check_parameter(name, value, |_| ok, reason).map_err(|e| MetricsError::InvalidParameter { name: e.name, value: e.value, reason: e.reason })
+    gmdiff_process::check_parameter(name, value, |_| ok, reason).map_err(|e| MetricsError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }

@@ -399,7 +399,9 @@ impl MixtureDensity {
         }
         if let Some(l) = laplacian.as_ref() {
             if let Some(&value) = l.iter().find(|v| !v.is_finite()) {
-                return Err(MixtureError::NonFinite { what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value });
+                return Err(MixtureError::NonFinite {
+                    what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value
+                });
             }
         }
         Ok(())
@@ -483,7 +485,10 @@ impl MixtureDensity {
         for (gap, &ri) in gaps.iter().zip(&f.resp) {
             w.iter_mut().zip(gap).for_each(|(w, g)| *w += ri * g);
         }
-        gaps.iter().zip(&f.resp).map(|(gap, &ri)| if ri > 0.0 { gap.iter().zip(&w).map(|(g, w)| g - w).collect() } else { vec![0.0; d] }).collect()
+        gaps.iter()
+            .zip(&f.resp)
+            .map(|(gap, &ri)| if ri > 0.0 { gap.iter().zip(&w).map(|(g, w)| g - w).collect() } else { vec![0.0; d] })
+            .collect()
     }
 }
 

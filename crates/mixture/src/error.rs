@@ -92,7 +92,9 @@ impl From<gmdiff_process::CovarianceError> for MixtureError {
         use gmdiff_process::CovarianceError as C;
         match e {
             C::Empty => MixtureError::ZeroDimension,
-            C::NotSquare { rows, cols } => MixtureError::DimensionMismatch { what: "covariance (columns vs rows)".into(), expected: rows, found: cols },
+            C::NotSquare { rows, cols } => {
+                MixtureError::DimensionMismatch { what: "covariance (columns vs rows)".into(), expected: rows, found: cols }
+            }
             C::NonFinite { value, .. } => MixtureError::NonFinite { what: "covariance".into(), value },
             C::NotSymmetric { i, j, gap } => MixtureError::NotSymmetric { component: 0, i, j, gap },
             C::NotPositiveSemiDefinite { min_eigenvalue } => MixtureError::NotPositiveSemiDefinite { component: 0, min_eigenvalue },

@@ -42,7 +42,12 @@ pub struct InvalidParameter {
 }
 
 /// Returns `Ok(value)` when it is finite and satisfies `ok`, else [`InvalidParameter`].
-pub fn check_parameter(name: &'static str, value: f64, ok: impl FnOnce(f64) -> bool, reason: &'static str) -> Result<f64, InvalidParameter> {
+pub fn check_parameter(
+    name: &'static str,
+    value: f64,
+    ok: impl FnOnce(f64) -> bool,
+    reason: &'static str,
+) -> Result<f64, InvalidParameter> {
     if value.is_finite() && ok(value) { Ok(value) } else { Err(InvalidParameter { name, value, reason }) }
 }
 
@@ -214,7 +219,8 @@ pub fn covariance_eigen(s: MatRef<'_, f64>) -> Result<CovarianceEigen, Covarianc
     let matrix = symmetric_part(s)?;
     // Decompose S / 2^k with 2^k ≥ max |S_ij| (exact scaling), so entries near f64::MAX do not
     // overflow inside the eigensolver; the eigenvalues are scaled back exactly.
-    let top = (0..matrix.ncols()).flat_map(|j| (0..matrix.nrows()).map(move |i| (i, j))).fold(0.0f64, |a, (i, j)| a.max(matrix[(i, j)].abs()));
+    let top =
+        (0..matrix.ncols()).flat_map(|j| (0..matrix.nrows()).map(move |i| (i, j))).fold(0.0f64, |a, (i, j)| a.max(matrix[(i, j)].abs()));
     let scale = if top > 1.0 { 2f64.powi((top.log2().ceil() as i32).min(1023)) } else { 1.0 };
     let scaled = Mat::from_fn(matrix.nrows(), matrix.ncols(), |i, j| matrix[(i, j)] / scale);
     let evd = scaled.self_adjoint_eigen(Side::Lower).map_err(|_| CovarianceError::NoConvergence)?;
