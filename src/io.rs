@@ -128,7 +128,10 @@ fn parse_points(bytes: &[u8]) -> Result<Mat<f64>, String> {
 /// Reads and validates a mixture JSON file (`-`: standard input).
 pub fn read_mixture_json(path: &Path) -> Result<GaussianMixture, IoError> {
     let bytes = read_input(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| IoError::Json { path: path.into(), message: "not UTF-8 text".into() })?;
+    let text = String::from_utf8(bytes).map_err(|_| IoError::File {
+        path: path.into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
+    })?;
     serde_json::from_str(&text).map_err(|e| IoError::Json { path: path.into(), message: e.to_string() })
 }
 
