@@ -397,12 +397,10 @@ impl MixtureDensity {
                     - f.resp.iter().zip(&self.precision_traces).map(|(ri, tr)| if *ri == 0.0 { 0.0 } else { ri * tr }).sum::<f64>();
             }
         }
-        if let Some(l) = laplacian.as_ref() {
-            if let Some(&value) = l.iter().find(|v| !v.is_finite()) {
-                return Err(MixtureError::NonFinite {
-                    what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value
-                });
-            }
+        if let Some(&value) = laplacian.as_ref().and_then(|l| l.iter().find(|v| !v.is_finite())) {
+            return Err(MixtureError::NonFinite {
+                what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value
+            });
         }
         Ok(())
     }

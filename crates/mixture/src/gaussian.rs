@@ -122,7 +122,7 @@ impl Gaussian {
 /// The power of two `s ≥ max(m, 1)` nearest above `m` (at most `2^1023`): dividing by it is exact
 /// (short of underflow) and brings every value of magnitude `≤ m` into `[−1, 1]`.
 pub(crate) fn power_of_two_scale(m: f64) -> f64 {
-    if !(m > 1.0) {
+    if m.is_nan() || m <= 1.0 {
         return 1.0;
     }
     let e = (m.log2().ceil() as i32).min(1023);
