@@ -1,7 +1,13 @@
-//! Reading and writing the file formats of the CLI: mixture JSON, point CSV.
+//! Reading and writing the file formats of the CLI: mixture JSON, point CSV and `.npy`.
 //!
 //! * Mixture JSON: `{"weights": [w, …], "means": [[…], …], "covariances": [[[…], …], …]}`.
-//! * Points CSV: one point per row, comma separated, no header; every value finite.
+//! * Points CSV (`.csv`): one point per row, comma separated, no header; every value finite.
+//! * Points `.npy`: a `float64` or `float32` array of shape `(n, d)` (or `(n,)`, read as `d = 1`),
+//!   C or Fortran order, any byte order; written as little-endian `float64`, C order.
+//! * The path `-` is standard input (points: `.npy` when it starts with the npy magic, else CSV).
+//!
+//! The points format is chosen by the extension ([`PointsFormat::of`]); any other extension is
+//! refused, so a typo never silently writes the wrong format.
 //!
 //! Output numbers are printed with the shortest representation that parses back to the same
 //! `f64` (see [`format_f64`]).
@@ -34,6 +40,15 @@ pub enum IoError {
     /// A JSON file that does not parse or does not describe a valid object.
     #[error("{path}: {message}")]
     Json {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A points file whose extension names no known format, or an `.npy` file that is not a
+    /// 1-D or 2-D array of floats.
+    #[error("{path}: {message}")]
+    Format {
         /// The file.
         path: PathBuf,
         /// What is wrong.
@@ -110,14 +125,164 @@ fn parse_points(bytes: &[u8]) -> Result<Mat<f64>, String> {
     Ok(Mat::from_fn(n, d, |i, j| values[i * d + j]))
 }
 
-/// Reads and validates a mixture JSON file.
+/// Reads and validates a mixture JSON file (`-`: standard input).
 pub fn read_mixture_json(path: &Path) -> Result<GaussianMixture, IoError> {
-    let text = std::fs::read_to_string(path).map_err(|source| IoError::File { path: path.into(), source })?;
+    let bytes = read_input(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| IoError::File {
+        path: path.into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
+    })?;
     serde_json::from_str(&text).map_err(|e| IoError::Json { path: path.into(), message: e.to_string() })
 }
 
+/// Whether `path` is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The bytes of `path`, or of standard input for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, IoError> {
+    let err = |source| IoError::File { path: path.into(), source };
+    if is_stdin(path) {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(err)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).map_err(err)
+    }
+}
+
+/// The format of a points file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointsFormat {
+    /// Comma-separated text, one point per row.
+    Csv,
+    /// NumPy `.npy`.
+    Npy,
+}
+
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+impl PointsFormat {
+    /// The format named by the extension of `path` (case-insensitive `.csv` or `.npy`).
+    ///
+    /// ```
+    /// use gmdiff::io::PointsFormat;
+    /// use std::path::Path;
+    /// assert_eq!(PointsFormat::of(Path::new("x.NPY")).unwrap(), PointsFormat::Npy);
+    /// assert!(PointsFormat::of(Path::new("x.dat")).is_err());
+    /// ```
+    pub fn of(path: &Path) -> Result<Self, IoError> {
+        match path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref() {
+            Some("csv") => Ok(PointsFormat::Csv),
+            Some("npy") => Ok(PointsFormat::Npy),
+            other => Err(IoError::Format {
+                path: path.into(),
+                message: match other {
+                    Some(ext) => format!("unknown extension `.{ext}`: points files are .csv or .npy (or - for standard input)"),
+                    None => "no extension: points files are .csv or .npy (or - for standard input)".into(),
+                },
+            }),
+        }
+    }
+}
+
+/// Reads points (`n × d`) from a `.csv` or `.npy` file, chosen by extension, or from standard
+/// input for `-` (`.npy` if it starts with the npy magic, else CSV).
+pub fn read_points(path: &Path) -> Result<Mat<f64>, IoError> {
+    let format = if is_stdin(path) { None } else { Some(PointsFormat::of(path)?) };
+    let bytes = read_input(path)?;
+    let npy = match format {
+        Some(f) => f == PointsFormat::Npy,
+        None => bytes.starts_with(NPY_MAGIC),
+    };
+    let with_path = |e: IoError| match e {
+        IoError::Csv { message, .. } => IoError::Csv { path: path.into(), message },
+        IoError::Format { message, .. } => IoError::Format { path: path.into(), message },
+        other => other,
+    };
+    if npy { parse_points_npy(&bytes).map_err(with_path) } else { parse_points_csv(&bytes).map_err(with_path) }
+}
+
+/// Parses `.npy` bytes holding a `float64`/`float32` array of shape `(n, d)` or `(n,)`, every value
+/// finite; errors are [`IoError::Format`] (shape, type) or [`IoError::Csv`]-like value errors with
+/// the path `(bytes)`.
+///
+/// ```
+/// let x = faer::mat![[1.0, 2.0], [3.0, 4.0]];
+/// let bytes = gmdiff::io::points_npy_bytes(x.as_ref()).unwrap();
+/// assert_eq!(gmdiff::io::parse_points_npy(&bytes).unwrap(), x);
+/// ```
+pub fn parse_points_npy(bytes: &[u8]) -> Result<Mat<f64>, IoError> {
+    let err = |message: String| IoError::Format { path: "(bytes)".into(), message };
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
+    let shape = npy.shape().to_vec();
+    let (n, d) = match shape[..] {
+        [n] => (n, 1),
+        [n, d] => (n, d),
+        _ => return Err(err(format!("expected a 1-D or 2-D array of points, found shape {shape:?}"))),
+    };
+    let (n, d) =
+        (usize::try_from(n).map_err(|_| err("too many rows".into()))?, usize::try_from(d).map_err(|_| err("too many columns".into()))?);
+    if n == 0 || d == 0 {
+        return Err(err(format!("no points: the array has shape {shape:?}")));
+    }
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let descr = npy.dtype().descr().trim_matches(['\'', '"']).to_string();
+    let values: Vec<f64> = match descr.trim_start_matches(['<', '>', '=', '|']) {
+        "f8" => npy.into_vec::<f64>(),
+        "f4" => npy.into_vec::<f32>().map(|v| v.into_iter().map(f64::from).collect()),
+        _ => return Err(err(format!("expected float64 or float32 values, found dtype '{descr}'"))),
+    }
+    .map_err(|e| err(format!("could not read the values: {e}")))?;
+    if values.len() != n * d {
+        return Err(err(format!("the payload holds {} values, the shape {shape:?} needs {}", values.len(), n * d)));
+    }
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let (i, j) = if fortran { (k % n, k / n) } else { (k / d, k % d) };
+        return Err(IoError::Csv {
+            path: "(bytes)".into(),
+            message: format!("row {}, column {}: {} is not finite", i + 1, j + 1, values[k]),
+        });
+    }
+    Ok(if fortran { Mat::from_fn(n, d, |i, j| values[j * n + i]) } else { Mat::from_fn(n, d, |i, j| values[i * d + j]) })
+}
+
+/// The rows of `x` as `.npy` bytes: little-endian `float64`, C order, shape `(n, d)`.
+pub fn points_npy_bytes(x: faer::MatRef<'_, f64>) -> std::io::Result<Vec<u8>> {
+    use npyz::WriterBuilder;
+    let mut bytes = Vec::with_capacity(128 + 8 * x.nrows() * x.ncols());
+    let mut w =
+        npyz::WriteOptions::<f64>::new().default_dtype().shape(&[x.nrows() as u64, x.ncols() as u64]).writer(&mut bytes).begin_nd()?;
+    for i in 0..x.nrows() {
+        for j in 0..x.ncols() {
+            w.push(&x[(i, j)])?;
+        }
+    }
+    w.finish()?;
+    Ok(bytes)
+}
+
+/// The rows of `x` as CSV bytes (see [`write_matrix_csv`]).
+pub fn points_csv_bytes(x: faer::MatRef<'_, f64>) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(x.nrows() * x.ncols() * 20);
+    write_matrix_csv(&mut bytes, x)?;
+    Ok(bytes)
+}
+
+/// Writes points atomically to `path`, as `.csv` or `.npy` by its extension (any other is refused
+/// before anything is written).
+pub fn write_points(path: &Path, x: faer::MatRef<'_, f64>) -> Result<(), IoError> {
+    let bytes = match PointsFormat::of(path)? {
+        PointsFormat::Csv => points_csv_bytes(x),
+        PointsFormat::Npy => points_npy_bytes(x),
+    }
+    .map_err(|source| IoError::File { path: path.into(), source })?;
+    write_atomic(path, &bytes)
+}
+
 /// The shortest decimal that parses back to exactly `v`: plain notation for moderate magnitudes,
-/// scientific otherwise; `inf`, `-inf` and `NaN` as Python and numpy read them.
+/// scientific otherwise; `inf`, `-inf` and `NaN` as Python and numpy read them; `−0` as `0`.
 ///
 /// ```
 /// use gmdiff::io::format_f64;
@@ -125,9 +290,13 @@ pub fn read_mixture_json(path: &Path) -> Result<GaussianMixture, IoError> {
 /// assert_eq!(format_f64(1e-300), "1e-300");
 /// assert_eq!(format_f64(-2.5e20), "-2.5e20");
 /// assert_eq!(format_f64(f64::INFINITY), "inf");
+/// assert_eq!(format_f64(-0.0), "0");
 /// ```
 pub fn format_f64(v: f64) -> String {
-    if v.is_nan() {
+    if v == 0.0 {
+        // −0 and +0 print as 0: the sign of a zero carries no information here.
+        "0".into()
+    } else if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
         if v > 0.0 { "inf".into() } else { "-inf".into() }

@@ -24,6 +24,8 @@
 pub mod io;
 pub mod testing;
 
+/// The linear-algebra crate of every public matrix type, re-exported so users need not pin it.
+pub use faer;
 pub use gmdiff_gaussian as gaussian;
 pub use gmdiff_guidance as guidance;
 pub use gmdiff_metrics as metrics;

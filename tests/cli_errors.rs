@@ -3,7 +3,7 @@
 //! status 2 — never a panic, never a NaN in the output.
 //!
 //! The mixture cases run against every subcommand that reads a mixture (`score`, `logpdf`,
-//! `sample`, `guide`, `smoothness`), the process cases against every subcommand with a forward
+//! `hessian`, `sample`, `guide`, `smoothness`, `mixture-metric`), the process cases against every subcommand with a forward
 //! process, and each subcommand adds the cases of its own options.
 
 mod common;
@@ -114,6 +114,30 @@ fn gaussian_error() -> Template {
 fn spectral() -> Template {
     gaussian_error().set("--mean", "").set("--covariance", "").set("--spectrum", "{dir}/spec.txt")
 }
+fn mixture_metric() -> Template {
+    Template::new(
+        &[("m.json", GOOD_MIXTURE), ("q.json", r#"{"weights":[1],"means":[[0,0]],"covariances":[1]}"#)],
+        &["mixture-metric", "--metric", "kl", "{dir}/m.json", "{dir}/q.json", "--samples", "100"],
+    )
+}
+fn gaussian_metric() -> Template {
+    Template::new(
+        &[("m1.csv", "1,-2\n"), ("c1.csv", "1,0.5\n0.5,2\n"), ("m2.csv", "0,0\n"), ("c2.csv", "2,0\n0,1\n")],
+        &[
+            "gaussian-metric",
+            "--metric",
+            "bures",
+            "--mean1",
+            "{dir}/m1.csv",
+            "--cov1",
+            "{dir}/c1.csv",
+            "--mean2",
+            "{dir}/m2.csv",
+            "--cov2",
+            "{dir}/c2.csv",
+        ],
+    )
+}
 fn w2() -> Template {
     Template::new(&[("x.csv", "0,0\n1,1\n2,0\n"), ("y.csv", "0,1\n1,2\n")], &["w2", "{dir}/x.csv", "{dir}/y.csv"])
 }
@@ -159,11 +183,12 @@ fn process_cases(t: &Template) -> Vec<Case> {
 /// Bad times t, for the subcommands evaluated at one time.
 fn time_cases(t: &Template) -> Vec<Case> {
     vec![
-        t.clone().set("--process", "vp").set("--time", "1.5").case("t above T", "outside"),
         t.clone().set("--time", "-0.1").case("negative t", "outside"),
         t.clone().set("--time", "NaN").case("NaN t", "outside"),
         t.clone().set("--time", "inf").case("infinite t", "outside"),
-        t.clone().set("--process", "ou").set("--horizon", "2").set("--time", "2.5").case("t above the OU horizon", "outside"),
+        // OU and VP are defined for every t ≥ 0: a query past the horizon is fine (issue 14); the
+        // cosine schedule ends at 0.9946, and the error names the fix.
+        t.clone().set("--process", "vp-cosine").set("--time", "0.999").case("t past the end of the cosine schedule", "--process vp or ou"),
         t.clone().set("--time", "soon").case("t not a number", "soon"),
     ]
 }
@@ -183,15 +208,14 @@ fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     let at = |t: Template, text: &str| t.file("p.csv", Some(text));
 
-    for cmd in ["score", "logpdf"] {
+    for cmd in ["score", "logpdf", "hessian"] {
         let t = density(cmd);
         v.extend(mixture_cases(&t));
         v.extend(process_cases(&t));
         v.extend(time_cases(&t));
         v.extend([
-            t.clone()
-                .file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#))
-                .case("huge mean overflows the quadratic form", "too far"),
+            t.clone().set("--points", "{dir}/p.dat").file("p.dat", Some(GOOD_POINTS)).case("unknown points extension", ".dat"),
+            t.clone().set("--points", "-").set("--mixture", "-").case("two inputs from standard input", "only one input"),
             t.clone()
                 .file("m.json", Some(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,1],[1,1]]]}"#))
                 .set("--time", "0")
@@ -203,10 +227,18 @@ fn cases() -> Vec<Case> {
             at(t.clone(), "0,abc\n").case("text in points", "not a number"),
             at(t.clone(), "0,1\n2\n").case("ragged points", "expected 2"),
             at(t.clone(), "").case("empty points file", "empty"),
-            at(t.clone(), "1e300,0\n").case("point too far for f64", "too far"),
             t.clone().set("--points", "").case("missing required argument", "required"),
         ]);
     }
+
+    // A score that is not representable: P (x − μ) = 1e300 · 1e308 at x = 0 (log p is −∞ there, and
+    // the Hessian −P = −1e300 is finite, so only `score` refuses).
+    v.push(
+        density("score")
+            .file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1e-300]}"#))
+            .set("--time", "0")
+            .case("score beyond f64 (1e308 / 1e-300)", "overflows f64"),
+    );
 
     let t = sample();
     v.extend(mixture_cases(&t));
@@ -225,11 +257,14 @@ fn cases() -> Vec<Case> {
         t.clone().set("--grid", "karras").set("--eps", "0").case("Karras grid with ε = 0", "ε"),
         t.clone().set("--grid", "karras").set("--rho", "-1").case("negative ρ", "rho"),
         t.clone().set("--grid", "spiral").case("unknown grid", "spiral"),
-        t.clone()
-            .set("--init", "exact")
-            .file("m.json", Some(r#"{"weights":[1],"means":[[1e308,0]],"covariances":[1]}"#))
-            .case("huge mean", "finite"),
         t.clone().set("--out", "{dir}/no/such/dir/x.csv").case("unwritable output", "x.csv"),
+        t.clone().set("--out", "{dir}/x.txt").case("unknown output extension", ".txt"),
+        t.clone().set("--sampler", "exact").case("exact draws take no steps", "--steps"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--process", "ou").case("exact draws take no process", "process"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--count", "0").case("exact draws: zero samples", "count"),
+        t.clone().set("--steps", "").case("missing steps", "--steps"),
+        t.clone().set("--sampler", "eulr").case("unknown sampler lists exact", "exact"),
+        t.clone().set("--process", "ou").set("--eps", "2").case("ε beyond the OU horizon names the fix", "--horizon"),
     ]);
 
     let t = guide();
@@ -246,6 +281,10 @@ fn cases() -> Vec<Case> {
         t.clone().set("--classes", "0,1;1").case("overlapping classes", "1"),
         t.clone().set("--classes", "0;x").case("class spec not an index", "x"),
         t.clone().set("--count", "1").case("one sample", "count"),
+        t.clone().set("--sampler", "ddpm").set("--count", "5").case("k-NN entropy with 5 samples", "--count must be at least 6"),
+        t.clone().set("--sampler", "ode").set("--eta", "0.5").case("η without ddim", "eta"),
+        t.clone().set("--sampler", "ddim").set("--eta", "0.5").set("--count", "3").case("stochastic DDIM with 3 samples", "--count"),
+        t.clone().set("--out", "{dir}/x.json").case("unknown output extension", ".json"),
         t.clone().set("--count", "100000000000000").case("more samples than memory (ddim)", "memory"),
         t.clone().set("--count", "100000000000000").set("--sampler", "ode").case("more samples than memory (ode)", "memory"),
         t.clone()
@@ -335,7 +374,53 @@ fn cases() -> Vec<Case> {
         t.clone().set("--method", "sliced").set("--projections", "0").case("zero projections", "projections"),
         w2_as("mmd", &t).set("--bandwidth", "-1").case("negative bandwidth", "bandwidth"),
         w2_as("mmd", &t).set("--bandwidth", "NaN").case("NaN bandwidth", "bandwidth"),
+        t.clone().set("--method", "exakt").case("misspelt method with its hint", "did you mean 'exact'"),
+        Template::new(&[("x.txt", "0,0\n")], &["w2", "{dir}/x.txt", "{dir}/x.txt"]).case("unknown cloud extension", ".txt"),
+        Template::new(&[], &["w2", "-", "-"]).case("both clouds from standard input", "only one input"),
+        Template::new(&[("x.npy", &npy_bytes("<f8", "(2, 2, 1)", &[0.0; 4]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
+            .case("3-D npy cloud", "1-D or 2-D"),
+        Template::new(&[("x.npy", &npy_bytes("<f8", "(2, 1)", &[0.0, f64::NAN]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
+            .case("NaN in an npy cloud", "not finite"),
+        Template::new(&[("x.npy", &npy_bytes("<i8", "(1, 1)", &[0.0]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
+            .case("integer npy cloud", "float64"),
+        Template::new(&[("x.npy", &npy_bytes("<f8", "(1000000, 1)", &vec![0.0; 1_000_000]))], &["w2", "{dir}/x.npy", "{dir}/x.npy"])
+            .case("exact W2 on 10^6 points is refused before it starts", "--method sliced"),
     ]);
+
+    let t = mixture_metric();
+    v.extend(mixture_cases(&t));
+    v.extend([
+        t.clone().set("--metric", "hellinger").case("unknown metric", "hellinger"),
+        t.clone().set("--samples", "2").case("too few samples", "--samples"),
+        t.clone().file("q.json", None).case("missing q", "q.json"),
+        t.clone().file("q.json", Some(r#"{"weights":[1],"means":[[0]],"covariances":[1]}"#)).case("q of another dimension", "dimension"),
+        Template::new(&[("m.json", GOOD_MIXTURE)], &["mixture-metric", "--metric", "kl", "{dir}/m.json"]).case("kl without q", "P and Q"),
+        Template::new(&[("m.json", GOOD_MIXTURE)], &["mixture-metric", "--metric", "entropy", "{dir}/m.json", "{dir}/m.json"])
+            .case("entropy with two mixtures", "one mixture"),
+        Template::new(&[], &["mixture-metric", "--metric", "tv", "-", "-"]).case("two mixtures from standard input", "only one input"),
+        t.clone()
+            .file("q.json", Some(r#"{"weights":[1],"means":[[0,0]],"covariances":[[[1,1],[1,1]]]}"#))
+            .set("--metric", "kl")
+            .case("kl to a law without density", "singular"),
+    ]);
+
+    let t = gaussian_metric();
+    let g = |name: &'static str, text: &str| t.clone().file(name, Some(text));
+    v.extend([
+        t.clone().set("--metric", "wasserstein").case("unknown metric", "wasserstein"),
+        t.clone().set("--mean2", "").case("missing mean2", "--mean2"),
+        t.clone().set("--cov2", "").case("missing cov2", "--cov2"),
+        g("c1.csv", "1,0.5\n0.1,2\n").case("non-symmetric covariance", "symmetric"),
+        g("c2.csv", "1,3\n3,1\n").case("indefinite covariance", "semi-definite"),
+        g("c1.csv", "1,inf\ninf,2\n").case("∞ in a covariance", "not finite"),
+        g("m1.csv", "1,2\n3,4\n").case("mean neither a row nor a column", "one row"),
+        g("m1.csv", "1,2,3\n").case("mean/covariance dimension mismatch", "dimension"),
+        g("m2.csv", "1,NaN\n").case("NaN mean", "not finite"),
+        t.clone().set("--metric", "entropy").case("entropy with a second law", "only --cov1"),
+        t.clone().set("--cov1", "{dir}/c1.bin").case("unknown covariance extension", ".bin"),
+    ]);
+
+    v.push(Template::new(&[], &["sampel"]).case("misspelt subcommand with its hint", "did you mean 'sample'"));
 
     v.push(Template::new(&[], &["frobnicate"]).case("unknown subcommand", "frobnicate"));
     v

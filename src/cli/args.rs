@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use faer::MatRef;
-use gmdiff::io::{read_mixture_json, write_atomic, write_matrix_csv};
+use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{Coefficients, ForwardProcess, Ou, Process, ProcessError, VpCosine, VpLinear};
 use std::path::PathBuf;
@@ -97,10 +97,11 @@ impl ProcessKind {
 /// The diffused target `p_t`: `--mixture`, `--time` and the forward process.
 #[derive(Args, Debug)]
 pub struct MixtureAtTime {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
+    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}; - for standard input.
     #[arg(long)]
     pub mixture: PathBuf,
-    /// Forward time t in [0, T].
+    /// Forward time t ≥ 0: any t for vp (β continued linearly past T) and ou; t ≤ 0.9946 for vp-cosine.
+    /// A query of p_t needs no --horizon.
     #[arg(long, allow_negative_numbers = true)]
     pub time: f64,
     #[command(flatten)]
@@ -108,22 +109,57 @@ pub struct MixtureAtTime {
 }
 
 impl MixtureAtTime {
-    /// The mixture `p_0` and the coefficients `(a_t, b_t)` of `x_t = a_t x_0 + b_t z`.
+    /// The mixture `p_0` and the coefficients `(a_t, b_t)` of `x_t = a_t x_0 + b_t z`, for any `t`
+    /// where the process is defined ([`ForwardProcess::coefficients`]: queries need no horizon).
     pub fn load(&self) -> Result<(GaussianMixture, Coefficients), CliError> {
-        let c = self.process.process()?.at(self.time)?;
+        let process = self.process.process()?;
+        let c = process.coefficients(self.time).map_err(|e| time_error(e, &process, "--time"))?;
         Ok((read_mixture_json(&self.mixture)?, c))
     }
+}
+
+/// A time or early-stop error with the fix spelled out.
+pub fn time_error(e: ProcessError, process: &Process, flag: &str) -> CliError {
+    match e {
+        ProcessError::TimeOutOfRange { t, horizon } => {
+            let fix = if !(t.is_finite() && t >= 0.0) {
+                format!("{flag} must be a finite time ≥ 0")
+            } else if matches!(process, Process::VpCosine(_)) {
+                "the vp-cosine schedule is used on [0, 0.9946] only (its β blows up at t = 1); use --process vp or ou for later times"
+                    .into()
+            } else {
+                format!("pass --horizon {t} or more")
+            };
+            CliError::Usage(format!("{flag} {t} is outside [0, {horizon}]: {fix}"))
+        }
+        ProcessError::InvalidParameter { name: "eps", value, .. } => {
+            let fix = if matches!(process, Process::VpCosine(_)) { "lower --eps" } else { "lower --eps or raise --horizon" };
+            CliError::Usage(format!(
+                "--eps {value} must satisfy 0 ≤ ε < T = {} (0 < ε for the karras and log-snr grids): {fix}",
+                process.horizon()
+            ))
+        }
+        other => CliError::Process(other),
+    }
+}
+
+/// Refuses more than one `-` (standard input) among `paths`.
+pub fn at_most_one_stdin(paths: &[&std::path::Path]) -> Result<(), CliError> {
+    if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
+        return Err(CliError::Usage("only one input may be - (standard input)".into()));
+    }
+    Ok(())
 }
 
 /// A sampling run: `--mixture`, `--steps`, `--count`, `--seed`, `--eps`, `--out`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}.
+    /// Mixture JSON: {"weights": [...], "means": [[...]], "covariances": [[[...]]]}; - for standard input.
     #[arg(long)]
     pub mixture: PathBuf,
-    /// Number of steps S (S + 1 grid points).
+    /// Number of steps S (S + 1 grid points); required except for `sample --sampler exact`.
     #[arg(long)]
-    pub steps: usize,
+    pub steps: Option<usize>,
     /// Number of samples N.
     #[arg(long)]
     pub count: usize,
@@ -133,16 +169,28 @@ pub struct RunArgs {
     /// Early stop ε: the grid ends at forward time ε.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub eps: f64,
-    /// Output CSV of the samples, written atomically (`sample` prints them when it is absent).
+    /// Output file of the samples, .csv or .npy by its extension, written atomically (`sample`
+    /// prints CSV when it is absent).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 impl RunArgs {
-    /// Writes the samples as CSV to `--out` (atomically), if given; returns whether it did.
+    /// `--steps`, which every sampler but `exact` needs.
+    pub fn steps(&self) -> Result<usize, CliError> {
+        self.steps.ok_or_else(|| CliError::Usage("--steps is required (the number of sampler steps)".into()))
+    }
+    /// Refuses an `--out` whose extension is neither .csv nor .npy, before any work is done.
+    pub fn check_out(&self) -> Result<(), CliError> {
+        if let Some(path) = &self.out {
+            gmdiff::io::PointsFormat::of(path)?;
+        }
+        Ok(())
+    }
+    /// Writes the samples to `--out` (atomically; .csv or .npy by extension), if given; returns whether it did.
     pub fn write_samples(&self, samples: MatRef<'_, f64>) -> Result<bool, CliError> {
         let Some(path) = &self.out else { return Ok(false) };
-        write_atomic(path, &samples_csv(samples)?)?;
+        write_points(path, samples)?;
         Ok(true)
     }
 }
@@ -159,4 +207,26 @@ pub fn samples_csv(samples: MatRef<'_, f64>) -> Result<Vec<u8>, CliError> {
 pub fn json_number(v: f64) -> String {
     let text = gmdiff::io::format_f64(v);
     if v.is_finite() { text } else { format!("\"{text}\"") }
+}
+
+/// A progress bar on standard error (drawn only when it is a terminal, so pipes and tests see
+/// nothing): `what`, elapsed time, bar, position and the estimated time left.
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} (eta {eta})")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A spinner on standard error for work without a step count (drawn only on a terminal).
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }

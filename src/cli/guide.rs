@@ -11,7 +11,7 @@
 //! * `ddpm`: the Kozachenko–Leonenko k-NN estimate (k = 5) of the samples; no standard error
 //!   (`null`): its terms are dependent, and its bias grows with the dimension.
 
-use super::args::{CliError, ProcessArgs, ProcessKind, RunArgs};
+use super::args::{CliError, ProcessArgs, ProcessKind, RunArgs, time_error};
 use clap::{Args, ValueEnum};
 use gmdiff::guidance::{
     ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density,
@@ -26,9 +26,11 @@ use std::io::Write;
 pub enum GuideSampler {
     /// DDPM ancestral sampling (entropy: k-NN estimate).
     Ddpm,
-    /// Deterministic DDIM (entropy: exact discrete change of variables).
+    /// DDIM; with --eta 0 (default) deterministic (entropy: exact discrete change of variables),
+    /// with --eta > 0 stochastic (entropy: k-NN estimate).
     Ddim,
-    /// Flow ODE with Heun steps (entropy: instantaneous change of variables).
+    /// Flow ODE with Heun steps (entropy: instantaneous change of variables); alias heun.
+    #[value(alias = "heun")]
     Ode,
 }
 
@@ -54,15 +56,21 @@ pub struct GuideArgs {
     /// Guidance strength η ≥ 0.
     #[arg(long, allow_negative_numbers = true)]
     strength: f64,
-    /// Sampler.
-    #[arg(long, value_enum)]
+    /// Sampler (alias --scheme).
+    #[arg(long, value_enum, alias = "scheme")]
     sampler: GuideSampler,
+    /// η of DDIM (0 = deterministic), as in `gmdiff sample`.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    eta: f64,
     /// Guidance assembly.
     #[arg(long, value_enum, default_value = "classifier")]
     guidance: GuideKind,
     #[command(flatten)]
     process: ProcessArgs,
 }
+
+/// Neighbours of the Kozachenko–Leonenko entropy estimate.
+const KNN_K: usize = 5;
 
 fn parse_classes(spec: &str) -> Result<Vec<Vec<usize>>, CliError> {
     spec.split(';')
@@ -85,14 +93,28 @@ fn guidance_error(e: GuidanceError) -> CliError {
 
 pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
     let run = &args.run;
+    run.check_out()?;
     if run.count < 2 {
         return Err(CliError::Usage("--count must be at least 2 (a standard error needs two samples)".into()));
     }
+    let knn = matches!(args.sampler, GuideSampler::Ddpm) || (matches!(args.sampler, GuideSampler::Ddim) && args.eta != 0.0);
+    if knn && run.count <= KNN_K {
+        return Err(CliError::Usage(format!(
+            "--count must be at least {} for this sampler: its entropy is the k-NN estimate with k = {KNN_K} neighbours, \
+             which needs more than {KNN_K} samples (got {})",
+            KNN_K + 1,
+            run.count
+        )));
+    }
+    if args.eta != 0.0 && !matches!(args.sampler, GuideSampler::Ddim) {
+        return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
+    }
+    let steps = run.steps()?;
     if !(args.strength.is_finite() && args.strength >= 0.0) {
         return Err(CliError::Usage(format!("--strength must be finite and ≥ 0, got {}", args.strength)));
     }
     let process = args.process.process_or(ProcessKind::Ou, 5.0)?;
-    let schedule = Schedule::grid(process, TimeGrid::uniform(&process, run.steps, run.eps)?);
+    let schedule = Schedule::grid(process, TimeGrid::uniform(&process, steps, run.eps).map_err(|e| time_error(e, &process, "--eps"))?);
     let mixture = read_mixture_json(&run.mixture)?;
     let model = match &args.classes {
         Some(spec) => ClassConditional::new(mixture, parse_classes(spec)?).map_err(guidance_error)?,
@@ -117,6 +139,11 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
                 None,
             )
         }
+        GuideSampler::Ddim if args.eta != 0.0 => {
+            let x = sample(&Sampler::Ddim { eta: args.eta }, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
+            let h = knn_entropy(x.as_ref(), KNN_K).map_err(guidance_error)?;
+            (x, Some(h), None, "Kozachenko-Leonenko k-NN estimate (k = 5); no standard error (dependent terms)", None)
+        }
         GuideSampler::Ddim => {
             let ddim = Sampler::Ddim { eta: 0.0 };
             match map_log_density(&ddim, &schedule, &field, n, seed) {
@@ -133,7 +160,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         }
         GuideSampler::Ddpm => {
             let x = sample(&Sampler::Ddpm, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
-            let h = knn_entropy(x.as_ref(), 5).map_err(guidance_error)?;
+            let h = knn_entropy(x.as_ref(), KNN_K).map_err(guidance_error)?;
             (x, Some(h), None, "Kozachenko-Leonenko k-NN estimate (k = 5); no standard error (dependent terms)", None)
         }
     };
@@ -155,7 +182,8 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         "class": args.class,
         "strength": args.strength,
         "sampler": sampler_name,
-        "steps": run.steps,
+        "steps": steps,
+        "eta": args.eta,
         "count": n,
     });
     writeln!(out, "{report}")?;

@@ -1,6 +1,7 @@
 //! The `gmdiff` command line: one module per subcommand.
 
 mod args;
+mod compare;
 mod density;
 mod gaussian_error;
 mod guide;
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 /// Exact scores, samplers and errors for diffusion models on Gaussian mixtures.
 #[derive(Parser)]
-#[command(name = "gmdiff", version, about, max_term_width = 100)]
+#[command(name = "gmdiff", version, about, max_term_width = 100, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,14 +27,21 @@ enum Command {
     Logpdf(density::DensityArgs),
     /// ∇ log p_t(x) of the diffused mixture at each point: d CSV columns.
     Score(density::DensityArgs),
-    /// W2 between two point clouds (exact, sliced or Bures): {"w2": …}.
+    /// ∇² log p_t(x) of the diffused mixture at each point: d² CSV columns (row-major).
+    Hessian(density::DensityArgs),
+    /// W2 between two point clouds, .csv or .npy (exact, sliced or Bures): {"w2": …}.
     W2(metrics::W2Args),
     /// MMD² (unbiased and biased) with a Gaussian kernel and permutation p-values: {"mmd2": …, "p_value": …, …}.
     Mmd(kernel::MmdArgs),
     /// Energy distance between two point clouds, optionally with a permutation p-value: {"energy_distance": …, …}.
     Energy(kernel::EnergyArgs),
-    /// Samples from a reverse-time sampler with the exact mixture score: N × d CSV rows.
+    /// Samples from a reverse-time sampler with the exact mixture score, or exact draws of the
+    /// target (--sampler exact): N × d rows, CSV (or --out x.csv / x.npy).
     Sample(sample::SampleArgs),
+    /// KL, TV or entropy (Monte Carlo, with standard error) or MW2 (exact) between two mixture JSON files.
+    MixtureMetric(compare::MixtureMetricArgs),
+    /// Bures-W2, KL or entropy between two given Gaussians (mean and covariance files), closed form.
+    GaussianMetric(compare::GaussianMetricArgs),
     /// Guided sampling toward a class (classifier / classifier-free guidance): confidence and entropy as JSON.
     Guide(guide::GuideArgs),
     /// Lipschitz constant of the score of p_t (estimate and bound) and E‖x_t‖²: one JSON line.
@@ -48,6 +56,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Logpdf(a) => density::logpdf(&a, &mut out),
         Command::Score(a) => density::score(&a, &mut out),
+        Command::Hessian(a) => density::hessian(&a, &mut out),
+        Command::MixtureMetric(a) => compare::mixture(&a, &mut out),
+        Command::GaussianMetric(a) => compare::gaussian(&a, &mut out),
         Command::W2(a) => metrics::w2(&a, &mut out),
         Command::Mmd(a) => kernel::mmd(&a, &mut out),
         Command::Energy(a) => kernel::energy(&a, &mut out),

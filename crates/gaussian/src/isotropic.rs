@@ -48,7 +48,9 @@ use gmdiff_metrics::{MetricsError, Result, tv_isotropic_gaussians};
 
 /// `Ok` when `value` is finite and `ok`, else [`MetricsError::InvalidParameter`].
 fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
-    if value.is_finite() && ok { Ok(()) } else { Err(MetricsError::InvalidParameter { name, value, reason }) }
+    gmdiff_process::check_parameter(name, value, |_| ok, reason)
+        .map(|_| ())
+        .map_err(|e| MetricsError::InvalidParameter { name: e.name, value: e.value, reason: e.reason })
 }
 
 /// A perturbed score `s̃_t = (1 + scale) s_t + shift · e` (`e` the unit direction of the means).
@@ -182,7 +184,7 @@ impl IsotropicDdpm {
         for &w in &weights {
             check_param("weights", w, w.is_finite() && w >= 0.0, "must be finite and ≥ 0")?;
         }
-        check_param("sum of weights", total, (total - 1.0).abs() <= 1e-9, "must be 1 (to 1e-9)")?;
+        check_param("sum of weights", total, (total - 1.0).abs() <= gmdiff_process::WEIGHT_SUM_TOL, "must be 1 (to 1e-9)")?;
         let d = means[0].len();
         if d == 0 {
             return Err(MetricsError::Empty { what: "means", reason: "dimension 0".into() });

@@ -74,6 +74,16 @@ pub enum GuidanceError {
         /// The number of values.
         found: usize,
     },
+    /// Too few samples for the Kozachenko–Leonenko estimate with `k` neighbours (it needs `N > k`).
+    #[error("the k-NN entropy estimate with k = {k} neighbours needs at least {needed} samples, got {found}")]
+    TooFewSamples {
+        /// The number of samples.
+        found: usize,
+        /// The number needed, `k + 1`.
+        needed: usize,
+        /// The number of neighbours.
+        k: usize,
+    },
     /// A mixture error (invalid covariance, singular component where a density is needed, …).
     #[error(transparent)]
     Mixture(#[from] gmdiff_mixture::MixtureError),
@@ -88,6 +98,11 @@ pub enum GuidanceError {
     Metrics(#[from] gmdiff_metrics::MetricsError),
 }
 
+/// [`gmdiff_process::check_parameter`] with this crate's error.
 pub(crate) fn check_param(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, GuidanceError> {
-    if value.is_finite() && ok(value) { Ok(value) } else { Err(GuidanceError::InvalidParameter { name, value, reason }) }
+    gmdiff_process::check_parameter(name, value, ok, reason).map_err(|e| GuidanceError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }

@@ -404,5 +404,8 @@ fn cholesky_logdet(mut m: Mat<f64>) -> Option<f64> {
 /// assert!((h - 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()).abs() < 0.06); // N(0, 1)
 /// ```
 pub fn knn_entropy(samples: MatRef<'_, f64>, k: usize) -> Result<f64, GuidanceError> {
+    if k > 0 && samples.nrows() <= k {
+        return Err(GuidanceError::TooFewSamples { found: samples.nrows(), needed: k + 1, k });
+    }
     Ok(gmdiff_metrics::entropy_knn(samples, k)?)
 }

@@ -155,8 +155,9 @@ pub(crate) fn check_vec(what: &'static str, v: &[f64], len: usize) -> Result<()>
     Ok(())
 }
 
-/// Absolute tolerance on `|Σ w − 1|` accepted for probability weights.
-pub const WEIGHT_SUM_TOL: f64 = 1e-9;
+/// Absolute tolerance on `|Σ w − 1|` accepted for probability weights: the workspace's one
+/// weight tolerance, [`gmdiff_process::WEIGHT_SUM_TOL`].
+pub use gmdiff_process::WEIGHT_SUM_TOL;
 
 /// Checks probability weights (finite, non-negative, of length `len`, summing to one within
 /// [`WEIGHT_SUM_TOL`]) and returns them; `None` means uniform weights `1/len`.
@@ -167,17 +168,11 @@ pub(crate) fn weights_or_uniform(what: &'static str, w: Option<&[f64]>, len: usi
             if w.len() != len {
                 return Err(MetricsError::DimensionMismatch { what, expected: len, got: w.len() });
             }
-            if let Some(index) = w.iter().position(|t| !t.is_finite()) {
-                return Err(MetricsError::NonFinite { what, index });
+            match gmdiff_process::check_weights(w) {
+                Ok(()) => Ok(w.to_vec()),
+                Err(gmdiff_process::WeightError::NonFinite { index, .. }) => Err(MetricsError::NonFinite { what, index }),
+                Err(e) => Err(MetricsError::BadWeights { what, reason: e.to_string() }),
             }
-            if let Some(i) = w.iter().position(|&t| t < 0.0) {
-                return Err(MetricsError::BadWeights { what, reason: format!("weight {i} is negative ({})", w[i]) });
-            }
-            let s: f64 = w.iter().sum();
-            if (s - 1.0).abs() > WEIGHT_SUM_TOL {
-                return Err(MetricsError::BadWeights { what, reason: format!("weights sum to {s}, not 1 (tolerance {WEIGHT_SUM_TOL:e})") });
-            }
-            Ok(w.to_vec())
         }
     }
 }
@@ -194,5 +189,9 @@ pub(crate) fn not_nan(what: &'static str, v: f64) -> Result<f64> {
 
 /// Checks that a scalar parameter is finite and satisfies `ok`.
 pub(crate) fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<f64> {
-    if value.is_finite() && ok { Ok(value) } else { Err(MetricsError::InvalidParameter { name, value, reason }) }
+    gmdiff_process::check_parameter(name, value, |_| ok, reason).map_err(|e| MetricsError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }

@@ -3,11 +3,12 @@
 use crate::error::{MetricsError, Result};
 use faer::{Mat, MatRef, Side};
 
-/// Relative tolerance of the symmetry check: `max |S_ij − S_ji| ≤ SYM_RTOL · max |S_ij|`.
-pub const SYM_RTOL: f64 = 1e-10;
+/// Relative tolerance of the symmetry check: `max |S_ij − S_ji| ≤ SYM_RTOL · max |S_ij|`
+/// (the workspace's one covariance tolerance, [`gmdiff_process::COVARIANCE_RTOL`]).
+pub const SYM_RTOL: f64 = gmdiff_process::COVARIANCE_RTOL;
 /// Relative tolerance of the PSD check: eigenvalues `≥ −PSD_RTOL · λ_max` are clamped to zero,
-/// smaller ones are an error.
-pub const PSD_RTOL: f64 = 1e-10;
+/// smaller ones are an error ([`gmdiff_process::COVARIANCE_RTOL`]).
+pub const PSD_RTOL: f64 = gmdiff_process::COVARIANCE_RTOL;
 /// Relative numerical-rank tolerance: an eigenvalue `≤ RANK_RTOL · λ_max` counts as zero.
 pub const RANK_RTOL: f64 = 1e-10;
 
@@ -37,31 +38,25 @@ impl SymEig {
     }
 }
 
-/// Checks that `s` is a finite, square `d × d`, symmetric matrix and returns its symmetric part.
+/// Checks that `s` is a finite, square `d × d`, symmetric matrix and returns its symmetric part
+/// ([`gmdiff_process::symmetric_part`], the shared check).
 pub(crate) fn check_symmetric(what: &'static str, s: MatRef<'_, f64>, d: usize) -> Result<Mat<f64>> {
     if s.nrows() != d || s.ncols() != d {
         return Err(MetricsError::DimensionMismatch { what, expected: d, got: if s.nrows() != d { s.nrows() } else { s.ncols() } });
     }
-    let mut scale = 0.0f64;
-    for i in 0..d {
-        for j in 0..d {
-            let v = s[(i, j)];
-            if !v.is_finite() {
-                return Err(MetricsError::NonFinite { what, index: i * d + j });
-            }
-            scale = scale.max(v.abs());
-        }
+    gmdiff_process::symmetric_part(s).map_err(|e| covariance_error(what, e, d))
+}
+
+/// The shared covariance check's error as a [`MetricsError`] about `what`.
+fn covariance_error(what: &'static str, e: gmdiff_process::CovarianceError, d: usize) -> MetricsError {
+    use gmdiff_process::CovarianceError as C;
+    match e {
+        C::NonFinite { i, j, .. } => MetricsError::NonFinite { what, index: i * d + j },
+        C::NotSymmetric { gap, .. } => MetricsError::NotSymmetric { what, asymmetry: gap },
+        C::NotPositiveSemiDefinite { min_eigenvalue } => MetricsError::NotPsd { what, min_eigenvalue },
+        C::NoConvergence => MetricsError::NotConverged { what: "symmetric eigendecomposition", reason: "non-finite eigenvalue".into() },
+        C::Empty | C::NotSquare { .. } => MetricsError::DimensionMismatch { what, expected: d, got: 0 },
     }
-    let mut asym = 0.0f64;
-    for i in 0..d {
-        for j in 0..i {
-            asym = asym.max((s[(i, j)] - s[(j, i)]).abs());
-        }
-    }
-    if asym > SYM_RTOL * scale {
-        return Err(MetricsError::NotSymmetric { what, asymmetry: asym });
-    }
-    Ok(Mat::from_fn(d, d, |i, j| 0.5 * (s[(i, j)] + s[(j, i)])))
 }
 
 /// Eigendecomposition of a symmetric matrix; checks PSD within [`PSD_RTOL`] and clamps.
@@ -80,14 +75,7 @@ pub(crate) fn psd_eig(what: &'static str, s: MatRef<'_, f64>) -> Result<SymEig> 
         .map_err(|e| MetricsError::NotConverged { what: "symmetric eigendecomposition", reason: format!("{e:?}") })?;
     let mut values: Vec<f64> = (0..d).map(|k| evd.S()[k]).collect();
     let vectors = evd.U().to_owned();
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(MetricsError::NotConverged { what: "symmetric eigendecomposition", reason: "non-finite eigenvalue".into() });
-    }
-    let lmax = values.iter().fold(0.0f64, |a, &b| a.max(b));
-    let lmin = values.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    if lmin < -PSD_RTOL * lmax || (lmax == 0.0 && lmin < 0.0) {
-        return Err(MetricsError::NotPsd { what, min_eigenvalue: lmin });
-    }
+    gmdiff_process::check_psd_eigenvalues(&values).map_err(|e| covariance_error(what, e, d))?;
     for v in values.iter_mut() {
         *v = v.max(0.0);
     }

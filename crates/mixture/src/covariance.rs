@@ -29,10 +29,6 @@ pub enum Covariance {
     Full(Mat<f64>),
 }
 
-/// Relative tolerance of the symmetry and semi-definiteness checks.
-const SYMMETRY_TOL: f64 = 1e-10;
-const PSD_TOL: f64 = 1e-12;
-
 impl Covariance {
     /// `σ² I_d`; needs `d ≥ 1` and `σ² ≥ 0` finite.
     pub fn isotropic(dim: usize, variance: f64) -> Result<Self, MixtureError> {
@@ -58,46 +54,12 @@ impl Covariance {
         Ok(Covariance::Diagonal(variances))
     }
 
-    /// A full covariance; it must be square, finite, symmetric to a relative `1e-10` (it is then
-    /// symmetrised exactly) and positive semi-definite to a relative `1e-12` of its largest eigenvalue.
+    /// A full covariance; it must be square, finite, symmetric to a relative
+    /// [`gmdiff_process::COVARIANCE_RTOL`] (it is then symmetrised exactly) and positive
+    /// semi-definite to the same relative tolerance of its largest eigenvalue: the one validator
+    /// of the workspace, [`gmdiff_process::check_covariance`].
     pub fn full(matrix: Mat<f64>) -> Result<Self, MixtureError> {
-        let d = matrix.nrows();
-        if d == 0 {
-            return Err(MixtureError::ZeroDimension);
-        }
-        if matrix.ncols() != d {
-            return Err(MixtureError::DimensionMismatch {
-                what: "covariance (columns vs rows)".into(),
-                expected: d,
-                found: matrix.ncols(),
-            });
-        }
-        let mut m = matrix;
-        check_finite(|| "covariance".into(), (0..d).flat_map(|j| (0..d).map(move |i| (i, j))).map(|(i, j)| m[(i, j)]))?;
-        let scale = (0..d).flat_map(|j| (0..d).map(move |i| (i, j))).map(|(i, j)| m[(i, j)].abs()).fold(0.0, f64::max);
-        for j in 0..d {
-            for i in j + 1..d {
-                let gap = (m[(i, j)] - m[(j, i)]).abs();
-                if gap > SYMMETRY_TOL * scale {
-                    return Err(MixtureError::NotSymmetric { component: 0, i, j, gap });
-                }
-                let mean = 0.5 * (m[(i, j)] + m[(j, i)]);
-                m[(i, j)] = mean;
-                m[(j, i)] = mean;
-            }
-        }
-        let min = if linalg::cholesky(m.as_ref()).is_some() {
-            None
-        } else {
-            let (values, _) = linalg::symmetric_eigen(m.as_ref())
-                .ok_or(MixtureError::NotPositiveSemiDefinite { component: 0, min_eigenvalue: f64::NAN })?;
-            let top = values.last().copied().unwrap_or(0.0).max(0.0);
-            Some(values[0]).filter(|&v| v < -PSD_TOL * top.max(f64::MIN_POSITIVE))
-        };
-        match min {
-            Some(min_eigenvalue) => Err(MixtureError::NotPositiveSemiDefinite { component: 0, min_eigenvalue }),
-            None => Ok(Covariance::Full(m)),
-        }
+        Ok(Covariance::Full(gmdiff_process::check_covariance(matrix.as_ref())?))
     }
 
     /// Checks that every entry is finite.
@@ -245,6 +207,20 @@ impl Factor {
             Factor::Full(m) => {
                 matmul(out, faer::Accum::Replace, x, m.transpose(), 1.0, Par::Seq);
                 clear_upper_simd_state();
+            }
+        }
+    }
+
+    /// `M v` for one vector `v` of length `d`.
+    pub(crate) fn apply(&self, v: &[f64]) -> Vec<f64> {
+        match self {
+            Factor::Scalar { value, .. } => v.iter().map(|x| value * x).collect(),
+            Factor::Diagonal(m) => v.iter().zip(m).map(|(x, m)| m * x).collect(),
+            Factor::Full(_) => {
+                let x = MatRef::from_row_major_slice(v, 1, v.len());
+                let mut y = Mat::zeros(1, v.len());
+                self.apply_rows(x, y.as_mut());
+                (0..v.len()).map(|j| y[(0, j)]).collect()
             }
         }
     }

@@ -16,6 +16,16 @@ use rayon::prelude::*;
 /// * `∇² log p(x) = −Σ_i r_i P_i + Σ_i r_i (g_i − ḡ)(g_i − ḡ)ᵀ` (THEORY §1),
 /// * `Δ log p(x) = tr ∇² log p = −Σ_i r_i tr P_i + Σ_i r_i ‖g_i‖² − ‖ḡ‖²`.
 ///
+/// **Far points.** Where every component is far (`min_i (x − μ_i)ᵀ P_i (x − μ_i) > 2²¹`, or a
+/// quadratic form overflows `f64`, as for `N(0, 1)` at `x = 1e160`) the row is recomputed by a
+/// slower route that never forms an overflowing quantity: with `x` and the means divided by a
+/// power of two `s`, the log-ratios `ℓ_i − ℓ_j` come from
+/// `q_i − q_j = s·(μ_j − μ_i)ᵀ P_i (e_i + e_j) + s²·e_jᵀ (P_i − P_j) e_j` (`e_i = (x − μ_i)/s`),
+/// which is exact where `P_i = P_j`, and the differences `g_i − g_j` from
+/// `s·(P_i − P_j) e_j + P_i (μ_j − μ_i)`. So the score of one component is exactly `−P (x − μ)`
+/// (`−1e160` for `N(0, 1)` at `1e160`), and `log p(x)` below `−f64::MAX` is returned as `−∞` (the
+/// IEEE rounding of the true value) rather than an error.
+///
 /// Batched forms take one point per row. Rows are processed in fixed blocks (one GEMM per
 /// component and block for full covariances), with a running ("online") logsumexp so that no
 /// `k × n × d` intermediate is stored; blocks run in parallel with rayon, and every row's result
@@ -162,11 +172,19 @@ impl MixtureDensity {
             .map(|row| {
                 let mut g = Mat::zeros(k, d);
                 let mut diff = Mat::zeros(1, d);
+                let mut qmin = f64::INFINITY;
                 for i in 0..k {
                     for j in 0..d {
                         diff[(0, j)] = x[(row, j)] - self.means[i][j];
                     }
                     self.precisions[i].apply_rows(diff.as_ref(), g.as_mut().subrows_mut(i, 1));
+                    if self.constants[i] > f64::NEG_INFINITY {
+                        let q: f64 = (0..d).map(|j| diff[(0, j)] * g[(i, j)]).sum();
+                        qmin = if q.is_finite() { qmin.min(q) } else { f64::INFINITY };
+                    }
+                }
+                if qmin > FAR_QUAD {
+                    return self.far_hessian(&(0..d).map(|j| x[(row, j)]).collect::<Vec<_>>());
                 }
                 let gbar: Vec<f64> = (0..d).map(|j| (0..k).map(|i| r[(row, i)] * g[(i, j)]).sum()).collect();
                 let mut h = Mat::zeros(d, d);
@@ -183,20 +201,37 @@ impl MixtureDensity {
                         }
                     }
                 }
-                for b in 0..d {
-                    for a in 0..b {
-                        h[(a, b)] = h[(b, a)];
-                    }
-                }
-                h
+                symmetrise_lower(&mut h);
+                Ok(h)
             })
-            .collect();
+            .collect::<Result<_, MixtureError>>()?;
         for h in &hessians {
             for j in 0..d {
                 check_finite(|| "Hessian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), h.col(j).iter().copied())?;
             }
         }
         Ok(hessians)
+    }
+
+    /// `∇² log p(x) = −Σ_i r_i P_i + Σ_i r_i v_i v_iᵀ`, `v_i = g_i − ḡ`, by the far-point route.
+    fn far_hessian(&self, x: &[f64]) -> Result<Mat<f64>, MixtureError> {
+        let f = self.far_point(x)?;
+        let d = self.dim;
+        let mut h = Mat::zeros(d, d);
+        for (i, (v, &ri)) in self.far_spread(&f).iter().zip(&f.resp).enumerate() {
+            if ri == 0.0 {
+                continue;
+            }
+            self.precisions[i].add_scaled_to(-ri, &mut h);
+            for b in 0..d {
+                let cb = ri * v[b];
+                for a in b..d {
+                    h[(a, b)] += cb * v[a];
+                }
+            }
+        }
+        symmetrise_lower(&mut h);
+        Ok(h)
     }
 
     /// `log p(x)` at one point.
@@ -241,10 +276,13 @@ impl MixtureDensity {
         let mut acc = ws.acc.as_mut().subrows_mut(0, m);
         let (run_max, run_sum, quad) = (&mut ws.run_max[..m], &mut ws.run_sum[..m], &mut ws.quad[..m]);
         let (scale, weight, sq) = (&mut ws.scale[..m], &mut ws.weight[..m], &mut ws.sq[..m]);
+        let (qmin, far) = (&mut ws.qmin[..m], &mut ws.far[..m]);
         let want_score = score.is_some() || laplacian.is_some();
         run_max.fill(f64::NEG_INFINITY);
         run_sum.fill(0.0);
         sq.fill(0.0);
+        qmin.fill(f64::INFINITY);
+        far.fill(false);
         if want_score {
             acc.fill(0.0);
         }
@@ -269,12 +307,14 @@ impl MixtureDensity {
                 }
             }
             for r in 0..m {
-                let term = c - 0.5 * quad[r];
-                if !term.is_finite() {
-                    return Err(MixtureError::NonFinite {
-                        what: "log-density term (point too far from the mixture for f64)".into(),
-                        value: term,
-                    });
+                let mut term = c - 0.5 * quad[r];
+                if term.is_finite() {
+                    qmin[r] = qmin[r].min(quad[r]);
+                } else {
+                    // Recomputed below by the far-point route; −∞ keeps this row's arithmetic quiet.
+                    qmin[r] = f64::INFINITY;
+                    far[r] = true;
+                    term = f64::NEG_INFINITY;
                 }
                 if let Some(t) = log_terms.as_mut() {
                     t[(r, i)] = term;
@@ -314,7 +354,8 @@ impl MixtureDensity {
         if let Some(s) = score.as_mut() {
             for j in 0..d {
                 for ((o, &a), &z) in s.rb_mut().col_mut(j).iter_mut().zip(acc.rb().col(j).iter()).zip(run_sum.iter()) {
-                    *o = -a / z;
+                    // 0 − ḡ rather than −ḡ: a zero score is +0, never −0 (issue 14).
+                    *o = 0.0 - a / z;
                 }
             }
         }
@@ -322,12 +363,6 @@ impl MixtureDensity {
             for r in 0..m {
                 let gbar2: f64 = (0..d).map(|j| (acc[(r, j)] / run_sum[r]).powi(2)).sum();
                 l[r] = sq[r] / run_sum[r] - gbar2;
-                if !l[r].is_finite() {
-                    return Err(MixtureError::NonFinite {
-                        what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(),
-                        value: l[r],
-                    });
-                }
             }
         }
         if let Some(t) = log_terms.as_mut() {
@@ -337,8 +372,153 @@ impl MixtureDensity {
                 }
             }
         }
+        let mut point = vec![0.0; d];
+        for r in 0..m {
+            if !(far[r] || qmin[r] > FAR_QUAD) {
+                continue;
+            }
+            point.iter_mut().enumerate().for_each(|(j, v)| *v = x[(r, j)]);
+            let f = self.far_point(&point)?;
+            logpdf[r] = f.logpdf;
+            if let Some(t) = log_terms.as_mut() {
+                for (i, &ri) in f.resp.iter().enumerate() {
+                    t[(r, i)] = ri;
+                }
+            }
+            if let Some(sc) = score.as_mut() {
+                let g = self.far_mean_score(&f);
+                for (j, gj) in g.iter().enumerate() {
+                    sc[(r, j)] = 0.0 - gj;
+                }
+                check_finite(|| "score (‖Σ⁻¹(x − μ)‖ overflows f64: the point is too far from the mixture)".into(), g)?;
+            }
+            if let Some(l) = laplacian.as_mut() {
+                l[r] = self.far_spread(&f).iter().zip(&f.resp).map(|(v, ri)| ri * v.iter().map(|t| t * t).sum::<f64>()).sum::<f64>()
+                    - f.resp.iter().zip(&self.precision_traces).map(|(ri, tr)| if *ri == 0.0 { 0.0 } else { ri * tr }).sum::<f64>();
+            }
+        }
+        if let Some(&value) = laplacian.as_ref().and_then(|l| l.iter().find(|v| !v.is_finite())) {
+            return Err(MixtureError::NonFinite {
+                what: "Laplacian of the log-density (‖Σ⁻¹(x − μ)‖² overflows f64)".into(), value
+            });
+        }
         Ok(())
     }
+
+    /// The far-point route for one point `x` (see the type docs): scaled differences `e_i`,
+    /// `h_i = P_i e_i`, the log-ratios to the heaviest component and the responsibilities.
+    fn far_point(&self, x: &[f64]) -> Result<FarPoint, MixtureError> {
+        let k = self.components();
+        let active: Vec<usize> = (0..k).filter(|&i| self.constants[i] > f64::NEG_INFINITY).collect();
+        let top = active.iter().flat_map(|&i| self.means[i].iter()).chain(x).fold(0.0, |a: f64, v| a.max(v.abs()));
+        let s = crate::gaussian::power_of_two_scale(top);
+        let mut e = vec![Vec::new(); k];
+        let mut h = vec![Vec::new(); k];
+        let mut q = vec![f64::NAN; k];
+        for &i in &active {
+            e[i] = x.iter().zip(&self.means[i]).map(|(x, m)| x / s - m / s).collect();
+            h[i] = self.precisions[i].apply(&e[i]);
+            q[i] = dot(&e[i], &h[i]);
+        }
+        let mut f = FarPoint { s, e, h, q, best: active[0], resp: vec![0.0; k], logpdf: 0.0 };
+        for &i in &active[1..] {
+            if self.log_gap(&f, i, f.best) > 0.0 {
+                f.best = i;
+            }
+        }
+        let gaps: Vec<f64> = (0..k).map(|i| if q_is_set(&f, i) { self.log_gap(&f, i, f.best) } else { f64::NEG_INFINITY }).collect();
+        if let Some(&value) = gaps.iter().find(|g| g.is_nan()) {
+            return Err(MixtureError::NonFinite { what: "log-density term (point too far from the mixture for f64)".into(), value });
+        }
+        let weights: Vec<f64> = gaps.iter().map(|&g| if g == f64::NEG_INFINITY { 0.0 } else { g.exp() }).collect();
+        let z: f64 = weights.iter().sum();
+        f.resp = weights.iter().map(|w| w / z).collect();
+        let b = f.best;
+        f.logpdf = (self.constants[b] - 0.5 * (s * (s * f.q[b]))) + z.ln();
+        Ok(f)
+    }
+
+    /// `ℓ_i − ℓ_j` with `ℓ_i = c_i − ½ (x − μ_i)ᵀ P_i (x − μ_i)`, without forming either quadratic form.
+    fn log_gap(&self, f: &FarPoint, i: usize, j: usize) -> f64 {
+        if i == j {
+            return 0.0;
+        }
+        let u = self.precisions[i].apply(&f.e[j]);
+        let t2 = dot(&f.e[j], &u) - f.q[j];
+        let hu: Vec<f64> = f.h[i].iter().zip(&u).map(|(a, b)| a + b).collect();
+        let du: Vec<f64> = self.means[j].iter().zip(&self.means[i]).map(|(a, b)| a - b).collect();
+        let t1 = dot(&du, &hu);
+        (self.constants[i] - self.constants[j]) - 0.5 * (f.s * (f.s * t2 + t1))
+    }
+
+    /// `g_i − g_j` with `g_i = P_i (x − μ_i)`: `s (P_i − P_j) e_j + P_i (μ_j − μ_i)`.
+    fn score_gap(&self, f: &FarPoint, i: usize, j: usize) -> Vec<f64> {
+        if i == j {
+            return vec![0.0; self.dim];
+        }
+        let u = self.precisions[i].apply(&f.e[j]);
+        let du: Vec<f64> = self.means[j].iter().zip(&self.means[i]).map(|(a, b)| a - b).collect();
+        let pdu = self.precisions[i].apply(&du);
+        u.iter().zip(&f.h[j]).zip(&pdu).map(|((u, h), p)| if u == h { *p } else { f.s * (u - h) + p }).collect()
+    }
+
+    /// `ḡ = Σ_i r_i g_i = g_best + Σ_i r_i (g_i − g_best)` (so `−ḡ` is the score).
+    fn far_mean_score(&self, f: &FarPoint) -> Vec<f64> {
+        let b = f.best;
+        let mut g: Vec<f64> = f.h[b].iter().map(|h| f.s * h).collect();
+        for (i, &ri) in f.resp.iter().enumerate() {
+            if ri > 0.0 && i != b {
+                self.score_gap(f, i, b).iter().zip(g.iter_mut()).for_each(|(gap, g)| *g += ri * gap);
+            }
+        }
+        g
+    }
+
+    /// `v_i = g_i − ḡ` for every component (zero vectors where `r_i = 0`).
+    fn far_spread(&self, f: &FarPoint) -> Vec<Vec<f64>> {
+        let (b, d) = (f.best, self.dim);
+        let gaps: Vec<Vec<f64>> =
+            f.resp.iter().enumerate().map(|(i, &ri)| if ri > 0.0 { self.score_gap(f, i, b) } else { vec![0.0; d] }).collect();
+        let mut w = vec![0.0; d];
+        for (gap, &ri) in gaps.iter().zip(&f.resp) {
+            w.iter_mut().zip(gap).for_each(|(w, g)| *w += ri * g);
+        }
+        gaps.iter()
+            .zip(&f.resp)
+            .map(|(gap, &ri)| if ri > 0.0 { gap.iter().zip(&w).map(|(g, w)| g - w).collect() } else { vec![0.0; d] })
+            .collect()
+    }
+}
+
+/// Rows whose nearest component is farther than this squared Mahalanobis distance go through the
+/// far-point route: beyond it the rounding of the quadratic forms (`≈ d ε q`) starts to show in
+/// the responsibilities.
+const FAR_QUAD: f64 = 2_097_152.0; // 2^21
+
+/// The far-point route's state for one point (see [`MixtureDensity`]).
+struct FarPoint {
+    /// The power-of-two scale `s`.
+    s: f64,
+    /// `e_i = (x − μ_i)/s` (empty for zero-weight components).
+    e: Vec<Vec<f64>>,
+    /// `h_i = P_i e_i`, so `g_i = s h_i`.
+    h: Vec<Vec<f64>>,
+    /// `e_iᵀ h_i` (NaN for zero-weight components).
+    q: Vec<f64>,
+    /// The component of largest `ℓ_i`.
+    best: usize,
+    /// The responsibilities `r_i`.
+    resp: Vec<f64>,
+    /// `log p(x)`; `−∞` below `−f64::MAX`.
+    logpdf: f64,
+}
+
+fn q_is_set(f: &FarPoint, i: usize) -> bool {
+    !f.e[i].is_empty()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
 }
 
 struct BlockOut<'a> {
@@ -359,6 +539,8 @@ struct Workspace {
     scale: Vec<f64>,
     weight: Vec<f64>,
     sq: Vec<f64>,
+    qmin: Vec<f64>,
+    far: Vec<bool>,
 }
 
 impl Workspace {
@@ -373,6 +555,8 @@ impl Workspace {
             scale: vec![0.0; rows],
             weight: vec![0.0; rows],
             sq: vec![0.0; rows],
+            qmin: vec![0.0; rows],
+            far: vec![false; rows],
         }
     }
 }
@@ -404,6 +588,112 @@ fn exp_or_zero(x: f64) -> f64 {
     if x < -745.2 { 0.0 } else { x.exp() }
 }
 
+/// Copies the lower triangle onto the upper one.
+fn symmetrise_lower(h: &mut Mat<f64>) {
+    for b in 0..h.ncols() {
+        for a in 0..b {
+            h[(a, b)] = h[(b, a)];
+        }
+    }
+}
+
 fn row(x: &[f64]) -> Mat<f64> {
     Mat::from_fn(1, x.len(), |_, j| x[j])
+}
+
+#[cfg(test)]
+mod far_point_tests {
+    //! Far points (issue 14, fault 6): every expected value below is computed by hand from the
+    //! closed forms in the comments, not by running this code.
+    use crate::GaussianMixture;
+    use faer::mat;
+
+    fn mixture(json: &str) -> GaussianMixture {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn standard_normal_at_1e160() {
+        // N(0, 1): score −x = −1e160 exactly; log p = −½ log 2π − ½ x² = −5e319 < −f64::MAX, so −∞;
+        // Hessian −1 and Laplacian −1 at every x.
+        let p = mixture(r#"{"weights":[1],"means":[[0]],"covariances":[1]}"#).density().unwrap();
+        assert_eq!(p.score(&[1e160]).unwrap(), vec![-1e160]);
+        assert_eq!(p.score(&[-1e160]).unwrap(), vec![1e160]);
+        assert_eq!(p.logpdf(&[1e160]).unwrap(), f64::NEG_INFINITY);
+        assert_eq!(p.hessian(&[1e160]).unwrap()[(0, 0)], -1.0);
+        assert_eq!(p.laplacian(&[1e160]).unwrap(), -1.0);
+        assert_eq!(p.responsibilities(&[1e160]).unwrap(), vec![1.0]);
+        // Just below the overflow of x²: log p(1e154) = −½ log 2π − 5e307, finite.
+        let lp = p.logpdf(&[1e154]).unwrap();
+        assert_eq!(lp, -0.5 * (2.0 * std::f64::consts::PI).ln() - 5e307);
+    }
+
+    #[test]
+    fn single_gaussian_far() {
+        let g = crate::Gaussian::new(vec![3.0], crate::Covariance::isotropic(1, 4.0).unwrap()).unwrap();
+        // −(x − 3)/4 at x = 1e160 is −2.5e159 (the 3 is below the ulp of 1e160).
+        assert_eq!(g.score(&[1e160]).unwrap(), vec![-2.5e159]);
+        assert_eq!(g.logpdf(&[1e160]).unwrap(), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn two_components_on_the_bisector() {
+        // N((0, 0), I) and N((0, 1), I), weights 0.3 / 0.7, at x = (1e160, 0.5): the quadratic forms
+        // (1e320 + 0.25 each) overflow but are equal, so r = w = (0.3, 0.7).
+        // g_i = x − μ_i = (1e160, 0.5) and (1e160, −0.5); ḡ = (1e160, 0.3·0.5 − 0.7·0.5) = (1e160, −0.2);
+        // score = −ḡ = (−1e160, 0.2). Hessian = −I + Σ r_i v_i v_iᵀ, v = g − ḡ = (0, 0.7), (0, −0.3):
+        // H_yy = −1 + 0.3·0.49 + 0.7·0.09 = −0.79, H_xx = −1, H_xy = 0; Laplacian −1.79.
+        let p = mixture(r#"{"weights":[0.3,0.7],"means":[[0,0],[0,1]],"covariances":[1,1]}"#).density().unwrap();
+        let x = [1e160, 0.5];
+        let r = p.responsibilities(&x).unwrap();
+        assert!((r[0] - 0.3).abs() < 1e-15 && (r[1] - 0.7).abs() < 1e-15, "{r:?}");
+        let s = p.score(&x).unwrap();
+        assert_eq!(s[0], -1e160);
+        assert!((s[1] - 0.2).abs() < 1e-15, "{s:?}");
+        let h = p.hessian(&x).unwrap();
+        assert_eq!((h[(0, 0)], h[(0, 1)], h[(1, 0)]), (-1.0, 0.0, 0.0));
+        assert!((h[(1, 1)] + 0.79).abs() < 1e-15, "{h:?}");
+        assert!((p.laplacian(&x).unwrap() + 1.79).abs() < 1e-14);
+        assert_eq!(p.logpdf(&x).unwrap(), f64::NEG_INFINITY);
+        // The batched score goes through the same route.
+        let sb = p.score_batch(mat![[1e160, 0.5], [0.0, 0.0]].as_ref()).unwrap();
+        assert_eq!(sb[(0, 0)], -1e160);
+        assert!((sb[(0, 1)] - 0.2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn far_side_of_two_components() {
+        // N(−1, 1), N(1, 1), weights ½, at x = 1e160: ℓ_2 − ℓ_1 = ((x + 1)² − (x − 1)²)/2 = 2x = 2e160,
+        // so r = (0, 1) exactly, score −(x − 1) = −1e160 in f64, Hessian −1.
+        let p = mixture(r#"{"weights":[0.5,0.5],"means":[[-1],[1]],"covariances":[1,1]}"#).density().unwrap();
+        assert_eq!(p.responsibilities(&[1e160]).unwrap(), vec![0.0, 1.0]);
+        assert_eq!(p.score(&[1e160]).unwrap(), vec![-1e160]);
+        assert_eq!(p.hessian(&[1e160]).unwrap()[(0, 0)], -1.0);
+        // Unequal variances N(0, 1), N(0, 4): at x = 1e160 the wide one wins (ℓ_2 − ℓ_1 = 3x²/8 − log 2 → +∞),
+        // score −x/4 = −2.5e159.
+        let q = mixture(r#"{"weights":[0.5,0.5],"means":[[0],[0]],"covariances":[1,4]}"#).density().unwrap();
+        assert_eq!(q.score(&[1e160]).unwrap(), vec![-2.5e159]);
+        assert_eq!(q.hessian(&[1e160]).unwrap()[(0, 0)], -0.25);
+    }
+
+    #[test]
+    fn moderately_far_point_matches_the_closed_form() {
+        // N((−1, 0), I) and N((1, 0), I), weights ½, at x = (0.001, 3000): q ≈ 9e6 > 2^21, so the
+        // far route, near the bisector where the responsibilities are not 0/1.
+        // ℓ_2 − ℓ_1 = ((x₁ + 1)² − (x₁ − 1)²)/2 = 2 x₁ = 0.002, r_2 = 1/(1 + e^{−0.002}).
+        // score_x = −(x₁ − (r_2 − r_1)) , score_y = −x₂; H_xx = −1 + 4 r_1 r_2.
+        let p = mixture(r#"{"weights":[0.5,0.5],"means":[[-1,0],[1,0]],"covariances":[1,1]}"#).density().unwrap();
+        let x = [0.001, 3000.0];
+        let r2 = 1.0 / (1.0 + (-0.002f64).exp());
+        let r1 = 1.0 - r2;
+        let r = p.responsibilities(&x).unwrap();
+        assert!((r[1] - r2).abs() < 1e-15, "{r:?}");
+        let s = p.score(&x).unwrap();
+        assert!((s[0] + (0.001 - (r2 - r1))).abs() < 1e-15 && s[1] == -3000.0, "{s:?}");
+        let h = p.hessian(&x).unwrap();
+        assert!((h[(0, 0)] - (-1.0 + 4.0 * r1 * r2)).abs() < 1e-14 && h[(1, 1)] == -1.0, "{h:?}");
+        // log p = log(½ φ(x − μ_1) + ½ φ(x − μ_2)) = −log 2π − ½ (x₂² + x₁² + 1) + log cosh x₁.
+        let lp = -(2.0 * std::f64::consts::PI).ln() - 0.5 * (9e6 + 1e-6 + 1.0) + 0.001f64.cosh().ln();
+        assert!((p.logpdf(&x).unwrap() - lp).abs() < 1e-9 * lp.abs());
+    }
 }

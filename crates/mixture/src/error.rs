@@ -36,7 +36,7 @@ pub enum MixtureError {
         value: f64,
     },
     /// Weights that do not sum to one.
-    #[error("weights sum to {sum}, not 1 (tolerance 1e-9)")]
+    #[error("weights sum to {sum}, not 1 (tolerance {tol:e})", tol = gmdiff_process::WEIGHT_SUM_TOL)]
     WeightsNotNormalised {
         /// The sum of the weights.
         sum: f64,
@@ -83,5 +83,33 @@ pub(crate) fn check_finite(what: impl Fn() -> String, values: impl IntoIterator<
     match values.into_iter().find(|v| !v.is_finite()) {
         None => Ok(()),
         Some(value) => Err(MixtureError::NonFinite { what: what(), value }),
+    }
+}
+
+impl From<gmdiff_process::CovarianceError> for MixtureError {
+    /// The shared covariance check's error, for component 0 (see [`MixtureError::in_component`]).
+    fn from(e: gmdiff_process::CovarianceError) -> Self {
+        use gmdiff_process::CovarianceError as C;
+        match e {
+            C::Empty => MixtureError::ZeroDimension,
+            C::NotSquare { rows, cols } => {
+                MixtureError::DimensionMismatch { what: "covariance (columns vs rows)".into(), expected: rows, found: cols }
+            }
+            C::NonFinite { value, .. } => MixtureError::NonFinite { what: "covariance".into(), value },
+            C::NotSymmetric { i, j, gap } => MixtureError::NotSymmetric { component: 0, i, j, gap },
+            C::NotPositiveSemiDefinite { min_eigenvalue } => MixtureError::NotPositiveSemiDefinite { component: 0, min_eigenvalue },
+            C::NoConvergence => MixtureError::NotPositiveSemiDefinite { component: 0, min_eigenvalue: f64::NAN },
+        }
+    }
+}
+
+impl From<gmdiff_process::WeightError> for MixtureError {
+    fn from(e: gmdiff_process::WeightError) -> Self {
+        use gmdiff_process::WeightError as W;
+        match e {
+            W::NonFinite { index, value } => MixtureError::NonFinite { what: format!("weight {index}"), value },
+            W::Negative { index, value } => MixtureError::NegativeWeight { index, value },
+            W::NotNormalised { sum } => MixtureError::WeightsNotNormalised { sum },
+        }
     }
 }

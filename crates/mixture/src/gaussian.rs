@@ -68,19 +68,31 @@ impl Gaussian {
     }
 
     /// `log N(x; μ, Σ) = −½ (d log 2π + log det Σ + (x − μ)ᵀ Σ⁻¹ (x − μ))`.
+    ///
+    /// The quadratic form is evaluated on `(x − μ)/s` for a power of two `s`, so it does not
+    /// overflow on the way; when the log-density itself is below `−f64::MAX` (for `N(0, 1)`, from
+    /// `|x| ≈ 1.9e154` on) the result is `−∞`, the IEEE rounding of the true value, not an error.
     pub fn logpdf(&self, x: &[f64]) -> Result<f64, MixtureError> {
-        let (diff, p) = self.whitened_pair(x)?;
-        let y = apply(&p.factor, &diff);
+        self.check_point(x)?;
+        let p = self.covariance.precision()?;
+        let s = power_of_two_scale(x.iter().chain(&self.mean).fold(0.0, |a: f64, v| a.max(v.abs())));
+        let diff: Vec<f64> = x.iter().zip(&self.mean).map(|(x, m)| x / s - m / s).collect();
+        let y = p.factor.apply(&diff);
         let quad: f64 = diff.iter().zip(&y).map(|(a, b)| a * b).sum();
-        let value = -0.5 * (self.dim() as f64 * (2.0 * PI).ln() + p.log_det_cov + quad);
-        check_finite(|| "log-density (point too far from the mean for f64)".into(), [value])?;
+        let value = -0.5 * (self.dim() as f64 * (2.0 * PI).ln() + p.log_det_cov) - 0.5 * (s * (s * quad));
+        if value.is_nan() {
+            return Err(MixtureError::NonFinite { what: "log-density (point too far from the mean for f64)".into(), value });
+        }
         Ok(value)
     }
 
-    /// `∇ log N(x; μ, Σ) = −Σ⁻¹ (x − μ)`.
+    /// `∇ log N(x; μ, Σ) = −Σ⁻¹ (x − μ)`; [`MixtureError::NonFinite`] when it is beyond `f64`.
     pub fn score(&self, x: &[f64]) -> Result<Vec<f64>, MixtureError> {
-        let (diff, p) = self.whitened_pair(x)?;
-        let score: Vec<f64> = apply(&p.factor, &diff).into_iter().map(|v| -v).collect();
+        self.check_point(x)?;
+        let p = self.covariance.precision()?;
+        let s = power_of_two_scale(x.iter().chain(&self.mean).fold(0.0, |a: f64, v| a.max(v.abs())));
+        let diff: Vec<f64> = x.iter().zip(&self.mean).map(|(x, m)| x / s - m / s).collect();
+        let score: Vec<f64> = p.factor.apply(&diff).into_iter().map(|v| 0.0 - s * v).collect();
         check_finite(|| "score (point too far from the mean for f64)".into(), score.iter().copied())?;
         Ok(score)
     }
@@ -99,21 +111,23 @@ impl Gaussian {
         0.5 * (self.dim() as f64 * (2.0 * PI * std::f64::consts::E).ln() + logdet)
     }
 
-    fn whitened_pair(&self, x: &[f64]) -> Result<(Vec<f64>, crate::Precision), MixtureError> {
+    fn check_point(&self, x: &[f64]) -> Result<(), MixtureError> {
         if x.len() != self.dim() {
             return Err(MixtureError::DimensionMismatch { what: "point".into(), expected: self.dim(), found: x.len() });
         }
-        check_finite(|| "point".into(), x.iter().copied())?;
-        let p = self.covariance.precision()?;
-        Ok((x.iter().zip(&self.mean).map(|(x, m)| x - m).collect(), p))
+        check_finite(|| "point".into(), x.iter().copied())
     }
 }
 
-fn apply(f: &crate::Factor, v: &[f64]) -> Vec<f64> {
-    let x = Mat::from_fn(1, v.len(), |_, j| v[j]);
-    let mut y = Mat::zeros(1, v.len());
-    f.apply_rows(x.as_ref(), y.as_mut());
-    (0..v.len()).map(|j| y[(0, j)]).collect()
+/// The power of two `s ≥ max(m, 1)` nearest above `m` (at most `2^1023`): dividing by it is exact
+/// (short of underflow) and brings every value of magnitude `≤ m` into `[−1, 1]`.
+pub(crate) fn power_of_two_scale(m: f64) -> f64 {
+    if m.is_nan() || m <= 1.0 {
+        return 1.0;
+    }
+    let e = (m.log2().ceil() as i32).min(1023);
+    let s = 2f64.powi(e);
+    if s < m { 2.0 * s } else { s }.min(2f64.powi(1023))
 }
 
 /// Checks the scales of `a x + b z`: finite `a`, finite `b ≥ 0`.

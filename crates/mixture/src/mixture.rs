@@ -2,7 +2,7 @@
 
 use crate::covariance::Factor;
 use crate::density::MixtureDensity;
-use crate::error::{MixtureError, check_finite};
+use crate::error::MixtureError;
 use crate::gaussian::{Gaussian, check_scales};
 use faer::Mat;
 use gmdiff_process::{Coefficients, Score, particle_rng};
@@ -11,13 +11,14 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
-/// Tolerance on `|Σ w_i − 1|`.
-pub const WEIGHT_SUM_TOL: f64 = 1e-9;
+/// Tolerance on `|Σ w_i − 1|`: the workspace's one weight tolerance.
+pub use gmdiff_process::WEIGHT_SUM_TOL;
 
 /// A Gaussian mixture `p = Σ_{i=1}^k w_i N(μ_i, Σ_i)` in `d` dimensions.
 ///
 /// Construction validates everything: `k ≥ 1`, `d ≥ 1`, equal dimensions, finite values,
-/// non-negative weights summing to one (to `1e-9`), symmetric positive semi-definite covariances.
+/// non-negative weights summing to one (to [`WEIGHT_SUM_TOL`] = `1e-9`), symmetric positive semi-definite
+/// covariances (the shared checks of `gmdiff_process`).
 /// Covariances may be singular; [`GaussianMixture::density`] then reports that the law has no density,
 /// while [`GaussianMixture::diffused`] with `b > 0` has one.
 ///
@@ -56,14 +57,7 @@ impl GaussianMixture {
                 found: weights.len(),
             });
         }
-        check_finite(|| "weights".into(), weights.iter().copied())?;
-        if let Some((index, &value)) = weights.iter().enumerate().find(|(_, w)| **w < 0.0) {
-            return Err(MixtureError::NegativeWeight { index, value });
-        }
-        let sum: f64 = weights.iter().sum();
-        if (sum - 1.0).abs() > WEIGHT_SUM_TOL {
-            return Err(MixtureError::WeightsNotNormalised { sum });
-        }
+        gmdiff_process::check_weights(&weights)?;
         let d = components[0].dim();
         if let Some(c) = components.iter().find(|c| c.dim() != d) {
             return Err(MixtureError::DimensionMismatch { what: "component dimensions".into(), expected: d, found: c.dim() });

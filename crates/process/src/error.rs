@@ -13,12 +13,14 @@ pub enum ProcessError {
         /// What the admissible range is.
         reason: &'static str,
     },
-    /// A time outside the process horizon `[0, T]`.
+    /// A time outside the process horizon `[0, T]` (from [`crate::ForwardProcess::at`]), or
+    /// outside the times where the process is defined (from
+    /// [`crate::ForwardProcess::coefficients`], `horizon` = `defined_until()`).
     #[error("time t = {t} is outside [0, T] = [0, {horizon}]")]
     TimeOutOfRange {
         /// The requested time.
         t: f64,
-        /// The horizon `T`.
+        /// The horizon `T` (or the end of the domain of definition).
         horizon: f64,
     },
     /// A discrete chain or a grid that is empty or otherwise ill-formed.
@@ -31,9 +33,15 @@ pub enum ProcessError {
     },
 }
 
-/// Returns `Ok(x)` when `x` is finite and satisfies `ok`, else an [`ProcessError::InvalidParameter`].
+impl From<crate::InvalidParameter> for ProcessError {
+    fn from(e: crate::InvalidParameter) -> Self {
+        ProcessError::InvalidParameter { name: e.name, value: e.value, reason: e.reason }
+    }
+}
+
+/// [`crate::check_parameter`] with this crate's error.
 pub(crate) fn check(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, ProcessError> {
-    if value.is_finite() && ok(value) { Ok(value) } else { Err(ProcessError::InvalidParameter { name, value, reason }) }
+    Ok(crate::check_parameter(name, value, ok, reason)?)
 }
 
 /// An empty vector with room for `steps + extra` values, or [`ProcessError::Invalid`] when that

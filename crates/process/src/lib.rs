@@ -2,7 +2,9 @@
 //!
 //! Every process here is variance preserving: `x_t = a_t x_0 + b_t z` with `a_t² + b_t² = 1`
 //! (THEORY §0). This crate is the small shared base of the gmdiff workspace: targets implement
-//! [`Score`], samplers walk a [`TimeGrid`] or a [`DiscreteChain`].
+//! [`Score`], samplers walk a [`TimeGrid`] or a [`DiscreteChain`]. It also holds the one set of
+//! input checks every crate uses ([`check_parameter`], [`check_weights`], [`covariance_eigen`],
+//! [`check_covariance`]), so all crates accept and refuse the same inputs.
 //!
 //! Runnable examples: `examples/schedules.rs` prints `α_t`, `σ_t` and the log-SNR of every process,
 //! the uniform, Karras and log-SNR grids and the discrete chains' `ᾱ_k`
@@ -23,6 +25,7 @@ mod grid;
 mod process;
 mod rng;
 mod score;
+mod validate;
 
 pub use chain::DiscreteChain;
 pub use error::ProcessError;
@@ -30,3 +33,7 @@ pub use grid::TimeGrid;
 pub use process::{Coefficients, ForwardProcess, Ou, Process, VpCosine, VpLinear};
 pub use rng::particle_rng;
 pub use score::Score;
+pub use validate::{
+    COVARIANCE_RTOL, CovarianceEigen, CovarianceError, InvalidParameter, WEIGHT_SUM_TOL, WeightError, check_covariance, check_parameter,
+    check_psd_eigenvalues, check_weights, covariance_eigen, symmetric_part,
+};

@@ -65,21 +65,52 @@ pub trait ForwardProcess: Send + Sync {
         let big_b = if lambda > 0.0 { (-lambda).exp().ln_1p() } else { -lambda + lambda.exp().ln_1p() };
         self.time_of_integrated_beta(big_b)
     }
-    /// Checks `t ∈ [0, T]` and returns the coefficients at `t`.
+    /// The end of the times at which the formulas define the process: `∞` when `β(t)` is defined
+    /// and non-negative for every `t ≥ 0` (Ornstein–Uhlenbeck; linear VP, whose `β` is continued
+    /// linearly past `T`), else the horizon `T` (the cosine schedule, whose `β` blows up).
+    ///
+    /// The horizon `T` is where *samplers* start; a density, score or Hessian query of `p_t` is
+    /// meaningful at any `t ∈ [0, defined_until()]` ([`ForwardProcess::coefficients`]).
+    fn defined_until(&self) -> f64 {
+        self.horizon()
+    }
+    /// Checks `t ∈ [0, T]` and returns the coefficients at `t`: the route for samplers and grids,
+    /// which run on `[0, T]`.
     fn at(&self, t: f64) -> Result<Coefficients, ProcessError> {
         let horizon = self.horizon();
         if !(t.is_finite() && (0.0..=horizon).contains(&t)) {
             return Err(ProcessError::TimeOutOfRange { t, horizon });
         }
-        let integrated_beta = self.integrated_beta(t);
-        Ok(Coefficients {
-            t,
-            a: (-0.5 * integrated_beta).exp(),
-            b: (-(-integrated_beta).exp_m1()).sqrt(),
-            beta: self.beta(t),
-            integrated_beta,
-        })
+        Ok(coefficients_unchecked(self, t))
     }
+    /// Checks `t ∈ [0, defined_until()]` (not `t ≤ T`) and returns the coefficients at `t`: the
+    /// route for density, score and Hessian queries of `p_t`, which need no horizon. For OU and
+    /// linear VP any finite `t ≥ 0` is accepted; at large `t`, `a_t` underflows to `0` and `b_t = 1`
+    /// (then `p_t = N(0, I)` to `f64` precision).
+    ///
+    /// Errors: [`ProcessError::TimeOutOfRange`] (with `horizon = defined_until()`) for a negative,
+    /// non-finite or too late `t`.
+    ///
+    /// ```
+    /// use gmdiff_process::{ForwardProcess, Ou};
+    /// let ou = Ou::new(1.0).unwrap();
+    /// assert!(ou.at(1.5).is_err()); // samplers stop at T
+    /// let c = ou.coefficients(1.5).unwrap(); // queries do not
+    /// assert_eq!(c.a, (-1.5f64).exp());
+    /// ```
+    fn coefficients(&self, t: f64) -> Result<Coefficients, ProcessError> {
+        let end = self.defined_until();
+        if !(t.is_finite() && t >= 0.0 && t <= end) {
+            return Err(ProcessError::TimeOutOfRange { t, horizon: end });
+        }
+        Ok(coefficients_unchecked(self, t))
+    }
+}
+
+/// `(a_t, b_t, β(t), B(t))` at `t`, without range check.
+fn coefficients_unchecked<P: ForwardProcess + ?Sized>(p: &P, t: f64) -> Coefficients {
+    let integrated_beta = p.integrated_beta(t);
+    Coefficients { t, a: (-0.5 * integrated_beta).exp(), b: (-(-integrated_beta).exp_m1()).sqrt(), beta: p.beta(t), integrated_beta }
 }
 
 /// VP process with linear rate `β(t) = β_min + t (β_max − β_min)` (Song et al.).
@@ -133,6 +164,10 @@ impl Default for VpLinear {
 impl ForwardProcess for VpLinear {
     fn horizon(&self) -> f64 {
         self.horizon
+    }
+    /// `∞`: `β(t) = β_min + t (β_max − β_min)/T` is continued linearly past `T` (still `≥ 0`).
+    fn defined_until(&self) -> f64 {
+        f64::INFINITY
     }
     fn beta(&self, t: f64) -> f64 {
         self.beta_min + t * self.slope()
@@ -229,6 +264,10 @@ impl ForwardProcess for Ou {
     fn horizon(&self) -> f64 {
         self.horizon
     }
+    /// `∞`: `β ≡ 2` for every `t ≥ 0`; the horizon only says where samplers start.
+    fn defined_until(&self) -> f64 {
+        f64::INFINITY
+    }
     fn beta(&self, _t: f64) -> f64 {
         2.0
     }
@@ -277,6 +316,9 @@ macro_rules! delegate {
 impl ForwardProcess for Process {
     fn horizon(&self) -> f64 {
         delegate!(self, p => p.horizon())
+    }
+    fn defined_until(&self) -> f64 {
+        delegate!(self, p => p.defined_until())
     }
     fn beta(&self, t: f64) -> f64 {
         delegate!(self, p => p.beta(t))

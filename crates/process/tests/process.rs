@@ -188,3 +188,32 @@ fn bad_input_is_a_typed_error() {
     assert!(DiscreteChain::new(vec![0.1, 1.0]).is_err());
     assert!(serde_json::from_str::<Process>(r#"{"kind":"vp","beta_min":0.1,"beta_max":-20,"horizon":1}"#).is_err());
 }
+
+/// Issue 14, fault 5: a query of `p_t` needs no horizon where the process is defined for all t.
+/// Expected values are the closed forms: OU `a_t = e^{−t}`; linear VP `B(t) = β_min t + ½ (β_max − β_min) t² / T`.
+#[test]
+fn queries_accept_any_time_where_the_process_is_defined() {
+    let ou = Ou::new(1.0).unwrap();
+    assert!(matches!(ou.at(1.5), Err(ProcessError::TimeOutOfRange { .. }))); // samplers: t ≤ T
+    let c = ou.coefficients(1.5).unwrap();
+    assert_eq!(c.a, (-1.5f64).exp());
+    assert_eq!(c.b, (-(-3.0f64).exp_m1()).sqrt());
+    assert_eq!(ou.defined_until(), f64::INFINITY);
+    // Very late times: a_t underflows to 0, b_t = 1 (p_t = N(0, I) in f64).
+    let late = ou.coefficients(1e6).unwrap();
+    assert_eq!((late.a, late.b), (0.0, 1.0));
+    let vp = VpLinear::new(0.1, 20.0, 1.0).unwrap();
+    let c = vp.coefficients(2.0).unwrap();
+    assert!((c.integrated_beta - (0.1 * 2.0 + 0.5 * 19.9 * 4.0)).abs() < 1e-13);
+    assert_eq!(c.beta, 0.1 + 2.0 * 19.9);
+    // The cosine schedule is not defined past its end; negative and non-finite times are refused.
+    let cos = VpCosine::default();
+    assert_eq!(cos.defined_until(), cos.horizon());
+    assert!(matches!(cos.coefficients(0.995), Err(ProcessError::TimeOutOfRange { .. })));
+    for bad in [-1e-300, f64::NAN, f64::INFINITY] {
+        assert!(matches!(ou.coefficients(bad), Err(ProcessError::TimeOutOfRange { .. })));
+        assert!(matches!(Process::Ou(ou).coefficients(bad), Err(ProcessError::TimeOutOfRange { .. })));
+    }
+    // On [0, T] both routes agree bit for bit.
+    assert_eq!(vp.at(0.7).unwrap(), vp.coefficients(0.7).unwrap());
+}

@@ -78,5 +78,9 @@ pub enum SolverError {
 }
 
 pub(crate) fn check(name: &'static str, value: f64, ok: impl Fn(f64) -> bool, reason: &'static str) -> Result<f64, SolverError> {
-    if value.is_finite() && ok(value) { Ok(value) } else { Err(SolverError::InvalidParameter { name, value, reason }) }
+    gmdiff_process::check_parameter(name, value, ok, reason).map_err(|e| SolverError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }

@@ -42,7 +42,7 @@ pub use algebra::{Algebra, Carrier};
 pub use bounds::{DdpmBound, DdpmBoundInput, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv};
 pub use error::SolverError;
 pub use law::{Affine, Coef, Dense, Diag, GaussLaw, LawEngine, LawOutput, LawStart, LinearScore, Marginal, Op, output_law};
-pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample};
+pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
 pub use sampler::{Langevin, Sampler, Underdamped, run};
 pub use schedule::{Schedule, StepInfo};
 pub use targets::{AffinePerturbation, DenseGaussian, FieldPerturbation, PerturbedPrecision, ScaledScore, SpectralGaussian};

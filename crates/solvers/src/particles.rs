@@ -245,11 +245,28 @@ pub fn sample<S: Score + ?Sized>(
     n: usize,
     seed: u64,
 ) -> Result<SampleOutput, SolverError> {
+    sample_observed(sampler, schedule, score, start, n, seed, |_| {})
+}
+
+/// [`sample`], calling `steps_done(k)` after the start (`k = 0`) and after each step `k = 1..=S`
+/// (for a progress bar); the samples are bit-identical to [`sample`]'s.
+pub fn sample_observed<S: Score + ?Sized>(
+    sampler: &Sampler,
+    schedule: &Schedule,
+    score: &S,
+    start: Start<'_>,
+    n: usize,
+    seed: u64,
+    mut steps_done: impl FnMut(usize),
+) -> Result<SampleOutput, SolverError> {
     sampler.validate(schedule)?;
     check_particle_memory(n, score.dim(), 4)?;
     let mut particles = Particles::new(score, n, seed);
     particles.start(start, &schedule.point(0)?)?;
-    run(sampler, schedule, &mut particles, |_, _| Ok(()))?;
+    run(sampler, schedule, &mut particles, |k, _| {
+        steps_done(k);
+        Ok(())
+    })?;
     let (n, d) = (particles.n, particles.d);
     let x = &particles.state[0];
     if !x.iter().all(|v| v.is_finite()) {

@@ -3,7 +3,7 @@
 use crate::error::SolverError;
 use crate::law::{Coef, Dense, Diag, LinearScore, Marginal, Op};
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use gmdiff_process::{Coefficients, Score};
 
 /// The data `N(μ, Σ)` given in an orthonormal eigenbasis of `Σ`: eigenvalues `λ_i ≥ 0` and the mean's
@@ -118,50 +118,31 @@ pub struct DenseGaussian {
 }
 
 impl DenseGaussian {
-    /// `N(mean, cov)`; `cov` must be symmetric (to `1e-10` relative) and positive semi-definite
-    /// (eigenvalues `≥ −1e-12 · max`; tiny negative ones are set to 0).
+    /// `N(mean, cov)`; `cov` must pass the workspace's one covariance check,
+    /// [`gmdiff_process::covariance_eigen`]: symmetric and positive semi-definite to a relative
+    /// [`gmdiff_process::COVARIANCE_RTOL`] (tiny negative eigenvalues are set to 0).
     pub fn new(mean: Vec<f64>, cov: Mat<f64>) -> Result<Self, SolverError> {
         let d = mean.len();
         if d == 0 || cov.nrows() != d || cov.ncols() != d {
             return Err(SolverError::Dimension { what: "covariance (d × d)", expected: d, found: cov.nrows() });
         }
-        let scale = (0..d).map(|i| cov[(i, i)].abs()).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
-        for j in 0..d {
-            for i in 0..d {
-                let (x, y) = (cov[(i, j)], cov[(j, i)]);
-                if !x.is_finite() {
-                    return Err(SolverError::InvalidParameter { name: "covariance entry", value: x, reason: "must be finite" });
-                }
-                if (x - y).abs() > 1e-10 * scale {
-                    return Err(SolverError::InvalidParameter {
-                        name: "covariance asymmetry",
-                        value: x - y,
-                        reason: "covariance must be symmetric",
-                    });
-                }
-            }
-        }
         if let Some(v) = mean.iter().find(|v| !v.is_finite()) {
             return Err(SolverError::InvalidParameter { name: "mean", value: *v, reason: "must be finite" });
         }
-        let sym = Mat::from_fn(d, d, |i, j| 0.5 * (cov[(i, j)] + cov[(j, i)]));
-        let evd = sym.self_adjoint_eigen(Side::Lower).map_err(|_| SolverError::InvalidParameter {
-            name: "covariance",
-            value: f64::NAN,
-            reason: "eigendecomposition did not converge",
-        })?;
-        let s = evd.S();
-        let values: Vec<f64> = (0..d).map(|i| s[i]).collect();
-        let max = values.iter().cloned().fold(0.0, f64::max);
-        if let Some(&v) = values.iter().find(|&&v| v < -1e-12 * max.max(f64::MIN_POSITIVE)) {
-            return Err(SolverError::InvalidParameter {
+        use gmdiff_process::CovarianceError as C;
+        let c = gmdiff_process::covariance_eigen(cov.as_ref()).map_err(|e| match e {
+            C::NonFinite { value, .. } => SolverError::InvalidParameter { name: "covariance entry", value, reason: "must be finite" },
+            C::NotSymmetric { gap, .. } => {
+                SolverError::InvalidParameter { name: "covariance asymmetry", value: gap, reason: "covariance must be symmetric" }
+            }
+            C::NotPositiveSemiDefinite { min_eigenvalue } => SolverError::InvalidParameter {
                 name: "covariance eigenvalue",
-                value: v,
+                value: min_eigenvalue,
                 reason: "covariance must be positive semi-definite",
-            });
-        }
-        let values = values.into_iter().map(|v| v.max(0.0)).collect();
-        Ok(Self { mean, cov: sym, values, vectors: evd.U().to_owned() })
+            },
+            _ => SolverError::InvalidParameter { name: "covariance", value: f64::NAN, reason: "eigendecomposition did not converge" },
+        })?;
+        Ok(Self { mean, cov: c.matrix, values: c.values, vectors: c.vectors })
     }
     /// The mean `μ`.
     pub fn mean(&self) -> &[f64] {
