@@ -54,10 +54,28 @@ pub(crate) trait Costs: Sync {
     fn cols(&self) -> usize;
     /// `C_ij`.
     fn cost(&self, i: usize, j: usize) -> f64;
-    /// `min_{j0 ≤ j < j1} lane::<DD>(C_ij, hi[j], lo[j], pi.0, pi.1)` (see [`lane`]).
-    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64)) -> f64;
+    /// `min_{j0 ≤ j < j1}` of the [`lane`] value of arc `(i, j)`; `p` holds all the sink
+    /// potentials, `r` the row's.
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64;
     /// The first `j` in `j0..j1` whose [`lane`] value equals `target` bit for bit.
-    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64), target: f64) -> usize;
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize;
+}
+
+/// Potentials of the sinks, `π_{n+j} = (hh_j + hl_j) + (lh_j + ll_j)`: a block base `H = hh + hl`
+/// shared by every node of a block and a local offset `L = lh + ll`, both double-double.
+#[derive(Clone, Copy)]
+pub(crate) struct SinkPots<'a> {
+    pub hh: &'a [f64],
+    pub hl: &'a [f64],
+    pub lh: &'a [f64],
+    pub ll: &'a [f64],
+}
+
+impl<'a> SinkPots<'a> {
+    #[inline(always)]
+    fn range(&self, j0: usize, j1: usize) -> SinkPots<'a> {
+        SinkPots { hh: &self.hh[j0..j1], hl: &self.hl[j0..j1], lh: &self.lh[j0..j1], ll: &self.ll[j0..j1] }
+    }
 }
 
 /// Unit round-off of `f64`.
@@ -65,22 +83,39 @@ pub(crate) const UNIT: f64 = f64::EPSILON / 2.0;
 /// `κ` of the per-arc optimality tolerance `κu|C_ij|`.
 pub(crate) const KAPPA: f64 = 16.0;
 const KU: f64 = KAPPA * UNIT;
+/// Block jumps of the certifying phase, in units of the mean cost per unit of flow.
+const BLOCK_RATIO: f64 = (1u64 << 26) as f64;
 
-/// The pricing value of an arc: `(C + κu|C|) + ((h_j − h_i) + (l_j − l_i))`, i.e. its reduced
-/// cost `C − π_i + π_j` (potentials `π = h + l` in double-double) plus its own tolerance. The
-/// difference of the high parts comes first, so that it is exact (Sterbenz) whenever the two
-/// potentials are within a factor 2 — the case where they are huge next to `C`.
+/// The pricing value of an arc in the certifying phase:
+/// `(C + κu|C|) + (((hh_j − hh_i) + (hl_j − hl_i)) + ((lh_j − lh_i) + (ll_j − ll_i)))`, i.e. its
+/// reduced cost `C − π_i + π_{n+j}` plus its own tolerance. Within a block the base terms are
+/// exactly 0; the differences of the high parts come first so that they are exact (Sterbenz)
+/// whenever the two values are within a factor 2.
 #[inline(always)]
-pub(crate) fn price(c: f64, hj: f64, lj: f64, hi: f64, li: f64) -> f64 {
-    (c + KU * c.abs()) + ((hj - hi) + (lj - li))
+fn price(c: f64, hh: f64, hl: f64, lh: f64, ll: f64, r: &[f64; 4]) -> f64 {
+    (c + KU * c.abs()) + (((hh - r[0]) + (hl - r[1])) + ((lh - r[2]) + (ll - r[3])))
 }
 
 /// The per-arc value the row kernels minimise: [`price`] in the certifying phase (`DD`), or
-/// `C + π_{n+j}` with `f64` potentials in the fast phase (the row potential is subtracted once
-/// per segment by [`finish`]).
+/// `C + π_{n+j}` with plain `f64` potentials (`hh`) in the fast phase (the row potential is then
+/// subtracted once per segment by [`finish`]).
 #[inline(always)]
-fn lane<const DD: bool>(c: f64, hj: f64, lj: f64, hi: f64, li: f64) -> f64 {
-    if DD { price(c, hj, lj, hi, li) } else { c + hj }
+fn lane<const DD: bool>(c: f64, p: &SinkPots<'_>, t: usize, r: &[f64; 4]) -> f64 {
+    if DD { price(c, p.hh[t], p.hl[t], p.lh[t], p.ll[t], r) } else { c + p.hh[t] }
+}
+
+/// [`lane`] on the eight arcs `t..t + 8` (`p` restricted to the segment).
+#[inline(always)]
+fn lanes8<const DD: bool>(c: &[f64; 8], p: &SinkPots<'_>, t: usize, r: &[f64; 4]) -> [f64; 8] {
+    let hh: &[f64; 8] = p.hh[t..t + 8].try_into().expect("chunk of 8");
+    if DD {
+        let hl: &[f64; 8] = p.hl[t..t + 8].try_into().expect("chunk of 8");
+        let lh: &[f64; 8] = p.lh[t..t + 8].try_into().expect("chunk of 8");
+        let ll: &[f64; 8] = p.ll[t..t + 8].try_into().expect("chunk of 8");
+        std::array::from_fn(|l| price(c[l], hh[l], hl[l], lh[l], ll[l], r))
+    } else {
+        std::array::from_fn(|l| c[l] + hh[l])
+    }
 }
 
 /// The pricing value of a segment from its [`lane`] minimum.
@@ -98,25 +133,24 @@ pub(crate) struct DenseCosts {
     pub simd: bool,
 }
 
-/// `min_t lane(row[t], hj[t], lj[t], ph, pl)`, eight lanes at a time.
+/// `min_t lane(row[t], p, t, r)` over `t < row.len()` (`p` restricted to the segment), eight
+/// lanes at a time.
 #[inline(always)]
-fn dense_min<const DD: bool>(row: &[f64], hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
-    let len = row.len().min(hj.len()).min(lj.len());
+fn dense_min<const DD: bool>(row: &[f64], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    let len = row.len();
     let full = len / 8 * 8;
     let mut acc = [f64::INFINITY; 8];
     let mut t = 0;
     while t < full {
-        let r: &[f64; 8] = row[t..t + 8].try_into().expect("chunk of 8");
-        let h: &[f64; 8] = hj[t..t + 8].try_into().expect("chunk of 8");
-        let o: &[f64; 8] = lj[t..t + 8].try_into().expect("chunk of 8");
+        let c: &[f64; 8] = row[t..t + 8].try_into().expect("chunk of 8");
+        let w = lanes8::<DD>(c, p, t, r);
         for l in 0..8 {
-            let w = lane::<DD>(r[l], h[l], o[l], ph, pl);
-            acc[l] = if w < acc[l] { w } else { acc[l] };
+            acc[l] = if w[l] < acc[l] { w[l] } else { acc[l] };
         }
         t += 8;
     }
     for t in full..len {
-        let w = lane::<DD>(row[t], hj[t], lj[t], ph, pl);
+        let w = lane::<DD>(row[t], p, t, r);
         acc[0] = if w < acc[0] { w } else { acc[0] };
     }
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
@@ -125,8 +159,8 @@ fn dense_min<const DD: bool>(row: &[f64], hj: &[f64], lj: &[f64], ph: f64, pl: f
 /// [`dense_min`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn dense_min_avx2<const DD: bool>(row: &[f64], hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
-    dense_min::<DD>(row, hj, lj, ph, pl)
+fn dense_min_avx2<const DD: bool>(row: &[f64], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    dense_min::<DD>(row, p, r)
 }
 
 impl Costs for DenseCosts {
@@ -141,19 +175,19 @@ impl Costs for DenseCosts {
         self.c[i * self.m + j]
     }
     #[inline]
-    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64)) -> f64 {
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         let row = &self.c[i * self.m + j0..i * self.m + j1];
-        let (hj, lj) = (&hi[j0..j1], &lo[j0..j1]);
+        let p = p.range(j0, j1);
         #[cfg(target_arch = "x86_64")]
         if self.simd {
             // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-            return unsafe { dense_min_avx2::<DD>(row, hj, lj, pi.0, pi.1) };
+            return unsafe { dense_min_avx2::<DD>(row, &p, r) };
         }
-        dense_min::<DD>(row, hj, lj, pi.0, pi.1)
+        dense_min::<DD>(row, &p, r)
     }
-    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64), target: f64) -> usize {
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize {
         let row = &self.c[i * self.m..(i + 1) * self.m];
-        (j0..j1).find(|&j| lane::<DD>(row[j], hi[j], lo[j], pi.0, pi.1) == target).unwrap_or(j0)
+        (j0..j1).find(|&j| lane::<DD>(row[j], p, j, r) == target).unwrap_or(j0)
     }
 }
 
@@ -203,11 +237,12 @@ fn lane_min(len: usize, f: impl Fn(usize) -> f64) -> f64 {
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
 }
 
-/// `min_t lane(Σ_k (x_k − y_k[t])², hj[t], lj[t], ph, pl)` over `t < hj.len()`, eight lanes at
-/// a time, with the sum evaluated as `((0 + t_0²) + t_1²) + …` like [`SqEuclidCosts::eval`].
+/// `min_t lane(Σ_k (x_k − y_k[t])², p, t, r)` over `t < p.hh.len()` (`p` restricted to the
+/// segment), eight lanes at a time, with the sum evaluated as `((0 + t_0²) + t_1²) + …` like
+/// [`SqEuclidCosts::eval`].
 #[inline(always)]
-fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
-    let len = hj.len().min(lj.len());
+fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    let len = p.hh.len();
     let full = len / 8 * 8;
     let mut acc = [f64::INFINITY; 8];
     let mut t = 0;
@@ -220,11 +255,9 @@ fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], hj: &[f6
                 v[l] += a * a;
             }
         }
-        let h: &[f64; 8] = hj[t..t + 8].try_into().expect("chunk of 8");
-        let o: &[f64; 8] = lj[t..t + 8].try_into().expect("chunk of 8");
+        let w = lanes8::<DD>(&v, p, t, r);
         for l in 0..8 {
-            let w = lane::<DD>(v[l], h[l], o[l], ph, pl);
-            acc[l] = if w < acc[l] { w } else { acc[l] };
+            acc[l] = if w[l] < acc[l] { w[l] } else { acc[l] };
         }
         t += 8;
     }
@@ -234,7 +267,7 @@ fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], hj: &[f6
             let a = x[k] - ys[k][t];
             v += a * a;
         }
-        let w = lane::<DD>(v, hj[t], lj[t], ph, pl);
+        let w = lane::<DD>(v, p, t, r);
         acc[0] = if w < acc[0] { w } else { acc[0] };
     }
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
@@ -243,17 +276,17 @@ fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], hj: &[f6
 /// [`sq_min`] compiled for AVX2 (same IEEE operations, wider registers).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn sq_min_avx2<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
-    sq_min::<D, DD>(x, ys, hj, lj, ph, pl)
+fn sq_min_avx2<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    sq_min::<D, DD>(x, ys, p, r)
 }
 
 /// [`sq_min`] for any dimension: coordinate-major sums over chunks of 64 columns, in the same
 /// order as [`SqEuclidCosts::eval`] (`0 + t_0² = t_0²` exactly, so the first coordinate
 /// initialises them). `yt[k * stride + t]` is coordinate `k` of column `t`.
 #[inline(always)]
-fn sq_min_dyn<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
+fn sq_min_dyn<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
     const CH: usize = 64;
-    let len = hj.len().min(lj.len());
+    let len = p.hh.len();
     let mut best = f64::INFINITY;
     let mut buf = [0.0f64; CH];
     let mut j = 0;
@@ -270,7 +303,7 @@ fn sq_min_dyn<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, hj: &[f64], 
                 *s += t * t;
             }
         }
-        let v = lane_min(c, |t| lane::<DD>(acc[t], hj[j + t], lj[j + t], ph, pl));
+        let v = lane_min(c, |t| lane::<DD>(acc[t], p, j + t, r));
         best = if v < best { v } else { best };
         j += c;
     }
@@ -280,8 +313,8 @@ fn sq_min_dyn<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, hj: &[f64], 
 /// [`sq_min_dyn`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn sq_min_dyn_avx2<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, hj: &[f64], lj: &[f64], ph: f64, pl: f64) -> f64 {
-    sq_min_dyn::<DD>(x, yt, stride, hj, lj, ph, pl)
+fn sq_min_dyn_avx2<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    sq_min_dyn::<DD>(x, yt, stride, p, r)
 }
 
 /// Whether the running CPU has AVX2 (checked once per solve).
@@ -298,13 +331,13 @@ pub(crate) fn detect_simd() -> bool {
 
 impl SqEuclidCosts {
     #[inline(always)]
-    fn dispatch<const D: usize, const DD: bool>(&self, x: [f64; D], ys: [&[f64]; D], hj: &[f64], lj: &[f64], pi: (f64, f64)) -> f64 {
+    fn dispatch<const D: usize, const DD: bool>(&self, x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if self.simd {
             // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-            return unsafe { sq_min_avx2::<D, DD>(x, ys, hj, lj, pi.0, pi.1) };
+            return unsafe { sq_min_avx2::<D, DD>(x, ys, p, r) };
         }
-        sq_min::<D, DD>(x, ys, hj, lj, pi.0, pi.1)
+        sq_min::<D, DD>(x, ys, p, r)
     }
 }
 
@@ -320,33 +353,33 @@ impl Costs for SqEuclidCosts {
         self.eval(&self.x[i * self.d..(i + 1) * self.d], j)
     }
     #[inline]
-    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64)) -> f64 {
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         let m = self.m;
-        let (hj, lj) = (&hi[j0..j1], &lo[j0..j1]);
+        let p = &p.range(j0, j1);
         let col = |k: usize| &self.yt[k * m + j0..k * m + j1];
         match self.d {
-            1 => self.dispatch::<1, DD>([self.x[i]], [col(0)], hj, lj, pi),
-            2 => self.dispatch::<2, DD>([self.x[2 * i], self.x[2 * i + 1]], [col(0), col(1)], hj, lj, pi),
-            3 => self.dispatch::<3, DD>([self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]], [col(0), col(1), col(2)], hj, lj, pi),
-            4 => self.dispatch::<4, DD>(std::array::from_fn(|k| self.x[4 * i + k]), std::array::from_fn(col), hj, lj, pi),
-            5 => self.dispatch::<5, DD>(std::array::from_fn(|k| self.x[5 * i + k]), std::array::from_fn(col), hj, lj, pi),
-            6 => self.dispatch::<6, DD>(std::array::from_fn(|k| self.x[6 * i + k]), std::array::from_fn(col), hj, lj, pi),
-            8 => self.dispatch::<8, DD>(std::array::from_fn(|k| self.x[8 * i + k]), std::array::from_fn(col), hj, lj, pi),
+            1 => self.dispatch::<1, DD>([self.x[i]], [col(0)], p, r),
+            2 => self.dispatch::<2, DD>([self.x[2 * i], self.x[2 * i + 1]], [col(0), col(1)], p, r),
+            3 => self.dispatch::<3, DD>([self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]], [col(0), col(1), col(2)], p, r),
+            4 => self.dispatch::<4, DD>(std::array::from_fn(|k| self.x[4 * i + k]), std::array::from_fn(col), p, r),
+            5 => self.dispatch::<5, DD>(std::array::from_fn(|k| self.x[5 * i + k]), std::array::from_fn(col), p, r),
+            6 => self.dispatch::<6, DD>(std::array::from_fn(|k| self.x[6 * i + k]), std::array::from_fn(col), p, r),
+            8 => self.dispatch::<8, DD>(std::array::from_fn(|k| self.x[8 * i + k]), std::array::from_fn(col), p, r),
             d => {
                 let xi = &self.x[i * d..(i + 1) * d];
                 #[cfg(target_arch = "x86_64")]
                 if self.simd {
                     // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-                    return unsafe { sq_min_dyn_avx2::<DD>(xi, &self.yt[j0..], m, hj, lj, pi.0, pi.1) };
+                    return unsafe { sq_min_dyn_avx2::<DD>(xi, &self.yt[j0..], m, p, r) };
                 }
-                sq_min_dyn::<DD>(xi, &self.yt[j0..], m, hj, lj, pi.0, pi.1)
+                sq_min_dyn::<DD>(xi, &self.yt[j0..], m, p, r)
             }
         }
     }
-    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, hi: &[f64], lo: &[f64], pi: (f64, f64), target: f64) -> usize {
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize {
         // The same expression trees as in `row_min`, so equality is exact.
         let xi = &self.x[i * self.d..(i + 1) * self.d];
-        (j0..j1).find(|&j| lane::<DD>(self.eval(xi, j), hi[j], lo[j], pi.0, pi.1) == target).unwrap_or(j0)
+        (j0..j1).find(|&j| lane::<DD>(self.eval(xi, j), p, j, r) == target).unwrap_or(j0)
     }
 }
 
@@ -388,12 +421,17 @@ pub(crate) struct Simplex<'c, C: Costs> {
     last_succ: Vec<usize>,
     /// Flow on the arc between a node and its parent.
     flow: Vec<f64>,
-    /// Potentials `π = hi + lo` (double-double, `lo` not necessarily renormalised between
-    /// refreshes).
-    hi: Vec<f64>,
-    lo: Vec<f64>,
-    /// An upper bound on `|π|` since the last refresh.
+    /// Potentials `π = (hh + hl) + (lh + ll)`: block base `H = hh + hl` and local offset
+    /// `L = lh + ll`, each double-double (low parts not renormalised between refreshes). In the
+    /// fast phase only `hh` is used.
+    hh: Vec<f64>,
+    hl: Vec<f64>,
+    lh: Vec<f64>,
+    ll: Vec<f64>,
+    /// An upper bound since the last refresh on `|π|` (fast phase) or on `|L|` (certifying phase).
     pot_bound: f64,
+    /// Certifying phase: a node starts a new block when its local offset would exceed this.
+    block_jump: f64,
     /// The certifying phase: double-double potentials and per-arc tolerances. Before it, the
     /// fast phase keeps `lo = 0` (plain `f64` potentials) and prices with the plain kernel.
     exact: bool,
@@ -541,9 +579,12 @@ impl<'c, C: Costs> Simplex<'c, C> {
             succ_num,
             last_succ,
             flow,
-            hi: vec![0.0; nn],
-            lo: vec![0.0; nn],
+            hh: vec![0.0; nn],
+            hl: vec![0.0; nn],
+            lh: vec![0.0; nn],
+            ll: vec![0.0; nn],
             pot_bound: 0.0,
+            block_jump: 0.0,
             exact: false,
             root,
             next_arc: 0,
@@ -556,51 +597,96 @@ impl<'c, C: Costs> Simplex<'c, C> {
         s
     }
 
-    /// Recomputes all potentials from the tree (root potential 0), in preorder, in
-    /// double-double: `π_v = π_p + C` (source `v`) or `π_p − C` (sink `v`), each step exact to
-    /// `≈ 2u²|π_v|`.
+    /// The cost of the tree arc between `v` and its parent, signed so that `π_v = π_parent + c`.
+    #[inline]
+    fn tree_cost(&self, v: usize) -> f64 {
+        let (n, p) = (self.n, self.parent[v]);
+        // Arc v → p: C − π_v + π_p = 0; arc p → v: C − π_p + π_v = 0.
+        if v < n { self.costs.cost(v, p - n) } else { -self.costs.cost(p, v - n) }
+    }
+
+    /// Recomputes all potentials from the tree (root potential 0), in preorder: `π_v = π_p + c`.
+    ///
+    /// Fast phase: plain `f64` in `hh`. Certifying phase: `L_v = L_p + c` in double-double
+    /// within the parent's block, unless `|L_p + c|` exceeds `block_jump = 2²⁶ σ` (`σ` the mean
+    /// cost per unit of flow on the tree); then `v` starts a new block with base
+    /// `H_v = H_p + L_p + c` (double-double) and `L_v = 0`. Across a huge arc (two far clusters)
+    /// the whole far cluster thus shares one base, the huge offset cancels exactly in every
+    /// reduced cost inside it, and local offsets keep `≈ 32` digits of the local costs.
     fn refresh_potentials(&mut self) {
-        let n = self.n;
-        self.hi[self.root] = 0.0;
-        self.lo[self.root] = 0.0;
+        let root = self.root;
+        self.hh[root] = 0.0;
+        self.hl[root] = 0.0;
+        self.lh[root] = 0.0;
+        self.ll[root] = 0.0;
         let mut bound = 0.0f64;
-        let mut v = self.thread[self.root];
-        while v != self.root {
+        if !self.exact {
+            let mut v = self.thread[root];
+            while v != root {
+                let h = self.hh[self.parent[v]] + self.tree_cost(v);
+                self.hh[v] = h;
+                bound = bound.max(h.abs());
+                v = self.thread[v];
+            }
+            self.pot_bound = bound;
+            return;
+        }
+        // σ: mean cost per unit of flow on the tree arcs.
+        let (mut fc, mut f) = (0.0f64, 0.0f64);
+        let mut v = self.thread[root];
+        while v != root {
+            if self.flow[v] > 0.0 {
+                fc += self.flow[v] * self.tree_cost(v).abs();
+                f += self.flow[v];
+            }
+            v = self.thread[v];
+        }
+        self.block_jump = if f > 0.0 { BLOCK_RATIO * (fc / f) } else { 0.0 };
+        let mut v = self.thread[root];
+        while v != root {
             let p = self.parent[v];
-            let c = if v < n {
-                // Arc v → p: C − π_v + π_p = 0.
-                self.costs.cost(v, p - n)
+            let c = self.tree_cost(v);
+            let (s, e) = two_sum(self.lh[p], c);
+            let (ch, cl) = two_sum(s, e + self.ll[p]);
+            if ch.abs() <= self.block_jump {
+                self.hh[v] = self.hh[p];
+                self.hl[v] = self.hl[p];
+                self.lh[v] = ch;
+                self.ll[v] = cl;
+                bound = bound.max(ch.abs());
             } else {
-                // Arc p → v: C − π_p + π_v = 0.
-                -self.costs.cost(p, v - n)
-            };
-            let (h, l) = if self.exact {
-                let (s, e) = two_sum(self.hi[p], c);
-                two_sum(s, e + self.lo[p])
-            } else {
-                (self.hi[p] + c, 0.0)
-            };
-            self.hi[v] = h;
-            self.lo[v] = l;
-            bound = bound.max(h.abs());
+                let (h, l) = dd_add(self.hh[p], self.hl[p], ch, cl);
+                self.hh[v] = h;
+                self.hl[v] = l;
+                self.lh[v] = 0.0;
+                self.ll[v] = 0.0;
+            }
             v = self.thread[v];
         }
         self.pot_bound = bound;
     }
 
-    /// `τ = 8u²·P·(n + m + 512)`: bounds the double-double error of `π_{n+j} − π_i` (tree paths
-    /// of at most `n + m` steps, up to 256 shifts since the last refresh) and the `u²` terms of
-    /// the `f64` evaluation of [`price`].
+    /// `τ = 8u²·P·(n + m + 512)`, `P ≥ max |L|`: bounds the double-double error of
+    /// `L_{n+j} − L_i` (tree paths of at most `n + m` steps, up to 256 shifts since the last
+    /// refresh) and the `u²` terms of the `f64` evaluation of [`price`] within a block.
     fn tau(&self) -> f64 {
         8.0 * UNIT * UNIT * self.pot_bound * (self.n + self.m + 512) as f64
     }
 
-    /// `rc(i, j) = C_ij − π_i + π_{n+j}` in double-double.
+    /// `rc(i, j) = C_ij − π_i + π_{n+j}` in double-double (the base difference is exactly 0
+    /// within a block).
     fn reduced_cost(&self, i: usize, j: usize) -> (f64, f64) {
         let s = self.n + j;
-        let (dh, dl) = dd_add(self.hi[s], self.lo[s], -self.hi[i], -self.lo[i]);
-        let (h, e) = two_sum(dh, self.costs.cost(i, j));
-        two_sum(h, e + dl)
+        let (bh, bl) = dd_add(self.hh[s], self.hl[s], -self.hh[i], -self.hl[i]);
+        let (lh, ll) = dd_add(self.lh[s], self.ll[s], -self.lh[i], -self.ll[i]);
+        let (dh, dl) = dd_add(bh, bl, lh, ll);
+        dd_add(dh, dl, self.costs.cost(i, j), 0.0)
+    }
+
+    /// The potential `π_v`, rounded to `f64`.
+    fn potential(&self, v: usize) -> f64 {
+        let (h, l) = dd_add(self.hh[v], self.hl[v], self.lh[v], self.ll[v]);
+        h + l
     }
 
     #[inline]
@@ -621,7 +707,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
     fn find_entering_in<const DD: bool>(&mut self) -> Option<(usize, usize, f64)> {
         let (n, m) = (self.n, self.m);
         let total = n * m;
-        let (hi, lo) = (&self.hi[n..], &self.lo[n..]);
+        let p = SinkPots { hh: &self.hh[n..], hl: &self.hl[n..], lh: &self.lh[n..], ll: &self.ll[n..] };
         let mut best = if DD { -self.tau() } else { -1e-14 * self.pot_bound };
         let mut best_raw = f64::INFINITY;
         let mut best_at: Option<(usize, usize, usize)> = None;
@@ -635,8 +721,9 @@ impl<'c, C: Costs> Simplex<'c, C> {
             const SEG: usize = 256;
             let len = (m - j0).min(self.block - in_block).min(total - scanned).min(SEG);
             let j1 = j0 + len;
-            let raw = self.costs.row_min::<DD>(i, j0, j1, hi, lo, (self.hi[i], self.lo[i]));
-            let v = finish::<DD>(raw, self.hi[i]);
+            let r = [self.hh[i], self.hl[i], self.lh[i], self.ll[i]];
+            let raw = self.costs.row_min::<DD>(i, j0, j1, &p, &r);
+            let v = finish::<DD>(raw, r[0]);
             if v < best {
                 best = v;
                 best_raw = raw;
@@ -657,7 +744,8 @@ impl<'c, C: Costs> Simplex<'c, C> {
         }
         self.next_arc = e;
         let (i, j0, j1) = best_at?;
-        let j = self.costs.row_find::<DD>(i, j0, j1, hi, lo, (self.hi[i], self.lo[i]), best_raw);
+        let r = [self.hh[i], self.hl[i], self.lh[i], self.ll[i]];
+        let j = self.costs.row_find::<DD>(i, j0, j1, &p, &r, best_raw);
         Some((i, j, best))
     }
 
@@ -669,12 +757,11 @@ impl<'c, C: Costs> Simplex<'c, C> {
         loop {
             let entering = self.find_entering();
             let Some((i, j, w)) = entering else {
-                if since_refresh == 0 {
-                    if self.exact {
-                        break;
-                    }
-                    // Fast phase done: switch to double-double potentials and certify.
+                if !self.exact {
+                    // Fast phase done: switch to block double-double potentials and certify.
                     self.exact = true;
+                } else if since_refresh == 0 {
+                    break;
                 }
                 // Certify with exact potentials: recompute and scan again.
                 self.refresh_potentials();
@@ -762,7 +849,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
             }
             arcs.push((i, j, f));
         }
-        let pot = self.hi.iter().zip(&self.lo).map(|(h, l)| h + l).collect();
+        let pot = (0..nn).map(|v| self.potential(v)).collect();
         Ok(Solution { arcs, pot, tau, stats: self.stats })
     }
 
@@ -831,7 +918,6 @@ impl<'c, C: Costs> Simplex<'c, C> {
         let (u_in, v_in, shift) = if out_on_source_side { (i, sink, rc) } else { (sink, i, (-rc.0, -rc.1)) };
         self.rehang(u_in, v_in, u_out, join, delta);
         self.shift_potentials(u_in, shift);
-        self.pot_bound += rc.0.abs();
     }
 
     /// Removes the tree arc above `u_out`, re-roots the detached subtree at `u_in` (a descendant
@@ -936,32 +1022,38 @@ impl<'c, C: Costs> Simplex<'c, C> {
     }
 
     /// Adds `shift` (double-double) to the potentials of the subtree rooted at `top` (or
-    /// `−shift` to all the other nodes, whichever set is smaller). The high parts are added
-    /// exactly (TwoSum) and the error goes to the low parts, which are renormalised at the next
+    /// `−shift` to all the other nodes, whichever set is smaller). Certifying phase: a shift up to
+    /// `block_jump` goes to the local offsets, a larger one to the block bases; the high part is
+    /// added exactly (TwoSum) and its error goes to the low part, renormalised at the next
     /// refresh.
     fn shift_potentials(&mut self, top: usize, shift: (f64, f64)) {
         let size = self.succ_num[top];
         let nn = self.n + self.m;
-        let exact = self.exact;
-        let add = |hi: &mut f64, lo: &mut f64, sh: f64, sl: f64| {
-            if exact {
-                let (s, e) = two_sum(*hi, sh);
-                *hi = s;
-                *lo += e + sl;
-            } else {
-                *hi += sh;
+        let (exact, local) = (self.exact, shift.0.abs() <= self.block_jump);
+        if local || !exact {
+            self.pot_bound += shift.0.abs();
+        }
+        let (hh, hl, lh, ll) = (&mut self.hh, &mut self.hl, &mut self.lh, &mut self.ll);
+        let mut add = |w: usize, sh: f64, sl: f64| {
+            if !exact {
+                hh[w] += sh;
+                return;
             }
+            let (h, l) = if local { (&mut lh[w], &mut ll[w]) } else { (&mut hh[w], &mut hl[w]) };
+            let (s, e) = two_sum(*h, sh);
+            *h = s;
+            *l += e + sl;
         };
         if 2 * size <= nn {
             let mut w = top;
             for _ in 0..size {
-                add(&mut self.hi[w], &mut self.lo[w], shift.0, shift.1);
+                add(w, shift.0, shift.1);
                 w = self.thread[w];
             }
         } else {
             let mut w = self.thread[self.last_succ[top]];
             while w != top {
-                add(&mut self.hi[w], &mut self.lo[w], -shift.0, -shift.1);
+                add(w, -shift.0, -shift.1);
                 w = self.thread[w];
             }
         }
