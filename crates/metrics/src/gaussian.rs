@@ -74,10 +74,10 @@ pub(crate) fn bures_cov_sq(c1: &Mat<f64>, e1: &SymEig, c2: &Mat<f64>, e2: &SymEi
         return Ok(0.0);
     }
     let polar = finite("Bures W2²", bures_polar(e1, e2)?)?;
-    if polar <= 1e-4 * (trace(c1.as_ref()) + trace(c2.as_ref())) {
-        if let Some(b2) = bures_riccati(c1, e1, c2).or_else(|| bures_riccati(c2, e2, c1)) {
-            return Ok(b2);
-        }
+    if polar <= 1e-4 * (trace(c1.as_ref()) + trace(c2.as_ref()))
+        && let Some(b2) = bures_riccati(c1, e1, c2).or_else(|| bures_riccati(c2, e2, c1))
+    {
+        return Ok(b2);
     }
     Ok(polar)
 }
@@ -100,7 +100,7 @@ fn bures_polar(e1: &SymEig, e2: &SymEig) -> Result<f64> {
 fn bures_riccati(c1: &Mat<f64>, e1: &SymEig, c2: &Mat<f64>) -> Option<f64> {
     let d = c1.nrows();
     let lmax = e1.max();
-    if !(lmax > 0.0) {
+    if lmax.is_nan() || lmax <= 0.0 {
         return None;
     }
     let tol = 64.0 * d as f64 * f64::EPSILON * lmax;

@@ -149,8 +149,8 @@ fn dense_min<const DD: bool>(row: &[f64], p: &SinkPots<'_>, r: &[f64; 4]) -> f64
         }
         t += 8;
     }
-    for t in full..len {
-        let w = lane::<DD>(row[t], p, t, r);
+    for (t, &c) in row.iter().enumerate().skip(full) {
+        let w = lane::<DD>(c, p, t, r);
         acc[0] = if w < acc[0] { w } else { acc[0] };
     }
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
@@ -241,6 +241,7 @@ fn lane_min(len: usize, f: impl Fn(usize) -> f64) -> f64 {
 /// segment), eight lanes at a time, with the sum evaluated as `((0 + t_0²) + t_1²) + …` like
 /// [`SqEuclidCosts::eval`].
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane-major loops over fixed-size chunks
 fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
     let len = p.hh.len();
     let full = len / 8 * 8;
@@ -821,15 +822,15 @@ impl<'c, C: Costs> Simplex<'c, C> {
         let max_mass = self.mass.iter().fold(0.0f64, |s, &t| s.max(t));
         let mass_tol = imbalance + 4.0 * UNIT * nn as f64 * max_mass;
         let mut arcs = Vec::with_capacity(nn - 1);
-        for v in 0..nn {
+        for (v, &(sh, sl)) in sub.iter().enumerate() {
             let p = self.parent[v];
             if p == NONE {
                 continue;
             }
             // Source v: arc v → p carries the subtree's net supply out; sink v: arc p → v brings
             // its net demand in.
-            let (i, j, f) = if v < n { (v, p - n, sub[v].0 + sub[v].1) } else { (p, v - n, -(sub[v].0 + sub[v].1)) };
-            if !(f >= -mass_tol) {
+            let (i, j, f) = if v < n { (v, p - n, sh + sl) } else { (p, v - n, -(sh + sl)) };
+            if f.is_nan() || f < -mass_tol {
                 return Err(MetricsError::NotConverged {
                     what: "network simplex certificate",
                     reason: format!("basic flow on ({i}, {j}) is {f:e}, below the mass tolerance −{mass_tol:e}"),
@@ -840,7 +841,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
                 let c = self.costs.cost(i, j);
                 let rc = self.reduced_cost(i, j);
                 let tol = (KAPPA + 4.0) * UNIT * c.abs() + tau;
-                if !((rc.0 + rc.1).abs() <= tol) {
+                if (rc.0 + rc.1).is_nan() || (rc.0 + rc.1).abs() > tol {
                     return Err(MetricsError::NotConverged {
                         what: "network simplex certificate",
                         reason: format!("complementary slackness fails on ({i}, {j}): reduced cost {:e}, tolerance {tol:e}", rc.0 + rc.1),
@@ -1127,16 +1128,32 @@ mod tests {
             let ro: Vec<usize> = (0..n).collect();
             let co: Vec<usize> = (0..m).rev().collect();
             let mut s = Simplex::new(&costs, &a, &b, &ro, &co);
+            // Half the seeds run every pivot in the certifying phase (block potentials).
+            s.exact = seed % 4 < 2;
             s.check_invariants();
             for _ in 0..1000 {
                 s.refresh_potentials();
                 let Some((i, j, _)) = s.find_entering() else { break };
                 let rc = s.reduced_cost(i, j);
+                assert!(rc.0 < 0.0, "entering arc with reduced cost {rc:?}");
                 s.pivot(i, j, rc);
                 s.check_invariants();
             }
             s.refresh_potentials();
             assert!(s.find_entering().is_none(), "not optimal after 1000 pivots (seed {seed})");
+            if s.exact {
+                let sol = s.certify().expect("certificate");
+                assert_eq!(sol.arcs.len(), n + m - 1);
+            }
         }
+    }
+
+    #[test]
+    fn double_double_helpers_are_exact() {
+        // TwoSum: s + e equals a + b exactly, e.g. 1 + 2^-60.
+        let (s, e) = two_sum(1.0, 2f64.powi(-60));
+        assert_eq!((s, e), (1.0, 2f64.powi(-60)));
+        let (h, l) = dd_add(1e30, 1e14, -1e30, 0.5);
+        assert_eq!(h + l, 1e14 + 0.5);
     }
 }
