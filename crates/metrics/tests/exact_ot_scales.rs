@@ -93,6 +93,43 @@ proptest! {
         prop_assert!(err <= 32.0 * U * want, "sep 1e{k}, d {d}, n {n}: W2² {} vs exact {want} (rel {:e})", plan.cost, err / want);
     }
 
+    /// Weighted clouds (the solver's `f64`-mass path) on the same lattices: weights `k_i / 32`
+    /// (exact dyadic numbers, random multiplicities `k_i ≥ 1` summing to 32). With integer masses
+    /// the transportation polytope has integral vertices, so the optimum equals the uniform
+    /// 32 × 32 assignment between the clouds with each point repeated `k_i` times, solved exactly
+    /// in i128 as above; W2² = that total / 32. Tolerance `32u`, as above.
+    #[test]
+    fn weighted_lattice_w2_equals_the_expanded_assignment(
+        d in 1usize..=3, nx in 2usize..=12, ny in 2usize..=12, k in 0u32..=15, clusters in 1usize..=3, seed in any::<u64>(),
+    ) {
+        let sep = 10i64.pow(k);
+        let mut rng = Rng(seed);
+        let mut centres = vec![vec![0i64; d]];
+        while centres.len() < clusters {
+            centres.push((0..d).map(|_| sep * (rng.below(4) as i64 - 1)).collect());
+        }
+        let x = lattice_cloud(&mut rng, nx, d, &centres, sep, 10);
+        let y = lattice_cloud(&mut rng, ny, d, &centres, sep, 10);
+        // Random multiplicities ≥ 1 summing to 32.
+        let mut mult = |n: usize| -> Vec<usize> {
+            let mut m = vec![1usize; n];
+            for _ in n..32 {
+                m[rng.below(n as u64) as usize] += 1;
+            }
+            m
+        };
+        let (mx, my) = (mult(nx), mult(ny));
+        let expand = |p: &[Vec<i64>], m: &[usize]| -> Vec<Vec<i64>> { p.iter().zip(m).flat_map(|(q, &c)| std::iter::repeat_n(q.clone(), c)).collect() };
+        let (ex, ey) = (expand(&x, &mx), expand(&y, &my));
+        let exact = |i: usize, j: usize| -> i128 { (0..d).map(|t| { let e = (ex[i][t] - ey[j][t]) as i128; e * e }).sum() };
+        let (total, _) = assignment::<i128>(32, exact);
+        let want = total as f64 / 32.0;
+        let (wx, wy): (Vec<f64>, Vec<f64>) = (mx.iter().map(|&c| c as f64 / 32.0).collect(), my.iter().map(|&c| c as f64 / 32.0).collect());
+        let plan = ot_sq_euclidean(to_mat(&x, d).as_ref(), Some(&wx), to_mat(&y, d).as_ref(), Some(&wy), EmdOptions::default()).unwrap();
+        let err = (plan.cost - want).abs();
+        prop_assert!(err <= 32.0 * U * want, "sep 1e{k}: W2² {} vs exact {want} (rel {:e})", plan.cost, err / want);
+    }
+
     /// Two balanced far clusters with real-valued offsets (the shape of issue 14's case), at
     /// separations 1e4 to 1e15. Crossing between clusters costs at least `(sep − 2·spread·√3)² / N`
     /// `≥ 2e6` while the within-cluster matchings cost at most `N · 12 · spread² ≤ 6e4`, so the
