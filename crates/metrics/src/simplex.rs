@@ -11,13 +11,36 @@
 //!   principal directions, which makes that plan nearly local). Ties are broken so that every zero-flow basic arc points towards
 //!   the root: the tree is *strongly feasible* from the start.
 //! * **Pricing.** Block search: arcs are scanned cyclically in row-major order by blocks of about
-//!   `√(nm)` arcs, and the most negative reduced cost of the first block holding one enters.
+//!   `√(nm)` arcs, and the arc of the first block holding a violating one that violates most
+//!   enters.
 //! * **Ratio test.** Cunningham's rule (last blocking arc of the cycle oriented along the entering
 //!   arc from its apex), which keeps the tree strongly feasible and rules out cycling.
-//! * **Potentials.** `rc(i, j) = C_ij − π_i + π_{n+j}`; a pivot shifts the potentials of one side
-//!   of the cut by a constant (whichever side is smaller). They are recomputed exactly from the
-//!   tree every few hundred pivots and before optimality is declared, so that the final
-//!   certificate (all `rc ≥ −ε`) does not depend on accumulated rounding.
+//! * **Potentials in double-double.** `rc(i, j) = C_ij − π_i + π_{n+j}`. Each potential is kept
+//!   as an unevaluated sum `π = hi + lo` of two `f64`s. When a few costs are huge next to the
+//!   matched ones (two clusters `1e7` apart: `max C = 1e14`, matched costs `≈ 1`), potentials
+//!   on the far side of a huge tree arc are `≈ 1e14`; in plain `f64` their small differences —
+//!   the matched costs — would be rounded to `ulp(1e14) ≈ 0.016`. In double-double they carry
+//!   about 32 digits, so `π_{n+j} − π_i` is exact to `≈ u²·|π|`.
+//! * **Optimality rule, per arc.** Arc `(i, j)` enters only if
+//!   `w_ij = (C_ij + κu|C_ij|) + ((hi_{n+j} − hi_i) + (lo_{n+j} − lo_i)) < −τ`, evaluated in
+//!   plain `f64` (`u = 2⁻⁵³`, `κ = 16`). The `f64` evaluation of `w` errs by at most
+//!   `≈ 3u(|C_ij| + |rc_ij|) + u²(|π_i| + |π_{n+j}|)` (the subtraction `hi_{n+j} − hi_i` is exact
+//!   when the two are within a factor 2, which is the case whenever `rc` is small next to
+//!   them), and `τ = 8u²·P·(n + m + 512)` bounds the double-double error of the potentials
+//!   (`P` bounds `|π|`). So an entering arc truly has `rc < 0` (no cycling from rounding), and
+//!   when none is found every arc has `rc_ij ≥ −(κ + 4)u|C_ij| − τ`: the tolerance is relative
+//!   to each arc's own cost, never to `max C`. For any optimal plan `γ*` this bounds the excess
+//!   cost of the final plan by `Σ γ*_ij ((κ+4)u|C_ij| + τ)`, i.e. `≈ 2.2e-15 · OPT + τ` for
+//!   non-negative costs.
+//! * **Potential upkeep.** A pivot shifts the potentials of one side of the cut by the entering
+//!   arc's reduced cost (computed in double-double); all potentials are recomputed from the tree
+//!   every 256 pivots and before optimality is declared, so the final scan — the dual
+//!   feasibility half of the certificate — sees no accumulated rounding.
+//! * **Certificate.** At the end the basic flows are recomputed from the tree and the masses in
+//!   double-double (subtree sums), so a zero-flow degenerate arc of huge cost carries no rounding
+//!   residue, and [`Simplex::solve`] checks primal feasibility (flows `≥ −` the mass tolerance)
+//!   and complementary slackness (`|rc_ij| ≤ (κ + 4)u|C_ij| + τ` on every arc carrying flow).
+//!   A failed check is [`MetricsError::NotConverged`], never a number.
 
 use crate::error::{MetricsError, Result};
 
@@ -31,12 +54,74 @@ pub(crate) trait Costs: Sync {
     fn cols(&self) -> usize;
     /// `C_ij`.
     fn cost(&self, i: usize, j: usize) -> f64;
-    /// `min_{j0 ≤ j < j1} C_ij + shift[j]`, computed as `C_ij + shift[j]` for each `j`.
-    fn row_min(&self, i: usize, j0: usize, j1: usize, shift: &[f64]) -> f64;
-    /// The first `j` in `j0..j1` whose `C_ij + shift[j]` equals `target` bit for bit.
-    fn row_find(&self, i: usize, j0: usize, j1: usize, shift: &[f64], target: f64) -> usize;
-    /// An upper bound on `max |C_ij|` (sets the tolerance scale).
-    fn scale(&self) -> f64;
+    /// `min_{j0 ≤ j < j1}` of the [`lane`] value of arc `(i, j)`; `p` holds all the sink
+    /// potentials, `r` the row's.
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64;
+    /// The first `j` in `j0..j1` whose [`lane`] value equals `target` bit for bit.
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize;
+}
+
+/// Potentials of the sinks, `π_{n+j} = (hh_j + hl_j) + (lh_j + ll_j)`: a block base `H = hh + hl`
+/// shared by every node of a block and a local offset `L = lh + ll`, both double-double.
+#[derive(Clone, Copy)]
+pub(crate) struct SinkPots<'a> {
+    pub hh: &'a [f64],
+    pub hl: &'a [f64],
+    pub lh: &'a [f64],
+    pub ll: &'a [f64],
+}
+
+impl<'a> SinkPots<'a> {
+    #[inline(always)]
+    fn range(&self, j0: usize, j1: usize) -> SinkPots<'a> {
+        SinkPots { hh: &self.hh[j0..j1], hl: &self.hl[j0..j1], lh: &self.lh[j0..j1], ll: &self.ll[j0..j1] }
+    }
+}
+
+/// Unit round-off of `f64`.
+pub(crate) const UNIT: f64 = f64::EPSILON / 2.0;
+/// `κ` of the per-arc optimality tolerance `κu|C_ij|`.
+pub(crate) const KAPPA: f64 = 16.0;
+const KU: f64 = KAPPA * UNIT;
+/// Block jumps of the certifying phase, in units of the mean cost per unit of flow.
+const BLOCK_RATIO: f64 = (1u64 << 26) as f64;
+
+/// The pricing value of an arc in the certifying phase:
+/// `(C + κu|C|) + (((hh_j − hh_i) + (hl_j − hl_i)) + ((lh_j − lh_i) + (ll_j − ll_i)))`, i.e. its
+/// reduced cost `C − π_i + π_{n+j}` plus its own tolerance. Within a block the base terms are
+/// exactly 0; the differences of the high parts come first so that they are exact (Sterbenz)
+/// whenever the two values are within a factor 2.
+#[inline(always)]
+fn price(c: f64, hh: f64, hl: f64, lh: f64, ll: f64, r: &[f64; 4]) -> f64 {
+    (c + KU * c.abs()) + (((hh - r[0]) + (hl - r[1])) + ((lh - r[2]) + (ll - r[3])))
+}
+
+/// The per-arc value the row kernels minimise: [`price`] in the certifying phase (`DD`), or
+/// `C + π_{n+j}` with plain `f64` potentials (`hh`) in the fast phase (the row potential is then
+/// subtracted once per segment by [`finish`]).
+#[inline(always)]
+fn lane<const DD: bool>(c: f64, p: &SinkPots<'_>, t: usize, r: &[f64; 4]) -> f64 {
+    if DD { price(c, p.hh[t], p.hl[t], p.lh[t], p.ll[t], r) } else { c + p.hh[t] }
+}
+
+/// [`lane`] on the eight arcs `t..t + 8` (`p` restricted to the segment).
+#[inline(always)]
+fn lanes8<const DD: bool>(c: &[f64; 8], p: &SinkPots<'_>, t: usize, r: &[f64; 4]) -> [f64; 8] {
+    let hh: &[f64; 8] = p.hh[t..t + 8].try_into().expect("chunk of 8");
+    if DD {
+        let hl: &[f64; 8] = p.hl[t..t + 8].try_into().expect("chunk of 8");
+        let lh: &[f64; 8] = p.lh[t..t + 8].try_into().expect("chunk of 8");
+        let ll: &[f64; 8] = p.ll[t..t + 8].try_into().expect("chunk of 8");
+        std::array::from_fn(|l| price(c[l], hh[l], hl[l], lh[l], ll[l], r))
+    } else {
+        std::array::from_fn(|l| c[l] + hh[l])
+    }
+}
+
+/// The pricing value of a segment from its [`lane`] minimum.
+#[inline(always)]
+fn finish<const DD: bool>(raw: f64, hi: f64) -> f64 {
+    if DD { raw } else { raw - hi }
 }
 
 /// A dense row-major cost matrix.
@@ -44,29 +129,28 @@ pub(crate) struct DenseCosts {
     pub c: Vec<f64>,
     pub n: usize,
     pub m: usize,
-    pub max_abs: f64,
     /// Use the AVX2 build of the row kernel.
     pub simd: bool,
 }
 
-/// `min_t row[t] + sh[t]`, eight lanes at a time.
+/// `min_t lane(row[t], p, t, r)` over `t < row.len()` (`p` restricted to the segment), eight
+/// lanes at a time.
 #[inline(always)]
-fn dense_min(row: &[f64], sh: &[f64]) -> f64 {
-    let len = row.len().min(sh.len());
+fn dense_min<const DD: bool>(row: &[f64], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    let len = row.len();
     let full = len / 8 * 8;
     let mut acc = [f64::INFINITY; 8];
     let mut t = 0;
     while t < full {
-        let r: &[f64; 8] = row[t..t + 8].try_into().expect("chunk of 8");
-        let s: &[f64; 8] = sh[t..t + 8].try_into().expect("chunk of 8");
+        let c: &[f64; 8] = row[t..t + 8].try_into().expect("chunk of 8");
+        let w = lanes8::<DD>(c, p, t, r);
         for l in 0..8 {
-            let w = r[l] + s[l];
-            acc[l] = if w < acc[l] { w } else { acc[l] };
+            acc[l] = if w[l] < acc[l] { w[l] } else { acc[l] };
         }
         t += 8;
     }
-    for t in full..len {
-        let w = row[t] + sh[t];
+    for (t, &c) in row.iter().enumerate().skip(full) {
+        let w = lane::<DD>(c, p, t, r);
         acc[0] = if w < acc[0] { w } else { acc[0] };
     }
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
@@ -75,8 +159,8 @@ fn dense_min(row: &[f64], sh: &[f64]) -> f64 {
 /// [`dense_min`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn dense_min_avx2(row: &[f64], sh: &[f64]) -> f64 {
-    dense_min(row, sh)
+fn dense_min_avx2<const DD: bool>(row: &[f64], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    dense_min::<DD>(row, p, r)
 }
 
 impl Costs for DenseCosts {
@@ -91,22 +175,19 @@ impl Costs for DenseCosts {
         self.c[i * self.m + j]
     }
     #[inline]
-    fn row_min(&self, i: usize, j0: usize, j1: usize, shift: &[f64]) -> f64 {
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         let row = &self.c[i * self.m + j0..i * self.m + j1];
-        let sh = &shift[j0..j1];
+        let p = p.range(j0, j1);
         #[cfg(target_arch = "x86_64")]
         if self.simd {
             // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-            return unsafe { dense_min_avx2(row, sh) };
+            return unsafe { dense_min_avx2::<DD>(row, &p, r) };
         }
-        dense_min(row, sh)
+        dense_min::<DD>(row, &p, r)
     }
-    fn row_find(&self, i: usize, j0: usize, j1: usize, shift: &[f64], target: f64) -> usize {
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize {
         let row = &self.c[i * self.m..(i + 1) * self.m];
-        (j0..j1).find(|&j| row[j] + shift[j] == target).unwrap_or(j0)
-    }
-    fn scale(&self) -> f64 {
-        self.max_abs
+        (j0..j1).find(|&j| lane::<DD>(row[j], p, j, r) == target).unwrap_or(j0)
     }
 }
 
@@ -120,7 +201,6 @@ pub(crate) struct SqEuclidCosts {
     pub n: usize,
     pub m: usize,
     pub d: usize,
-    pub bound: f64,
     /// Use the AVX2 build of the row kernel.
     pub simd: bool,
 }
@@ -157,11 +237,13 @@ fn lane_min(len: usize, f: impl Fn(usize) -> f64) -> f64 {
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
 }
 
-/// `min_t (Σ_k (x_k − y_k[t])²) + sh[t]` over `t < sh.len()`, eight lanes at a time, with the
-/// sum evaluated as `((0 + t_0²) + t_1²) + …` like [`SqEuclidCosts::eval`].
+/// `min_t lane(Σ_k (x_k − y_k[t])², p, t, r)` over `t < p.hh.len()` (`p` restricted to the
+/// segment), eight lanes at a time, with the sum evaluated as `((0 + t_0²) + t_1²) + …` like
+/// [`SqEuclidCosts::eval`].
 #[inline(always)]
-fn sq_min<const D: usize>(x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
-    let len = sh.len();
+#[allow(clippy::needless_range_loop)] // lane-major loops over fixed-size chunks
+fn sq_min<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    let len = p.hh.len();
     let full = len / 8 * 8;
     let mut acc = [f64::INFINITY; 8];
     let mut t = 0;
@@ -174,10 +256,9 @@ fn sq_min<const D: usize>(x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
                 v[l] += a * a;
             }
         }
-        let s: &[f64; 8] = sh[t..t + 8].try_into().expect("chunk of 8");
+        let w = lanes8::<DD>(&v, p, t, r);
         for l in 0..8 {
-            let w = v[l] + s[l];
-            acc[l] = if w < acc[l] { w } else { acc[l] };
+            acc[l] = if w[l] < acc[l] { w[l] } else { acc[l] };
         }
         t += 8;
     }
@@ -187,7 +268,7 @@ fn sq_min<const D: usize>(x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
             let a = x[k] - ys[k][t];
             v += a * a;
         }
-        let w = v + sh[t];
+        let w = lane::<DD>(v, p, t, r);
         acc[0] = if w < acc[0] { w } else { acc[0] };
     }
     acc.iter().fold(f64::INFINITY, |m, &v| if v < m { v } else { m })
@@ -196,17 +277,17 @@ fn sq_min<const D: usize>(x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
 /// [`sq_min`] compiled for AVX2 (same IEEE operations, wider registers).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn sq_min_avx2<const D: usize>(x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
-    sq_min::<D>(x, ys, sh)
+fn sq_min_avx2<const D: usize, const DD: bool>(x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    sq_min::<D, DD>(x, ys, p, r)
 }
 
 /// [`sq_min`] for any dimension: coordinate-major sums over chunks of 64 columns, in the same
 /// order as [`SqEuclidCosts::eval`] (`0 + t_0² = t_0²` exactly, so the first coordinate
 /// initialises them). `yt[k * stride + t]` is coordinate `k` of column `t`.
 #[inline(always)]
-fn sq_min_dyn(x: &[f64], yt: &[f64], stride: usize, sh: &[f64]) -> f64 {
+fn sq_min_dyn<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
     const CH: usize = 64;
-    let len = sh.len();
+    let len = p.hh.len();
     let mut best = f64::INFINITY;
     let mut buf = [0.0f64; CH];
     let mut j = 0;
@@ -223,7 +304,7 @@ fn sq_min_dyn(x: &[f64], yt: &[f64], stride: usize, sh: &[f64]) -> f64 {
                 *s += t * t;
             }
         }
-        let v = lane_min(c, |t| acc[t] + sh[j + t]);
+        let v = lane_min(c, |t| lane::<DD>(acc[t], p, j + t, r));
         best = if v < best { v } else { best };
         j += c;
     }
@@ -233,8 +314,8 @@ fn sq_min_dyn(x: &[f64], yt: &[f64], stride: usize, sh: &[f64]) -> f64 {
 /// [`sq_min_dyn`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn sq_min_dyn_avx2(x: &[f64], yt: &[f64], stride: usize, sh: &[f64]) -> f64 {
-    sq_min_dyn(x, yt, stride, sh)
+fn sq_min_dyn_avx2<const DD: bool>(x: &[f64], yt: &[f64], stride: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
+    sq_min_dyn::<DD>(x, yt, stride, p, r)
 }
 
 /// Whether the running CPU has AVX2 (checked once per solve).
@@ -251,13 +332,13 @@ pub(crate) fn detect_simd() -> bool {
 
 impl SqEuclidCosts {
     #[inline(always)]
-    fn dispatch<const D: usize>(&self, x: [f64; D], ys: [&[f64]; D], sh: &[f64]) -> f64 {
+    fn dispatch<const D: usize, const DD: bool>(&self, x: [f64; D], ys: [&[f64]; D], p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if self.simd {
             // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-            return unsafe { sq_min_avx2::<D>(x, ys, sh) };
+            return unsafe { sq_min_avx2::<D, DD>(x, ys, p, r) };
         }
-        sq_min::<D>(x, ys, sh)
+        sq_min::<D, DD>(x, ys, p, r)
     }
 }
 
@@ -273,36 +354,33 @@ impl Costs for SqEuclidCosts {
         self.eval(&self.x[i * self.d..(i + 1) * self.d], j)
     }
     #[inline]
-    fn row_min(&self, i: usize, j0: usize, j1: usize, shift: &[f64]) -> f64 {
+    fn row_min<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4]) -> f64 {
         let m = self.m;
-        let sh = &shift[j0..j1];
+        let p = &p.range(j0, j1);
         let col = |k: usize| &self.yt[k * m + j0..k * m + j1];
         match self.d {
-            1 => self.dispatch::<1>([self.x[i]], [col(0)], sh),
-            2 => self.dispatch::<2>([self.x[2 * i], self.x[2 * i + 1]], [col(0), col(1)], sh),
-            3 => self.dispatch::<3>([self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]], [col(0), col(1), col(2)], sh),
-            4 => self.dispatch::<4>(std::array::from_fn(|k| self.x[4 * i + k]), std::array::from_fn(col), sh),
-            5 => self.dispatch::<5>(std::array::from_fn(|k| self.x[5 * i + k]), std::array::from_fn(col), sh),
-            6 => self.dispatch::<6>(std::array::from_fn(|k| self.x[6 * i + k]), std::array::from_fn(col), sh),
-            8 => self.dispatch::<8>(std::array::from_fn(|k| self.x[8 * i + k]), std::array::from_fn(col), sh),
+            1 => self.dispatch::<1, DD>([self.x[i]], [col(0)], p, r),
+            2 => self.dispatch::<2, DD>([self.x[2 * i], self.x[2 * i + 1]], [col(0), col(1)], p, r),
+            3 => self.dispatch::<3, DD>([self.x[3 * i], self.x[3 * i + 1], self.x[3 * i + 2]], [col(0), col(1), col(2)], p, r),
+            4 => self.dispatch::<4, DD>(std::array::from_fn(|k| self.x[4 * i + k]), std::array::from_fn(col), p, r),
+            5 => self.dispatch::<5, DD>(std::array::from_fn(|k| self.x[5 * i + k]), std::array::from_fn(col), p, r),
+            6 => self.dispatch::<6, DD>(std::array::from_fn(|k| self.x[6 * i + k]), std::array::from_fn(col), p, r),
+            8 => self.dispatch::<8, DD>(std::array::from_fn(|k| self.x[8 * i + k]), std::array::from_fn(col), p, r),
             d => {
                 let xi = &self.x[i * d..(i + 1) * d];
                 #[cfg(target_arch = "x86_64")]
                 if self.simd {
                     // SAFETY: `simd` is true only when the CPU reported AVX2 at run time.
-                    return unsafe { sq_min_dyn_avx2(xi, &self.yt[j0..], m, sh) };
+                    return unsafe { sq_min_dyn_avx2::<DD>(xi, &self.yt[j0..], m, p, r) };
                 }
-                sq_min_dyn(xi, &self.yt[j0..], m, sh)
+                sq_min_dyn::<DD>(xi, &self.yt[j0..], m, p, r)
             }
         }
     }
-    fn row_find(&self, i: usize, j0: usize, j1: usize, shift: &[f64], target: f64) -> usize {
+    fn row_find<const DD: bool>(&self, i: usize, j0: usize, j1: usize, p: &SinkPots<'_>, r: &[f64; 4], target: f64) -> usize {
         // The same expression trees as in `row_min`, so equality is exact.
         let xi = &self.x[i * self.d..(i + 1) * self.d];
-        (j0..j1).find(|&j| self.eval(xi, j) + shift[j] == target).unwrap_or(j0)
-    }
-    fn scale(&self) -> f64 {
-        self.bound
+        (j0..j1).find(|&j| lane::<DD>(self.eval(xi, j), p, j, r) == target).unwrap_or(j0)
     }
 }
 
@@ -313,11 +391,30 @@ pub(crate) struct SolveStats {
     pub degenerate_pivots: u64,
 }
 
+/// `a + b` as an exact unevaluated sum `(s, e)`, `s = fl(a + b)` (Knuth's TwoSum).
+#[inline(always)]
+pub(crate) fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// Double-double `(ah + al) + (bh + bl)`, renormalised (relative error `≈ 2u²`).
+#[inline(always)]
+pub(crate) fn dd_add(ah: f64, al: f64, bh: f64, bl: f64) -> (f64, f64) {
+    let (s, e) = two_sum(ah, bh);
+    let (t, f) = two_sum(al, bl);
+    let (s, e) = two_sum(s, e + t);
+    two_sum(s, e + f)
+}
+
 /// The solver state: a strongly feasible spanning tree with flows and potentials.
 pub(crate) struct Simplex<'c, C: Costs> {
     costs: &'c C,
     n: usize,
     m: usize,
+    /// Supplies `a` then demands `b` (for the final recomputation of the flows).
+    mass: Vec<f64>,
     parent: Vec<usize>,
     thread: Vec<usize>,
     rev_thread: Vec<usize>,
@@ -325,22 +422,38 @@ pub(crate) struct Simplex<'c, C: Costs> {
     last_succ: Vec<usize>,
     /// Flow on the arc between a node and its parent.
     flow: Vec<f64>,
-    pot: Vec<f64>,
+    /// Potentials `π = (hh + hl) + (lh + ll)`: block base `H = hh + hl` and local offset
+    /// `L = lh + ll`, each double-double (low parts not renormalised between refreshes). In the
+    /// fast phase only `hh` is used.
+    hh: Vec<f64>,
+    hl: Vec<f64>,
+    lh: Vec<f64>,
+    ll: Vec<f64>,
+    /// An upper bound since the last refresh on `|π|` (fast phase) or on `|L|` (certifying phase).
+    pot_bound: f64,
+    /// Certifying phase: a node starts a new block when its local offset would exceed this.
+    block_jump: f64,
+    /// The certifying phase: double-double potentials and per-arc tolerances. Before it, the
+    /// fast phase keeps `lo = 0` (plain `f64` potentials) and prices with the plain kernel.
+    exact: bool,
     root: usize,
     next_arc: usize,
     block: usize,
-    eps: f64,
     stem: Vec<usize>,
     stem_info: Vec<(usize, usize, usize)>,
     pub stats: SolveStats,
 }
 
-/// The optimal basis: tree arcs with their flows, and the potentials.
+/// The optimal basis: tree arcs with their flows, the potentials and the certificate.
 pub(crate) struct Solution {
-    /// `(i, j, flow)` for the `n + m − 1` basic arcs (some flows may be zero).
+    /// `(i, j, flow)` for the `n + m − 1` basic arcs, flows recomputed from the tree in
+    /// double-double and rounded (some may be zero; none is below `−` the mass tolerance, and
+    /// negative round-off is clamped to 0).
     pub arcs: Vec<(usize, usize, f64)>,
-    /// `π_i` for sources then `π_{n+j}` for sinks; `rc = C_ij − π_i + π_{n+j}`.
+    /// `π_i` for sources then `π_{n+j}` for sinks, rounded to `f64`; `rc = C_ij − π_i + π_{n+j}`.
     pub pot: Vec<f64>,
+    /// `τ`, the absolute part of the optimality tolerance `(κ + 4)u|C_ij| + τ`.
+    pub tau: f64,
     pub stats: SolveStats,
 }
 
@@ -456,24 +569,27 @@ impl<'c, C: Costs> Simplex<'c, C> {
 
         let arcs = n * m;
         let block = ((arcs as f64).sqrt() as usize).clamp(16.min(arcs), arcs);
-        // ε: far above the rounding noise of `C − π + π` (a few ulps of the cost scale) and far
-        // below any reduced cost that matters.
-        let eps = 1e-14 * costs.scale().max(f64::MIN_POSITIVE);
         let mut s = Simplex {
             costs,
             n,
             m,
+            mass: a.iter().chain(b).copied().collect(),
             parent,
             thread,
             rev_thread,
             succ_num,
             last_succ,
             flow,
-            pot: vec![0.0; nn],
+            hh: vec![0.0; nn],
+            hl: vec![0.0; nn],
+            lh: vec![0.0; nn],
+            ll: vec![0.0; nn],
+            pot_bound: 0.0,
+            block_jump: 0.0,
+            exact: false,
             root,
             next_arc: 0,
             block,
-            eps,
             stem: Vec::new(),
             stem_info: Vec::new(),
             stats: SolveStats::default(),
@@ -482,22 +598,96 @@ impl<'c, C: Costs> Simplex<'c, C> {
         s
     }
 
-    /// Recomputes all potentials from the tree (root potential 0), in preorder.
+    /// The cost of the tree arc between `v` and its parent, signed so that `π_v = π_parent + c`.
+    #[inline]
+    fn tree_cost(&self, v: usize) -> f64 {
+        let (n, p) = (self.n, self.parent[v]);
+        // Arc v → p: C − π_v + π_p = 0; arc p → v: C − π_p + π_v = 0.
+        if v < n { self.costs.cost(v, p - n) } else { -self.costs.cost(p, v - n) }
+    }
+
+    /// Recomputes all potentials from the tree (root potential 0), in preorder: `π_v = π_p + c`.
+    ///
+    /// Fast phase: plain `f64` in `hh`. Certifying phase: `L_v = L_p + c` in double-double
+    /// within the parent's block, unless `|L_p + c|` exceeds `block_jump = 2²⁶ σ` (`σ` the mean
+    /// cost per unit of flow on the tree); then `v` starts a new block with base
+    /// `H_v = H_p + L_p + c` (double-double) and `L_v = 0`. Across a huge arc (two far clusters)
+    /// the whole far cluster thus shares one base, the huge offset cancels exactly in every
+    /// reduced cost inside it, and local offsets keep `≈ 32` digits of the local costs.
     fn refresh_potentials(&mut self) {
-        let n = self.n;
-        self.pot[self.root] = 0.0;
-        let mut v = self.thread[self.root];
-        while v != self.root {
-            let p = self.parent[v];
-            self.pot[v] = if v < n {
-                // Arc v → p: C − π_v + π_p = 0.
-                self.costs.cost(v, p - n) + self.pot[p]
-            } else {
-                // Arc p → v: C − π_p + π_v = 0.
-                self.pot[p] - self.costs.cost(p, v - n)
-            };
+        let root = self.root;
+        self.hh[root] = 0.0;
+        self.hl[root] = 0.0;
+        self.lh[root] = 0.0;
+        self.ll[root] = 0.0;
+        let mut bound = 0.0f64;
+        if !self.exact {
+            let mut v = self.thread[root];
+            while v != root {
+                let h = self.hh[self.parent[v]] + self.tree_cost(v);
+                self.hh[v] = h;
+                bound = bound.max(h.abs());
+                v = self.thread[v];
+            }
+            self.pot_bound = bound;
+            return;
+        }
+        // σ: mean cost per unit of flow on the tree arcs.
+        let (mut fc, mut f) = (0.0f64, 0.0f64);
+        let mut v = self.thread[root];
+        while v != root {
+            if self.flow[v] > 0.0 {
+                fc += self.flow[v] * self.tree_cost(v).abs();
+                f += self.flow[v];
+            }
             v = self.thread[v];
         }
+        self.block_jump = if f > 0.0 { BLOCK_RATIO * (fc / f) } else { 0.0 };
+        let mut v = self.thread[root];
+        while v != root {
+            let p = self.parent[v];
+            let c = self.tree_cost(v);
+            let (s, e) = two_sum(self.lh[p], c);
+            let (ch, cl) = two_sum(s, e + self.ll[p]);
+            if ch.abs() <= self.block_jump {
+                self.hh[v] = self.hh[p];
+                self.hl[v] = self.hl[p];
+                self.lh[v] = ch;
+                self.ll[v] = cl;
+                bound = bound.max(ch.abs());
+            } else {
+                let (h, l) = dd_add(self.hh[p], self.hl[p], ch, cl);
+                self.hh[v] = h;
+                self.hl[v] = l;
+                self.lh[v] = 0.0;
+                self.ll[v] = 0.0;
+            }
+            v = self.thread[v];
+        }
+        self.pot_bound = bound;
+    }
+
+    /// `τ = 8u²·P·(n + m + 512)`, `P ≥ max |L|`: bounds the double-double error of
+    /// `L_{n+j} − L_i` (tree paths of at most `n + m` steps, up to 256 shifts since the last
+    /// refresh) and the `u²` terms of the `f64` evaluation of [`price`] within a block.
+    fn tau(&self) -> f64 {
+        8.0 * UNIT * UNIT * self.pot_bound * (self.n + self.m + 512) as f64
+    }
+
+    /// `rc(i, j) = C_ij − π_i + π_{n+j}` in double-double (the base difference is exactly 0
+    /// within a block).
+    fn reduced_cost(&self, i: usize, j: usize) -> (f64, f64) {
+        let s = self.n + j;
+        let (bh, bl) = dd_add(self.hh[s], self.hl[s], -self.hh[i], -self.hl[i]);
+        let (lh, ll) = dd_add(self.lh[s], self.ll[s], -self.lh[i], -self.ll[i]);
+        let (dh, dl) = dd_add(bh, bl, lh, ll);
+        dd_add(dh, dl, self.costs.cost(i, j), 0.0)
+    }
+
+    /// The potential `π_v`, rounded to `f64`.
+    fn potential(&self, v: usize) -> f64 {
+        let (h, l) = dd_add(self.hh[v], self.hl[v], self.lh[v], self.ll[v]);
+        h + l
     }
 
     #[inline]
@@ -505,13 +695,23 @@ impl<'c, C: Costs> Simplex<'c, C> {
         self.parent[i] == self.n + j || self.parent[self.n + j] == i
     }
 
-    /// Block search for an entering arc with `rc < −ε`; `None` after a full pass without one.
+    /// Block search for an entering arc; `None` after a full pass without one. Returns the arc
+    /// and its pricing value.
     fn find_entering(&mut self) -> Option<(usize, usize, f64)> {
+        if self.exact { self.find_entering_in::<true>() } else { self.find_entering_in::<false>() }
+    }
+
+    /// [`Self::find_entering`] in one phase: an arc qualifies when its [`price`] is `< −τ`
+    /// (`DD`), or in the fast phase when `C + π_{n+j} − π_i < −1e-14·P` in plain `f64`
+    /// (`P ≥ max |π|`; about 45 ulps of the potentials, the old absolute rule, which only
+    /// steers: the certifying phase decides optimality).
+    fn find_entering_in<const DD: bool>(&mut self) -> Option<(usize, usize, f64)> {
         let (n, m) = (self.n, self.m);
         let total = n * m;
-        let shift = &self.pot[n..];
-        let mut best = -self.eps;
-        let mut best_at: Option<(usize, usize, usize, f64)> = None;
+        let p = SinkPots { hh: &self.hh[n..], hl: &self.hl[n..], lh: &self.lh[n..], ll: &self.ll[n..] };
+        let mut best = if DD { -self.tau() } else { -1e-14 * self.pot_bound };
+        let mut best_raw = f64::INFINITY;
+        let mut best_at: Option<(usize, usize, usize)> = None;
         let mut e = self.next_arc;
         let mut scanned = 0usize;
         let mut in_block = 0usize;
@@ -522,11 +722,13 @@ impl<'c, C: Costs> Simplex<'c, C> {
             const SEG: usize = 256;
             let len = (m - j0).min(self.block - in_block).min(total - scanned).min(SEG);
             let j1 = j0 + len;
-            let raw = self.costs.row_min(i, j0, j1, shift);
-            let v = raw - self.pot[i];
+            let r = [self.hh[i], self.hl[i], self.lh[i], self.ll[i]];
+            let raw = self.costs.row_min::<DD>(i, j0, j1, &p, &r);
+            let v = finish::<DD>(raw, r[0]);
             if v < best {
                 best = v;
-                best_at = Some((i, j0, j1, raw));
+                best_raw = raw;
+                best_at = Some((i, j0, j1));
             }
             scanned += len;
             in_block += len;
@@ -542,19 +744,24 @@ impl<'c, C: Costs> Simplex<'c, C> {
             }
         }
         self.next_arc = e;
-        let (i, j0, j1, raw) = best_at?;
-        let j = self.costs.row_find(i, j0, j1, shift, raw);
+        let (i, j0, j1) = best_at?;
+        let r = [self.hh[i], self.hl[i], self.lh[i], self.ll[i]];
+        let j = self.costs.row_find::<DD>(i, j0, j1, &p, &r, best_raw);
         Some((i, j, best))
     }
 
-    /// Runs pivots until no arc has `rc < −ε` under freshly recomputed potentials.
+    /// Runs pivots until no arc has [`price`] `< −τ` under freshly recomputed potentials, then
+    /// recomputes the basic flows and checks the certificate.
     pub fn solve(mut self, max_pivots: u64) -> Result<Solution> {
         const REFRESH_EVERY: u64 = 256;
         let mut since_refresh = 0u64;
         loop {
             let entering = self.find_entering();
-            let Some((i, j, rc)) = entering else {
-                if since_refresh == 0 {
+            let Some((i, j, w)) = entering else {
+                if !self.exact {
+                    // Fast phase done: switch to block double-double potentials and certify.
+                    self.exact = true;
+                } else if since_refresh == 0 {
                     break;
                 }
                 // Certify with exact potentials: recompute and scan again.
@@ -562,12 +769,13 @@ impl<'c, C: Costs> Simplex<'c, C> {
                 since_refresh = 0;
                 continue;
             };
-            if self.is_tree_arc(i, j) {
+            let rc = self.reduced_cost(i, j);
+            if self.is_tree_arc(i, j) || rc.0 >= 0.0 {
                 // Only possible through accumulated rounding in the potentials.
                 if since_refresh == 0 {
                     return Err(MetricsError::NotConverged {
                         what: "network simplex",
-                        reason: format!("tree arc ({i}, {j}) priced at {rc:e} with fresh potentials"),
+                        reason: format!("arc ({i}, {j}) priced at {w:e} (reduced cost {:e}) with fresh potentials", rc.0),
                     });
                 }
                 self.refresh_potentials();
@@ -584,24 +792,70 @@ impl<'c, C: Costs> Simplex<'c, C> {
                 since_refresh = 0;
             }
         }
-        let n = self.n;
-        let mut arcs = Vec::with_capacity(n + self.m - 1);
-        for v in 0..n + self.m {
+        self.certify()
+    }
+
+    /// Recomputes the basic flows from the tree and the masses in double-double, checks primal
+    /// feasibility and complementary slackness, and packs the solution. Dual feasibility was
+    /// established by the last full pricing pass (every arc has `price ≥ −τ` under these
+    /// potentials).
+    fn certify(self) -> Result<Solution> {
+        let (n, nn) = (self.n, self.n + self.m);
+        let tau = self.tau();
+        // Net supply of each subtree, children before parents (reverse preorder).
+        let mut sub: Vec<(f64, f64)> = (0..nn).map(|v| (if v < n { self.mass[v] } else { -self.mass[v] }, 0.0)).collect();
+        let mut order = Vec::with_capacity(nn);
+        let mut v = self.root;
+        for _ in 0..nn {
+            order.push(v);
+            v = self.thread[v];
+        }
+        for &v in order.iter().rev() {
+            let p = self.parent[v];
+            if p != NONE {
+                let (h, l) = sub[v];
+                sub[p] = dd_add(sub[p].0, sub[p].1, h, l);
+            }
+        }
+        // Tolerance on masses: the imbalance Σa − Σb (absorbed at the root) plus round-off.
+        let imbalance = (sub[self.root].0 + sub[self.root].1).abs();
+        let max_mass = self.mass.iter().fold(0.0f64, |s, &t| s.max(t));
+        let mass_tol = imbalance + 4.0 * UNIT * nn as f64 * max_mass;
+        let mut arcs = Vec::with_capacity(nn - 1);
+        for (v, &(sh, sl)) in sub.iter().enumerate() {
             let p = self.parent[v];
             if p == NONE {
                 continue;
             }
-            if v < n {
-                arcs.push((v, p - n, self.flow[v]));
-            } else {
-                arcs.push((p, v - n, self.flow[v]));
+            // Source v: arc v → p carries the subtree's net supply out; sink v: arc p → v brings
+            // its net demand in.
+            let (i, j, f) = if v < n { (v, p - n, sh + sl) } else { (p, v - n, -(sh + sl)) };
+            if f.is_nan() || f < -mass_tol {
+                return Err(MetricsError::NotConverged {
+                    what: "network simplex certificate",
+                    reason: format!("basic flow on ({i}, {j}) is {f:e}, below the mass tolerance −{mass_tol:e}"),
+                });
             }
+            let f = f.max(0.0);
+            if f > 0.0 {
+                let c = self.costs.cost(i, j);
+                let rc = self.reduced_cost(i, j);
+                let tol = (KAPPA + 4.0) * UNIT * c.abs() + tau;
+                if (rc.0 + rc.1).is_nan() || (rc.0 + rc.1).abs() > tol {
+                    return Err(MetricsError::NotConverged {
+                        what: "network simplex certificate",
+                        reason: format!("complementary slackness fails on ({i}, {j}): reduced cost {:e}, tolerance {tol:e}", rc.0 + rc.1),
+                    });
+                }
+            }
+            arcs.push((i, j, f));
         }
-        Ok(Solution { arcs, pot: self.pot, stats: self.stats })
+        let pot = (0..nn).map(|v| self.potential(v)).collect();
+        Ok(Solution { arcs, pot, tau, stats: self.stats })
     }
 
-    /// One pivot on the entering arc `i → j` of reduced cost `rc < 0`.
-    fn pivot(&mut self, i: usize, j: usize, rc: f64) {
+    /// One pivot on the entering arc `i → j` of reduced cost `rc < 0` (double-double).
+    fn pivot(&mut self, i: usize, j: usize, rc: (f64, f64)) {
         let n = self.n;
         let sink = n + j;
         // Apex of the cycle: climb from whichever side has the smaller subtree.
@@ -662,7 +916,7 @@ impl<'c, C: Costs> Simplex<'c, C> {
         } else {
             self.stats.degenerate_pivots += 1;
         }
-        let (u_in, v_in, shift) = if out_on_source_side { (i, sink, rc) } else { (sink, i, -rc) };
+        let (u_in, v_in, shift) = if out_on_source_side { (i, sink, rc) } else { (sink, i, (-rc.0, -rc.1)) };
         self.rehang(u_in, v_in, u_out, join, delta);
         self.shift_potentials(u_in, shift);
     }
@@ -768,21 +1022,39 @@ impl<'c, C: Costs> Simplex<'c, C> {
         }
     }
 
-    /// Adds `shift` to the potentials of the subtree rooted at `top` (or `−shift` to all the
-    /// other nodes, whichever set is smaller).
-    fn shift_potentials(&mut self, top: usize, shift: f64) {
+    /// Adds `shift` (double-double) to the potentials of the subtree rooted at `top` (or
+    /// `−shift` to all the other nodes, whichever set is smaller). Certifying phase: a shift up to
+    /// `block_jump` goes to the local offsets, a larger one to the block bases; the high part is
+    /// added exactly (TwoSum) and its error goes to the low part, renormalised at the next
+    /// refresh.
+    fn shift_potentials(&mut self, top: usize, shift: (f64, f64)) {
         let size = self.succ_num[top];
         let nn = self.n + self.m;
+        let (exact, local) = (self.exact, shift.0.abs() <= self.block_jump);
+        if local || !exact {
+            self.pot_bound += shift.0.abs();
+        }
+        let (hh, hl, lh, ll) = (&mut self.hh, &mut self.hl, &mut self.lh, &mut self.ll);
+        let mut add = |w: usize, sh: f64, sl: f64| {
+            if !exact {
+                hh[w] += sh;
+                return;
+            }
+            let (h, l) = if local { (&mut lh[w], &mut ll[w]) } else { (&mut hh[w], &mut hl[w]) };
+            let (s, e) = two_sum(*h, sh);
+            *h = s;
+            *l += e + sl;
+        };
         if 2 * size <= nn {
             let mut w = top;
             for _ in 0..size {
-                self.pot[w] += shift;
+                add(w, shift.0, shift.1);
                 w = self.thread[w];
             }
         } else {
             let mut w = self.thread[self.last_succ[top]];
             while w != top {
-                self.pot[w] -= shift;
+                add(w, -shift.0, -shift.1);
                 w = self.thread[w];
             }
         }
@@ -842,8 +1114,7 @@ mod tests {
             let n = 2 + (seed as usize % 7);
             let m = 1 + (seed as usize * 3 % 9);
             let c: Vec<f64> = (0..n * m).map(|_| (lcg(&mut st) * 10.0).floor()).collect();
-            let max_abs = c.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
-            let costs = DenseCosts { c, n, m, max_abs, simd: detect_simd() };
+            let costs = DenseCosts { c, n, m, simd: detect_simd() };
             let (a, b) = if seed % 2 == 0 {
                 (vec![1.0 / n as f64; n], vec![1.0 / m as f64; m])
             } else {
@@ -857,15 +1128,32 @@ mod tests {
             let ro: Vec<usize> = (0..n).collect();
             let co: Vec<usize> = (0..m).rev().collect();
             let mut s = Simplex::new(&costs, &a, &b, &ro, &co);
+            // Half the seeds run every pivot in the certifying phase (block potentials).
+            s.exact = seed % 4 < 2;
             s.check_invariants();
             for _ in 0..1000 {
                 s.refresh_potentials();
-                let Some((i, j, rc)) = s.find_entering() else { break };
+                let Some((i, j, _)) = s.find_entering() else { break };
+                let rc = s.reduced_cost(i, j);
+                assert!(rc.0 < 0.0, "entering arc with reduced cost {rc:?}");
                 s.pivot(i, j, rc);
                 s.check_invariants();
             }
             s.refresh_potentials();
             assert!(s.find_entering().is_none(), "not optimal after 1000 pivots (seed {seed})");
+            if s.exact {
+                let sol = s.certify().expect("certificate");
+                assert_eq!(sol.arcs.len(), n + m - 1);
+            }
         }
+    }
+
+    #[test]
+    fn double_double_helpers_are_exact() {
+        // TwoSum: s + e equals a + b exactly, e.g. 1 + 2^-60.
+        let (s, e) = two_sum(1.0, 2f64.powi(-60));
+        assert_eq!((s, e), (1.0, 2f64.powi(-60)));
+        let (h, l) = dd_add(1e30, 1e14, -1e30, 0.5);
+        assert_eq!(h + l, 1e14 + 0.5);
     }
 }
