@@ -7,48 +7,39 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-/// `∫₀¹ |F⁻¹(t) − G⁻¹(t)|² dt` for sorted supports with masses; the cumulative masses are each
-/// normalised to end at exactly 1.
+/// `∫₀¹ |F⁻¹(t) − G⁻¹(t)|² dt` for sorted supports with masses (the north-west corner rule).
+///
+/// Each side keeps the *remaining* mass of its current atom, not a cumulative mass: the pair
+/// `(i, j)` moves `min(r_a, r_b)`, which is exactly the smaller remainder, so an atom of mass
+/// `1e-17` next to atoms of mass `½` still carries its whole mass (and its possibly huge cost).
+/// A cumulative sum would round it away (`½ + 1e-17 = ½`). The masses are normalised by their
+/// totals; at the last pair the larger remainder is used, so rounding never drops the tail.
 fn w2sq_sorted(xs: &[f64], a: &[f64], ys: &[f64], b: &[f64]) -> f64 {
     let (n, m) = (xs.len(), ys.len());
     let ta: f64 = a.iter().sum();
     let tb: f64 = b.iter().sum();
     let (mut i, mut j) = (0usize, 0usize);
-    let (mut ca, mut cb) = (a[0] / ta, b[0] / tb);
-    let mut prev = 0.0f64;
+    let (mut ra, mut rb) = (a[0] / ta, b[0] / tb);
     let mut total = 0.0f64;
     loop {
-        let last_i = i + 1 == n;
-        let last_j = j + 1 == m;
-        let ca_eff = if last_i { 1.0 } else { ca };
-        let cb_eff = if last_j { 1.0 } else { cb };
-        let next = ca_eff.min(cb_eff);
         let diff = xs[i] - ys[j];
-        total += (next - prev).max(0.0) * diff * diff;
-        prev = prev.max(next);
+        let (last_i, last_j) = (i + 1 == n, j + 1 == m);
         if last_i && last_j {
+            total += ra.max(rb) * diff * diff;
             break;
         }
-        // Advance every side whose cumulative mass was reached (both on exact ties).
-        let adv_i = !last_i && ca_eff <= next;
-        let adv_j = !last_j && cb_eff <= next;
-        if adv_i {
+        // Advance the side whose atom is used up first; on the last atom of one side, the other.
+        let advance_i = !last_i && (last_j || ra <= rb);
+        let step = if advance_i { ra } else { rb };
+        total += step * diff * diff;
+        if advance_i {
+            rb = (rb - step).max(0.0);
             i += 1;
-            ca += a[i] / ta;
-        }
-        if adv_j {
+            ra = a[i] / ta;
+        } else {
+            ra = (ra - step).max(0.0);
             j += 1;
-            cb += b[j] / tb;
-        }
-        if !adv_i && !adv_j {
-            // One side is at its last atom with cumulative mass 1: move the other.
-            if last_i {
-                j += 1;
-                cb += b[j] / tb;
-            } else {
-                i += 1;
-                ca += a[i] / ta;
-            }
+            rb = b[j] / tb;
         }
     }
     total
