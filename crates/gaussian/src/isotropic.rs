@@ -48,9 +48,11 @@ use gmdiff_metrics::{MetricsError, Result, tv_isotropic_gaussians};
 
 /// `Ok` when `value` is finite and `ok`, else [`MetricsError::InvalidParameter`].
 fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
-    gmdiff_process::check_parameter(name, value, |_| ok, reason)
-        .map(|_| ())
-        .map_err(|e| MetricsError::InvalidParameter { name: e.name, value: e.value, reason: e.reason })
+    gmdiff_process::check_parameter(name, value, |_| ok, reason).map(|_| ()).map_err(|e| MetricsError::InvalidParameter {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }
 
 /// A perturbed score `s̃_t = (1 + scale) s_t + shift · e` (`e` the unit direction of the means).
