@@ -181,9 +181,13 @@ pub fn mmd2_unbiased(x: MatRef<'_, f64>, y: MatRef<'_, f64>, bandwidth: Bandwidt
 pub fn energy_distance_sq(x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Result<f64> {
     check_two(x, y, 1)?;
     let (n, m) = (x.nrows(), y.nrows());
-    let sxx: f64 = (0..n).into_par_iter().map(|i| (0..n).map(|t| sq_dist(x, i, x, t).sqrt()).sum::<f64>()).sum();
-    let syy: f64 = (0..m).into_par_iter().map(|j| (0..m).map(|t| sq_dist(y, j, y, t).sqrt()).sum::<f64>()).sum();
-    let sxy: f64 = (0..n).into_par_iter().map(|i| (0..m).map(|j| sq_dist(x, i, y, j).sqrt()).sum::<f64>()).sum();
+    // Row sums in parallel, then a sequential sum: bit-identical at any thread count (a rayon
+    // `sum` would add in an order that depends on how the work was split).
+    let rows = |a: MatRef<'_, f64>, b: MatRef<'_, f64>| -> f64 {
+        let r: Vec<f64> = (0..a.nrows()).into_par_iter().map(|i| (0..b.nrows()).map(|j| sq_dist(a, i, b, j).sqrt()).sum::<f64>()).collect();
+        r.iter().sum()
+    };
+    let (sxx, syy, sxy) = (rows(x, x), rows(y, y), rows(x, y));
     let (nf, mf) = (n as f64, m as f64);
     Ok(finite("energy distance", 2.0 * sxy / (nf * mf) - sxx / (nf * nf) - syy / (mf * mf))?.max(0.0))
 }

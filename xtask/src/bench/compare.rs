@@ -1,5 +1,6 @@
-//! `cargo xtask bench <workload> --peer PYTHON`: our workload and the peer script of
-//! `../shared/peers/` timed alternately in the same run, with the ratio of the medians.
+//! `cargo xtask bench <workload> --peer PYTHON --peers-dir DIR`: our workload and its peer script
+//! (a JAX or POT implementation of the same computation, kept outside the repository) timed
+//! alternately in the same run, with the ratio of the medians.
 //!
 //! Each round runs our workload (best of `runs`) and then the peer (which reports its own best of
 //! several runs after JIT warm-up); the report is the median of each over the rounds and
@@ -21,10 +22,10 @@ fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Result<Option<(Vec<S
         let (x, y) = super::w2::clouds(p);
         let mut paths = Vec::new();
         for (name, m) in [("x.csv", x), ("y.csv", y)] {
-            let mut text = Vec::new();
-            gmdiff::io::write_matrix_csv(&mut text, m.as_ref()).map_err(|e| XtaskError::io("write", name, e))?;
+            // No header: numpy.loadtxt reads the numbers directly.
+            let text = crate::io::csv_string(&[], (0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect::<Vec<f64>>()))?;
             let path = dir.join(name);
-            crate::io::atomic_write(&path, &text)?;
+            crate::io::atomic_write(&path, text.as_bytes())?;
             paths.push(path.display().to_string());
         }
         let method = p.method.unwrap_or("exact");

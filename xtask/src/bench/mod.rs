@@ -139,7 +139,7 @@ pub struct Request {
     pub method: Option<String>,
     /// Python interpreter to run the peer script with (compare mode).
     pub peer: Option<String>,
-    /// Directory of the peer scripts.
+    /// Directory of the peer scripts (required with `peer`).
     pub peers_dir: Option<std::path::PathBuf>,
     /// Alternating rounds in compare mode.
     pub rounds: usize,
@@ -179,8 +179,8 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
             method: req.method.as_deref(),
         };
         if let Some(python) = &req.peer {
-            let dir = req.peers_dir.clone().unwrap_or_else(|| crate::runner::workspace_root().join("..").join("shared").join("peers"));
-            let line = compare::compare(w, &p, python, &dir, req.rounds)?;
+            let dir = req.peers_dir.as_ref().ok_or_else(|| XtaskError::Usage("--peer needs --peers-dir DIR (the peer scripts)".into()))?;
+            let line = compare::compare(w, &p, python, dir, req.rounds)?;
             writeln!(out, "{line}").map_err(io_err)?;
             continue;
         }
