@@ -27,7 +27,8 @@ pub struct Claim {
     pub statement: &'static str,
     /// The paper (authors, arXiv id) or "standard fact".
     pub paper: &'static str,
-    /// The section of `shared/THEORY.md` with the formulas, e.g. "§0".
+    /// The section of THEORY (the project's theory notes, summarised in docs/) with the formulas,
+    /// e.g. "§0".
     pub theory_section: &'static str,
 }
 
@@ -193,24 +194,37 @@ impl<'de> Deserialize<'de> for Measured {
 }
 
 /// One verdict item: a named, checkable consequence of the claim.
+///
+/// Every check states its pass threshold and records at least one measured value; the runner
+/// refuses (ERROR) an outcome with a check that does not.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Check {
     pub name: String,
     pub passed: bool,
     pub measured: Measured,
-    /// How the verdict was reached (the tolerance, the comparison), for the report.
+    /// The pass criterion, as a formula or comparison ("≤ 1e-9", "p ≥ 0.001", "= published digits").
+    #[serde(default)]
+    pub threshold: String,
+    /// How the verdict was reached (what is compared, where the tolerance comes from).
     pub detail: String,
 }
 
 impl Check {
-    /// A check with no measurements yet; add them with [`Check::with`].
+    /// A check with no measurements yet; add them with [`Check::with`] and the criterion with
+    /// [`Check::threshold`].
     pub fn new(name: impl Into<String>, passed: bool) -> Self {
-        Check { name: name.into(), passed, measured: Measured::default(), detail: String::new() }
+        Check { name: name.into(), passed, measured: Measured::default(), threshold: String::new(), detail: String::new() }
     }
 
     /// Records a measured value.
     pub fn with(mut self, key: impl Into<String>, value: impl Into<Measure>) -> Self {
         self.measured.push(key, value);
+        self
+    }
+
+    /// Sets the pass criterion shown in the report.
+    pub fn threshold(mut self, threshold: impl Into<String>) -> Self {
+        self.threshold = threshold.into();
         self
     }
 
@@ -228,13 +242,37 @@ impl Check {
             .with("expected", expected)
             .with("abs_error", err)
             .with("tolerance", tol)
-            .detail(format!("|measured − expected| ≤ {}", crate::report::fmt_num(tol)))
+            .threshold(format!("|measured − expected| ≤ {}", crate::report::fmt_num(tol)))
     }
 
     /// `value ≤ bound`; records both.
     pub fn at_most(name: impl Into<String>, value: f64, bound: f64) -> Self {
-        Check::new(name, value <= bound).with("value", value).with("bound", bound).detail("value ≤ bound")
+        Check::new(name, value <= bound)
+            .with("value", value)
+            .with("bound", bound)
+            .threshold(format!("value ≤ {}", crate::report::fmt_num(bound)))
     }
+
+    /// Why this check cannot be shown as it stands (no threshold, nothing measured), if so.
+    pub fn incomplete(&self) -> Option<String> {
+        if self.threshold.trim().is_empty() {
+            Some(format!("check {:?} states no pass threshold", self.name))
+        } else if self.measured.0.is_empty() {
+            Some(format!("check {:?} records no measured value", self.name))
+        } else {
+            None
+        }
+    }
+}
+
+/// A data file an experiment read, identified by its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DataFile {
+    /// The name relative to the data directory.
+    pub name: String,
+    /// SHA-256 of its bytes (64 hex digits).
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// What an experiment returns.
@@ -243,8 +281,11 @@ pub struct Outcome {
     pub checks: Vec<Check>,
     /// Files written, relative to the experiment's directory (filled in from the [`Context`]).
     pub files: Vec<String>,
-    /// Free-form remarks for the report ("data file absent: ran on a synthetic spectrum").
+    /// Free-form remarks for the report.
     pub notes: Vec<String>,
+    /// Data files read (filled in from the [`Context`]).
+    #[serde(default)]
+    pub data: Vec<DataFile>,
 }
 
 impl Outcome {
@@ -309,6 +350,7 @@ pub struct Context {
     show_progress: bool,
     files: Vec<String>,
     notes: Vec<String>,
+    data_used: Vec<(String, PathBuf)>,
 }
 
 impl Context {
@@ -323,6 +365,7 @@ impl Context {
             show_progress: progress_enabled(),
             files: Vec::new(),
             notes: Vec::new(),
+            data_used: Vec::new(),
         }
     }
 
@@ -357,16 +400,44 @@ impl Context {
         &self.dir
     }
 
-    /// The shared data directory, if there is one.
+    /// The data directory (`--data`, default `<workspace>/data`), if there is one.
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
     }
 
-    /// `data_dir/relative` if that file exists. When it does not, experiments fall back to
-    /// synthetic input and say so with [`Context::note`].
-    pub fn data_file(&self, relative: &str) -> Option<PathBuf> {
-        let p = self.data_dir.as_ref()?.join(relative);
-        p.is_file().then_some(p)
+    fn data_path(&self, relative: &str) -> Result<PathBuf> {
+        let dir = self.data_dir.as_ref().ok_or_else(|| XtaskError::Data {
+            path: PathBuf::from(relative),
+            message: format!("experiment {} needs this file and no data directory was given (--data DIR)", self.name),
+        })?;
+        let p = dir.join(relative);
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(XtaskError::Data {
+                path: p,
+                message: format!(
+                    "missing; experiment {} needs it (the repository ships it in data/; pass --data DIR if yours is elsewhere)",
+                    self.name
+                ),
+            })
+        }
+    }
+
+    /// `data_dir/relative`, which must exist: a missing file is an error (an experiment never
+    /// falls back to made-up input). The file is recorded, and its SHA-256 lands in the report.
+    pub fn data_file(&mut self, relative: &str) -> Result<PathBuf> {
+        let p = self.data_path(relative)?;
+        if !self.data_used.iter().any(|(r, _)| r == relative) {
+            self.data_used.push((relative.to_owned(), p.clone()));
+        }
+        Ok(p)
+    }
+
+    /// The SHA-256 of `data_dir/relative`, or `None` when it cannot be read: for `config()`, so
+    /// that changed data is a changed configuration.
+    pub fn data_digest(&self, relative: &str) -> Option<String> {
+        self.data_path(relative).ok().and_then(|p| io::sha256_file(&p).ok())
     }
 
     /// A progress bar of `len` steps labelled with the experiment name and `msg`; hidden when
@@ -425,13 +496,6 @@ impl Context {
         Ok(p)
     }
 
-    /// Writes an SVG document given as text, atomically.
-    pub fn write_svg(&mut self, file_name: &str, svg: &str) -> Result<PathBuf> {
-        let p = self.output(file_name)?;
-        atomic_write(&p, svg.as_bytes())?;
-        Ok(p)
-    }
-
     /// A generator seeded from (global seed, experiment name, `stream`): independent across
     /// experiments and streams, identical across runs.
     pub fn rng(&self, stream: u64) -> ChaCha8Rng {
@@ -461,9 +525,10 @@ impl Context {
         par_chunks_seeded(self.derived_seed(stream), n, chunk, f)
     }
 
-    /// Files recorded so far (relative names), and notes; used by the runner.
-    pub(crate) fn take_records(&mut self) -> (Vec<String>, Vec<String>) {
-        (std::mem::take(&mut self.files), std::mem::take(&mut self.notes))
+    /// Files recorded so far (relative names), notes, and data files read (relative name, path);
+    /// used by the runner.
+    pub(crate) fn take_records(&mut self) -> (Vec<String>, Vec<String>, Vec<(String, PathBuf)>) {
+        (std::mem::take(&mut self.files), std::mem::take(&mut self.notes), std::mem::take(&mut self.data_used))
     }
 }
 
@@ -503,6 +568,30 @@ mod tests {
         assert!(!Outcome::new().passed());
         assert!(Outcome::new().check(Check::new("a", true)).passed());
         assert!(!Outcome::new().check(Check::new("a", true)).check(Check::new("b", false)).passed());
+    }
+
+    #[test]
+    fn missing_data_is_an_error_and_used_data_is_recorded() {
+        let t = crate::io::TempDir::new("data");
+        std::fs::write(t.0.join("present.npy"), b"abc").unwrap();
+        let mut ctx = Context::new("t", true, 3, Path::new("/x"), Some(t.0.clone())).without_progress();
+        let err = ctx.data_file("absent.npy").unwrap_err().to_string();
+        assert!(err.contains("absent.npy") && err.contains("missing"), "{err}");
+        assert_eq!(ctx.data_digest("absent.npy"), None);
+        assert_eq!(ctx.data_file("present.npy").unwrap(), t.0.join("present.npy"));
+        assert_eq!(ctx.data_digest("present.npy").as_deref(), Some(crate::io::sha256_hex(b"abc").as_str()));
+        let (_, _, used) = ctx.take_records();
+        assert_eq!(used, vec![("present.npy".to_string(), t.0.join("present.npy"))]);
+        let mut none = Context::new("t", true, 3, Path::new("/x"), None).without_progress();
+        assert!(none.data_file("present.npy").unwrap_err().to_string().contains("no data directory"));
+    }
+
+    #[test]
+    fn checks_without_threshold_or_measurement_are_incomplete() {
+        assert!(Check::new("a", true).with("x", 1.0).incomplete().unwrap().contains("threshold"));
+        assert!(Check::new("a", true).threshold("x ≤ 1").incomplete().unwrap().contains("measured"));
+        assert_eq!(Check::at_most("a", 0.5, 1.0).incomplete(), None);
+        assert_eq!(Check::close("a", 0.5, 0.5, 1e-9).incomplete(), None);
     }
 
     #[test]

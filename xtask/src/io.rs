@@ -1,56 +1,35 @@
-//! Files: atomic writes, CSV, canonical JSON and the configuration hash.
+//! Files: atomic writes, CSV, canonical JSON, hashes (configuration, code, data).
 //!
-//! Every result file is written with [`atomic_write`]: the bytes go to a hidden temporary file in
-//! the same directory (`.<name>.<pid>.<n>.tmp`), are fsynced, and the temporary file is renamed
-//! over the target. A run killed at any point therefore leaves either the old file or the new one,
-//! never a half-written one; stray temporaries from a killed run are swept by
+//! Every result file is written with [`atomic_write`], a thin wrapper over the facade's
+//! [`gmdiff::io::write_atomic`] (the one atomic writer of the project): the bytes go to a hidden
+//! temporary file in the same directory (`.<name>.<pid>.tmp`), are fsynced, and the temporary file
+//! is renamed over the target. A run killed at any point therefore leaves either the old file or the
+//! new one, never a half-written one; stray temporaries from a killed run are swept by
 //! [`remove_stale_temp_files`] at the start of the next.
 
-use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::fs;
+use std::io::Read as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Result, XtaskError};
 
 /// Suffix of the temporary files used by [`atomic_write`].
 pub const TMP_SUFFIX: &str = ".tmp";
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
-///
-/// Creates the parent directory if needed. On failure the temporary file is removed and `path`
-/// is left as it was.
+/// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename), creating
+/// the parent directory if needed. On failure the temporary file is removed and `path` is left as
+/// it was.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(|e| XtaskError::io("create directory", dir, e))?;
-    let file_name = path.file_name().ok_or_else(|| XtaskError::Usage(format!("not a file path: {}", path.display())))?.to_string_lossy();
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.{}.{n}{TMP_SUFFIX}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| XtaskError::io("create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| XtaskError::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| XtaskError::io("fsync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| XtaskError::io("rename into", path, e))?;
-        // Make the rename itself durable. Not every filesystem lets a directory be fsynced, and
-        // the data is already safe on those that do not, so a failure here is not an error.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| XtaskError::io("create directory", dir, e))?;
     }
-    result
+    gmdiff::io::write_atomic(path, bytes).map_err(|e| match e {
+        gmdiff::io::IoError::File { path, source } => XtaskError::Io { op: "write atomically", path, source },
+        other => XtaskError::Failed(other.to_string()),
+    })
 }
 
 /// Removes temporary files left in `dir` (not recursive) by an [`atomic_write`] that was killed.
@@ -79,7 +58,8 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<usize> {
 /// One CSV field.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
-    /// A number, written with Rust's shortest round-trip formatting (`inf`, `-inf`, `NaN`).
+    /// A number, written by [`gmdiff::io::format_f64`]: the shortest text that parses back to the
+    /// same `f64` (scientific outside [1e-5, 1e16)), `inf`, `-inf`, `NaN`.
     Num(f64),
     /// An integer.
     Int(i64),
@@ -141,12 +121,8 @@ impl From<&String> for Cell {
 impl Cell {
     fn write_to(&self, out: &mut String) {
         match self {
-            Cell::Num(x) => {
-                let _ = write!(out, "{x}");
-            }
-            Cell::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Cell::Num(x) => out.push_str(&gmdiff::io::format_f64(*x)),
+            Cell::Int(i) => out.push_str(&i.to_string()),
             Cell::Text(s) => {
                 if s.contains([',', '"', '\n', '\r']) {
                     out.push('"');
@@ -168,21 +144,25 @@ macro_rules! row {
     };
 }
 
-/// Renders a CSV document (header line, then one line per row). Every row must have as many
-/// fields as the header.
+/// Renders a CSV document: the header line (none when `header` is empty), then one line per row.
+/// Every row must have as many fields as the header (as the first row when there is no header).
+/// This is xtask's one CSV writer.
 pub fn csv_string<R, C>(header: &[&str], rows: impl IntoIterator<Item = R>) -> Result<String>
 where
     R: IntoIterator<Item = C>,
     C: Into<Cell>,
 {
     let mut out = String::new();
-    for (i, h) in header.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    if !header.is_empty() {
+        for (i, h) in header.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            Cell::from(*h).write_to(&mut out);
         }
-        Cell::from(*h).write_to(&mut out);
+        out.push('\n');
     }
-    out.push('\n');
+    let mut width = (!header.is_empty()).then_some(header.len());
     for (line, row) in rows.into_iter().enumerate() {
         let mut fields = 0;
         for (i, c) in row.into_iter().enumerate() {
@@ -192,8 +172,9 @@ where
             c.into().write_to(&mut out);
             fields += 1;
         }
-        if fields != header.len() {
-            return Err(XtaskError::Failed(format!("CSV row {line} has {fields} fields, header has {}", header.len())));
+        let expected = *width.get_or_insert(fields);
+        if fields != expected {
+            return Err(XtaskError::Failed(format!("CSV row {line} has {fields} fields, expected {expected}")));
         }
         out.push('\n');
     }
@@ -238,8 +219,8 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-/// 64-bit FNV-1a: a small, stable, dependency-free hash (not cryptographic; it only has to tell
-/// configurations apart).
+/// 64-bit FNV-1a: a small, stable hash (not cryptographic). It derives the experiments' random
+/// streams from (seed, experiment, stream) in [`crate::experiment::Context::rng`].
 #[derive(Debug, Clone, Copy)]
 pub struct Fnv1a(u64);
 
@@ -270,17 +251,64 @@ impl Fnv1a {
     }
 }
 
-/// The configuration hash of one experiment run, as 16 hex digits. It covers the experiment's
-/// name, its `config()` (canonical JSON), the quick flag, the seed and the xtask version.
-pub fn config_hash(name: &str, config: &Value, quick: bool, seed: u64, version: &str) -> String {
-    let mut h = Fnv1a::default();
-    h.field(b"gmdiff-xtask-config-v1");
-    h.field(name.as_bytes());
-    h.field(canonical_json(config).as_bytes());
-    h.field(&[u8::from(quick)]);
-    h.field(&seed.to_le_bytes());
-    h.field(version.as_bytes());
-    format!("{:016x}", h.finish())
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of `bytes`, as 64 hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 of the file at `path` (read in 64 KiB blocks), as 64 hex digits.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = fs::File::open(path).map_err(|e| XtaskError::io("open", path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| XtaskError::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// What a cached result is keyed on: the experiment, its settings, and the code that computes it.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheKey<'a> {
+    /// The experiment's name.
+    pub name: &'a str,
+    /// Its `config()` (hashed in canonical form, so key order does not matter).
+    pub config: &'a Value,
+    pub quick: bool,
+    pub seed: u64,
+    /// The xtask package version.
+    pub version: &'a str,
+    /// The identity of the code: the SHA-256 of the running xtask executable
+    /// ([`crate::runner::executable_hash`]), which links every gmdiff crate statically, so any
+    /// change to a library constant or formula changes it.
+    pub code: &'a str,
+}
+
+/// The cache key of one experiment run, as 16 hex digits (the first 64 bits of a SHA-256 over
+/// length-prefixed fields, so ("ab", "c") and ("a", "bc") differ).
+pub fn config_hash(key: &CacheKey<'_>) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(b"gmdiff-xtask-config-v2");
+    field(key.name.as_bytes());
+    field(canonical_json(key.config).as_bytes());
+    field(&[u8::from(key.quick)]);
+    field(&key.seed.to_le_bytes());
+    field(key.version.as_bytes());
+    field(key.code.as_bytes());
+    hex(&h.finalize()[..8])
 }
 
 /// A fresh, empty directory under the system temp dir, removed on drop (tests only).
@@ -290,6 +318,7 @@ pub(crate) struct TempDir(pub std::path::PathBuf);
 #[cfg(test)]
 impl TempDir {
     pub(crate) fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let p = std::env::temp_dir().join(format!("xtask-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         let _ = fs::remove_dir_all(&p);
@@ -366,19 +395,35 @@ mod tests {
     fn config_hash_is_stable_and_sensitive() {
         let cfg = json!({"n": 1000, "ts": [0.1, 0.5]});
         let cfg_reordered = json!({"ts": [0.1, 0.5], "n": 1000});
-        let h = config_hash("ou", &cfg, true, 7, "0.1.0");
-        assert_eq!(h, config_hash("ou", &cfg_reordered, true, 7, "0.1.0"));
+        let k = CacheKey { name: "ou", config: &cfg, quick: true, seed: 7, version: "0.1.0", code: "c0de" };
+        let h = config_hash(&k);
+        assert_eq!(h, config_hash(&CacheKey { config: &cfg_reordered, ..k }));
         assert_eq!(h.len(), 16);
-        // Pinned: the hash must not change between builds, or every cache is invalidated.
-        assert_eq!(h, "9d6d0a632c23c4cd");
-        assert_ne!(h, config_hash("ou", &cfg, true, 8, "0.1.0"));
-        assert_ne!(h, config_hash("ou", &cfg, false, 7, "0.1.0"));
-        assert_ne!(h, config_hash("ou2", &cfg, true, 7, "0.1.0"));
-        assert_ne!(h, config_hash("ou", &cfg, true, 7, "0.1.1"));
-        assert_ne!(h, config_hash("ou", &json!({"n": 1001, "ts": [0.1, 0.5]}), true, 7, "0.1.0"));
-        // FNV-1a reference value: empty input hashes to the offset basis; "a" to a known constant.
+        // Pinned: the key must not change between builds of the same code, or every cache is lost.
+        // Expected value: the first 8 bytes of SHA-256 over the length-prefixed fields, computed
+        // independently with Python's hashlib (see docs/experiments.md, "Cache key").
+        assert_eq!(h, "dd845000b6a497f0");
+        assert_ne!(h, config_hash(&CacheKey { seed: 8, ..k }));
+        assert_ne!(h, config_hash(&CacheKey { quick: false, ..k }));
+        assert_ne!(h, config_hash(&CacheKey { name: "ou2", ..k }));
+        assert_ne!(h, config_hash(&CacheKey { version: "0.1.1", ..k }));
+        assert_ne!(h, config_hash(&CacheKey { config: &json!({"n": 1001, "ts": [0.1, 0.5]}), ..k }));
+        // Different code (another executable), same everything else: another key.
+        assert_ne!(h, config_hash(&CacheKey { code: "c0df", ..k }));
+        // FNV-1a reference value (it still derives the random streams): "a" hashes to a known constant.
         let mut f = Fnv1a::default();
         f.update(b"a");
         assert_eq!(f.finish(), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn sha256_matches_the_fips_test_vectors() {
+        // FIPS 180-2, appendix B.1 ("abc") and the empty string.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let t = TempDir::new("sha");
+        let p = t.0.join("abc");
+        fs::write(&p, b"abc").unwrap();
+        assert_eq!(sha256_file(&p).unwrap(), sha256_hex(b"abc"));
     }
 }

@@ -4,7 +4,8 @@
 //!   [`Outcome`](experiment::Outcome) and [`Check`](experiment::Check).
 //! - [`experiments`]: the registry, one file per experiment.
 //! - [`runner`]: `reproduce` with caching/resume; [`report`]: `report.md` and `report.json`.
-//! - [`plot`]: SVG line, scatter, contour and histogram plots; [`io`]: atomic writes, CSV, hashing.
+//! - [`plot`]: SVG line, scatter, contour and histogram plots; [`io`]: atomic writes, CSV, hashing;
+//!   [`stats`]: the least-squares line fit.
 //! - [`bench`](mod@bench): the benchmark workload registry and [`best_of`](bench::best_of).
 
 pub mod bench;
@@ -15,5 +16,6 @@ pub mod io;
 pub mod plot;
 pub mod report;
 pub mod runner;
+pub mod stats;
 
 pub use error::{Result, XtaskError};

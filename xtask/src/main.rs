@@ -43,7 +43,7 @@ struct ReproduceArgs {
     /// Output directory [default: <workspace>/results].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Data directory [default: <workspace>/../shared/data when it exists].
+    /// Data directory holding the spectra [default: <workspace>/data, shipped with the repository].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Global seed; every random stream derives from it.
@@ -88,10 +88,11 @@ struct BenchArgs {
     /// Print {"workload":..,"n":..,"d":..,"k":..,"seconds":..} lines.
     #[arg(long)]
     json: bool,
-    /// Compare with the peer script in ../shared/peers, run with this Python (needs jax/numpy).
+    /// Compare with the peer script of the workload (in --peers-dir), run with this Python
+    /// (needs jax/numpy, or POT for w2; see benches/peers/requirements.txt).
     #[arg(long, value_name = "PYTHON")]
     peer: Option<String>,
-    /// Directory of the peer scripts [default: ../shared/peers beside the repository].
+    /// Directory of the peer scripts (gmm_score_jax.py, gmm_ddpm_jax.py, ot_pot.py); default benches/peers/.
     #[arg(long, value_name = "DIR")]
     peers_dir: Option<std::path::PathBuf>,
     /// Alternating rounds of ours and the peer's in compare mode; medians are reported.
@@ -122,7 +123,7 @@ fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
             if !d.is_dir() {
                 return Err(XtaskError::Usage(format!("--data {}: not a directory", d.display())));
             }
-            Some(d)
+            d
         }
         None => runner::default_data_dir(),
     };
@@ -130,10 +131,11 @@ fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
         quick: a.quick,
         only: a.only,
         out: a.out.unwrap_or_else(runner::default_out_dir),
-        data,
+        data: Some(data),
         seed: a.seed,
         force: a.force,
         progress: true,
+        code: runner::executable_hash()?,
     };
     let summary = runner::reproduce(&opts, &experiments::all(), &mut std::io::stderr())?;
     summary.print(&mut std::io::stdout()).map_err(|e| XtaskError::io("write", "stdout", e))?;

@@ -29,8 +29,11 @@ const WIDTH: u32 = 860;
 const HEIGHT: u32 = 580;
 const FONT: &str = "sans-serif";
 
-/// Okabe–Ito colour-blind-safe palette (yellow replaced by a darker ochre for contrast on white).
-const PALETTE: [RGBColor; 8] = [
+/// Twelve distinct colours: the Okabe–Ito colour-blind-safe palette (yellow replaced by a darker
+/// ochre for contrast on white), then indigo and wine from Paul Tol's palettes, grey and brown. With
+/// the four marker shapes of [`Style::LinePoints`] (cycled with a different period), up to 12
+/// series differ in colour and neighbours also differ in shape.
+pub const PALETTE: [RGBColor; 12] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -39,11 +42,31 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
     RGBColor(150, 130, 0),
+    RGBColor(51, 34, 136),
+    RGBColor(136, 34, 85),
+    RGBColor(119, 119, 119),
+    RGBColor(140, 81, 10),
 ];
 
 /// The colour of the `i`-th series.
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Outline of marker shape `shape % 4` (circle, square, triangle, diamond) of radius `r`, as
+/// pixel offsets from its centre, closed, starting and ending at its leftmost point.
+fn marker_outline(shape: usize, r: i32) -> Vec<(i32, i32)> {
+    match shape % 4 {
+        0 => (0..=12)
+            .map(|k| {
+                let a = std::f64::consts::PI + std::f64::consts::TAU * f64::from(k) / 12.0;
+                ((f64::from(r) * a.cos()).round() as i32, (f64::from(r) * a.sin()).round() as i32)
+            })
+            .collect(),
+        1 => vec![(-r, 0), (-r, -r), (r, -r), (r, r), (-r, r), (-r, 0)],
+        2 => vec![(-r - 1, r), (0, -r - 1), (r + 1, r), (-r - 1, r)],
+        _ => vec![(-r - 1, 0), (0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
+    }
 }
 
 /// How a [`Series`] is drawn by [`line_plot`] ([`scatter_plot`] draws every series as points).
@@ -52,9 +75,9 @@ pub enum Style {
     /// A polyline through the points in the given order.
     #[default]
     Line,
-    /// Markers only.
+    /// Small semi-transparent markers only (sample clouds: overlapping sets stay visible).
     Points,
-    /// A polyline with markers.
+    /// A polyline with hollow markers (shape cycles with the series index).
     LinePoints,
     /// A dashed polyline (reference curves, bounds).
     Dashed,
@@ -302,6 +325,9 @@ impl Ranged for Axis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.max_num_points() == 0 {
+            return Vec::new();
+        }
         if hint.weight().allow_light_points() { self.minor.clone() } else { self.major.clone() }
     }
 
@@ -442,39 +468,56 @@ fn de<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Picks the plot corner with the fewest points in it for the legend.
-fn legend_corner(x: &Axis, y: &Axis, pts: impl Iterator<Item = (f64, f64)>) -> SeriesLabelPosition {
+/// The legend box as fractions (width, height) of the plotting area, for entries `names`.
+fn legend_box<'a>(names: impl Iterator<Item = &'a str>) -> (f64, f64) {
+    let (mut n, mut chars) = (0usize, 0usize);
+    for name in names.filter(|s| !s.is_empty()) {
+        n += 1;
+        chars = chars.max(name.chars().count());
+    }
+    // Plotting area: the canvas less the label areas, margins and caption.
+    let plot_w = f64::from(WIDTH - 78 - 28);
+    let plot_h = f64::from(HEIGHT - 52 - 28 - 30);
+    (((chars as f64) * 8.0 + 64.0) / plot_w, ((n as f64) * 21.0 + 30.0) / plot_h)
+}
+
+/// How many points of `shapes` (polylines, densified so that a line crossing a corner counts)
+/// fall in each corner box of size `bx` (fractions of the plot): [upper-right, upper-left,
+/// lower-right, lower-left].
+fn corner_counts(x: &Axis, y: &Axis, shapes: &[Vec<(f64, f64)>], bx: (f64, f64)) -> [usize; 4] {
     let frac = |a: &Axis, v: f64| {
         let (l, h, v) = if a.log { (a.lo.log10(), a.hi.log10(), v.log10()) } else { (a.lo, a.hi, v) };
         (v - l) / (h - l)
     };
-    // Counts in [upper-right, upper-left, lower-right, lower-left]; the legend box covers roughly
-    // 40% of the width and 35% of the height.
+    let (w, h) = (bx.0 + 0.03, bx.1 + 0.03);
     let mut counts = [0usize; 4];
-    for (px, py) in pts {
-        if !x.accepts(px) || !y.accepts(py) {
-            continue;
+    let mut count = |fx: f64, fy: f64| {
+        let (right, left, up, down) = (fx > 1.0 - w, fx < w, fy > 1.0 - h, fy < h);
+        counts[0] += usize::from(up && right);
+        counts[1] += usize::from(up && left);
+        counts[2] += usize::from(down && right);
+        counts[3] += usize::from(down && left);
+    };
+    for shape in shapes {
+        let f: Vec<Option<(f64, f64)>> =
+            shape.iter().map(|&(a, b)| (x.accepts(a) && y.accepts(b)).then(|| (frac(x, a), frac(y, b)))).collect();
+        for p in f.iter().flatten() {
+            count(p.0, p.1);
         }
-        let (fx, fy) = (frac(x, px), frac(y, py));
-        let right = fx > 0.6;
-        let left = fx < 0.4;
-        let up = fy > 0.65;
-        let down = fy < 0.35;
-        if up && right {
-            counts[0] += 1;
-        }
-        if up && left {
-            counts[1] += 1;
-        }
-        if down && right {
-            counts[2] += 1;
-        }
-        if down && left {
-            counts[3] += 1;
+        for seg in f.windows(2) {
+            if let (Some(p), Some(q)) = (seg[0], seg[1]) {
+                for k in 1..16 {
+                    let t = f64::from(k) / 16.0;
+                    count(p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1));
+                }
+            }
         }
     }
-    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
-    match best {
+    counts
+}
+
+fn corner(i: usize) -> SeriesLabelPosition {
+    match i {
         0 => SeriesLabelPosition::UpperRight,
         1 => SeriesLabelPosition::UpperLeft,
         2 => SeriesLabelPosition::LowerRight,
@@ -482,23 +525,103 @@ fn legend_corner(x: &Axis, y: &Axis, pts: impl Iterator<Item = (f64, f64)>) -> S
     }
 }
 
-/// Sets up the canvas, caption, axes and mesh; calls `body` to draw; adds the legend.
+/// Where the legend goes.
+enum Legend {
+    /// In a corner of the plotting area.
+    Inside(SeriesLabelPosition),
+    /// In a column right of the plotting area (the canvas grows by this many pixels).
+    Right(u32),
+}
+
+/// Picks the corner whose legend box covers the fewest drawn points and line pieces. When every
+/// corner covers something, the y axis is extended upwards (if `headroom` and the data keeps at least
+/// 55% of the height) so that the data sits below the legend box, which then goes in the freer
+/// upper corner; otherwise the legend goes in a column right of the plot.
+fn place_legend(x: &Axis, y: Axis, shapes: &[Vec<(f64, f64)>], bx: (f64, f64), headroom: bool) -> (Axis, Legend) {
+    let right = Legend::Right(((bx.0 * f64::from(WIDTH - 106)) as u32 + 16).clamp(120, 420));
+    let counts = corner_counts(x, &y, shapes, bx);
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    if counts[best] == 0 {
+        return (y, Legend::Inside(corner(best)));
+    }
+    let keep = 1.0 - bx.1 - 0.06;
+    if !headroom || keep < 0.55 {
+        return (y, right);
+    }
+    let y = if y.log {
+        let (a, b) = (y.lo.log10(), y.hi.log10());
+        Axis::new(y.lo, 10f64.powf(a + (b - a) / keep), true)
+    } else {
+        Axis::new(y.lo, y.lo + (y.hi - y.lo) / keep, false)
+    };
+    let counts = corner_counts(x, &y, shapes, bx);
+    let best = if counts[1] < counts[0] { 1 } else { 0 };
+    (y, Legend::Inside(corner(best)))
+}
+
+/// One entry of a legend drawn in the right column: its label, style and colour.
+struct LegendEntry {
+    name: String,
+    style: Style,
+    color: RGBColor,
+    shape: usize,
+}
+
+impl LegendEntry {
+    fn new(name: &str, style: Style, index: usize) -> Self {
+        LegendEntry { name: name.to_string(), style, color: color(index), shape: index % 4 }
+    }
+}
+
+/// Draws `entries` as a legend box with its top-left corner at `(x, y)` (canvas pixels).
+fn draw_legend_column(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, x: i32, y: i32, entries: &[LegendEntry]) -> DrawResult {
+    let row = 21;
+    let width = entries.iter().map(|e| e.name.chars().count()).max().unwrap_or(0) as i32 * 8 + 52;
+    let height = entries.len() as i32 * row + 12;
+    root.draw(&Rectangle::new([(x, y), (x + width, y + height)], WHITE.mix(0.88).filled())).map_err(de)?;
+    root.draw(&Rectangle::new([(x, y), (x + width, y + height)], BLACK.mix(0.4))).map_err(de)?;
+    for (i, e) in entries.iter().enumerate() {
+        let (lx, ly) = (x + 8, y + 6 + row * i as i32 + row / 2);
+        let c = e.color;
+        match e.style {
+            Style::Line => root.draw(&PathElement::new(vec![(lx, ly), (lx + 20, ly)], c.stroke_width(2))).map_err(de)?,
+            Style::Dashed => root.draw(&DashedPathElement::new(vec![(lx, ly), (lx + 20, ly)], 6, 4, c.stroke_width(2))).map_err(de)?,
+            Style::LinePoints => {
+                let mut pts = vec![(lx, ly)];
+                pts.extend(marker_outline(e.shape, 4).into_iter().map(|(dx, dy)| (lx + 10 + dx, ly + dy)));
+                pts.push((lx + 20, ly));
+                root.draw(&PathElement::new(pts, c.stroke_width(2))).map_err(de)?;
+            }
+            Style::Points => root.draw(&Circle::new((lx + 10, ly), 4, c.mix(0.6).filled())).map_err(de)?,
+        }
+        root.draw(&Text::new(e.name.clone(), (lx + 28, ly - 8), (FONT, 15))).map_err(de)?;
+    }
+    Ok(())
+}
+
+/// Sets up the canvas, caption, axes and mesh; calls `body` to draw; adds the legend (`entries`
+/// are drawn by hand when the legend goes in the right column).
 fn render_frame(
     title: &str,
     x_label: &str,
     y_label: &str,
     x: Axis,
     y: Axis,
-    legend: Option<SeriesLabelPosition>,
+    (legend, entries): (Option<Legend>, &[LegendEntry]),
     body: impl FnOnce(&mut Chart<'_, '_>) -> DrawResult,
 ) -> DrawResult<String> {
+    let extra = match &legend {
+        Some(Legend::Right(w)) => *w,
+        _ => 0,
+    };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH + extra, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(de)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 22))
             .margin(14)
+            .margin_right(14 + extra)
             .x_label_area_size(52)
             .y_label_area_size(78)
             .build_cartesian_2d(x, y)
@@ -515,16 +638,24 @@ fn render_frame(
             .draw()
             .map_err(de)?;
         body(&mut chart)?;
-        if let Some(pos) = legend {
-            chart
-                .configure_series_labels()
-                .position(pos)
-                .margin(12)
-                .label_font((FONT, 15))
-                .background_style(WHITE.mix(0.88))
-                .border_style(BLACK.mix(0.4))
-                .draw()
-                .map_err(de)?;
+        match legend {
+            Some(Legend::Inside(pos)) => {
+                chart
+                    .configure_series_labels()
+                    .position(pos)
+                    .margin(12)
+                    .label_font((FONT, 15))
+                    .background_style(WHITE.mix(0.88))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()
+                    .map_err(de)?;
+            }
+            Some(Legend::Right(_)) => {
+                let (px, py) = chart.plotting_area().get_base_pixel();
+                let (w, _) = chart.plotting_area().dim_in_pixel();
+                draw_legend_column(&root, px + w as i32 + 12, py, entries)?;
+            }
+            None => {}
         }
         root.present().map_err(de)?;
     }
@@ -550,17 +681,37 @@ fn render_xy(
     });
     let y = Axis::fit(ys, log_y, false);
     let has_legend = series.iter().any(|s| !s.name.is_empty());
-    let legend = has_legend.then(|| legend_corner(&x, &y, series.iter().flat_map(|s| s.points.iter().copied())));
-    render_frame(title, x_label, y_label, x.clone(), y.clone(), legend, |chart| {
+    let shapes: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .flat_map(|s| {
+            let style = if all_points { Style::Points } else { s.style };
+            if style == Style::Points { s.points.iter().map(|&p| vec![p]).collect::<Vec<_>>() } else { vec![s.points.clone()] }
+        })
+        .collect();
+    let (y, legend) = if has_legend {
+        let (y, pos) = place_legend(&x, y, &shapes, legend_box(series.iter().map(|s| s.name.as_str())), true);
+        (y, Some(pos))
+    } else {
+        (y, None)
+    };
+    let entries: Vec<LegendEntry> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.name.is_empty())
+        .map(|(i, s)| LegendEntry::new(&s.name, if all_points { Style::Points } else { s.style }, i))
+        .collect();
+    render_frame(title, x_label, y_label, x.clone(), y.clone(), (legend, &entries), |chart| {
         for (i, s) in series.iter().enumerate() {
             let style = if all_points { Style::Points } else { s.style };
-            draw_series(chart, s, style, color(i), &x, &y)?;
+            draw_series(chart, s, style, i, &x, &y)?;
         }
         Ok(())
     })
 }
 
-fn draw_series(chart: &mut Chart<'_, '_>, s: &Series, style: Style, c: RGBColor, x: &Axis, y: &Axis) -> DrawResult {
+fn draw_series(chart: &mut Chart<'_, '_>, s: &Series, style: Style, index: usize, x: &Axis, y: &Axis) -> DrawResult {
+    let c = color(index);
+    let shape = index % 4;
     let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|&(a, b)| x.accepts(a) && y.accepts(b)).collect();
     // Error bars first, so markers sit on top.
     if !s.y_err.is_empty() {
@@ -591,13 +742,15 @@ fn draw_series(chart: &mut Chart<'_, '_>, s: &Series, style: Style, c: RGBColor,
     let anno = match style {
         Style::Line | Style::LinePoints => chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).map_err(de)?,
         Style::Dashed => chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, c.stroke_width(2))).map_err(de)?,
-        Style::Points => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(de)?,
+        Style::Points => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.mix(0.35).filled()))).map_err(de)?,
     };
     if !s.name.is_empty() {
-        set_legend(anno, &s.name, legend_style, c);
+        set_legend(anno, &s.name, legend_style, c, shape);
     }
     if style == Style::LinePoints {
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(de)?;
+        chart
+            .draw_series(pts.iter().map(|&p| EmptyElement::at(p) + PathElement::new(marker_outline(shape, 4), c.stroke_width(2))))
+            .map_err(de)?;
     }
     Ok(())
 }
@@ -606,17 +759,26 @@ fn draw_series(chart: &mut Chart<'_, '_>, s: &Series, style: Style, c: RGBColor,
 ///
 /// The legend closures return backend-independent elements (`PathElement`, `DashedPathElement`,
 /// `Circle`): composed elements would carry the backend type and tie the legend to its lifetime.
-fn set_legend(anno: &mut SeriesAnno<'_, SVGBackend<'_>>, name: &str, style: Style, c: RGBColor) {
+fn set_legend(anno: &mut SeriesAnno<'_, SVGBackend<'_>>, name: &str, style: Style, c: RGBColor, shape: usize) {
     let anno = anno.label(name);
     match style {
-        Style::Line | Style::LinePoints => {
+        Style::Line => {
             anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        Style::LinePoints => {
+            // The line, and the hollow marker around its middle, as one polyline.
+            anno.legend(move |(x, y)| {
+                let mut pts = vec![(x, y)];
+                pts.extend(marker_outline(shape, 4).into_iter().map(|(dx, dy)| (x + 10 + dx, y + dy)));
+                pts.push((x + 20, y));
+                PathElement::new(pts, c.stroke_width(2))
+            });
         }
         Style::Dashed => {
             anno.legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, 4, c.stroke_width(2)));
         }
         Style::Points => {
-            anno.legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+            anno.legend(move |(x, y)| Circle::new((x + 10, y), 4, c.mix(0.6).filled()));
         }
     }
 }
@@ -742,40 +904,54 @@ pub fn marching_squares(gx: &[f64], gy: &[f64], z: &[f64], level: f64) -> Vec<Ve
     lines
 }
 
+/// The colour of contour level `k` of `n`: dark blue (low levels) to orange-red (high levels).
+fn level_color(k: usize, n: usize) -> RGBColor {
+    let t = if n > 1 { k as f64 / (n - 1) as f64 } else { 0.0 };
+    let lerp = |a: u8, b: u8| (f64::from(a) + t * (f64::from(b) - f64::from(a))).round() as u8;
+    RGBColor(lerp(20, 213), lerp(40, 94), lerp(140, 0))
+}
+
 fn render_contour(spec: &Contour<'_>) -> DrawResult<String> {
     let x = Axis::new(spec.x_range.0, spec.x_range.1, false);
     let y = Axis::new(spec.y_range.0, spec.y_range.1, false);
     let (gx, gy, z) = grid_values(spec);
     let inside = |&(a, b): &(f64, f64)| a >= x.lo() && a <= x.hi() && b >= y.lo() && b <= y.hi();
     let n_levels = spec.levels.len();
-    let legend = Some(legend_corner(
-        &x,
-        &y,
-        spec.samples.iter().flat_map(|s| s.points.iter().copied()).chain(
-            gx.iter()
-                .enumerate()
-                .flat_map(|(i, &a)| gy.iter().enumerate().map(move |(j, &b)| (i, j, a, b)))
-                .filter(|&(i, j, _, _)| spec.levels.first().is_some_and(|l| z[j * gx.len() + i] > *l))
-                .map(|(_, _, a, b)| (a, b)),
-        ),
-    ));
-    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), legend, |chart| {
+    let mut shapes: Vec<Vec<(f64, f64)>> = spec.samples.iter().flat_map(|s| s.points.iter().map(|&p| vec![p])).collect();
+    for level in &spec.levels {
+        shapes.extend(marching_squares(&gx, &gy, &z, *level));
+    }
+    let names: Vec<String> = spec.levels.iter().map(|l| format!("level {}", format_log_tick(*l))).collect();
+    let bx = legend_box(spec.samples.iter().map(|s| s.name.as_str()).chain(names.iter().map(String::as_str)));
+    let (_, pos) = place_legend(&x, y.clone(), &shapes, bx, false);
+    let legend = Some(pos);
+    let mut entries: Vec<LegendEntry> = spec
+        .samples
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.name.is_empty())
+        .map(|(i, s)| LegendEntry::new(&s.name, Style::Points, i + 1))
+        .collect();
+    entries.extend(names.iter().enumerate().map(|(k, n)| LegendEntry {
+        name: n.clone(),
+        style: Style::Line,
+        color: level_color(k, spec.levels.len()),
+        shape: 0,
+    }));
+    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), (legend, &entries), |chart| {
         for (i, s) in spec.samples.iter().enumerate() {
             let c = color(i + 1);
             let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(inside).collect();
             let anno = chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.mix(0.35).filled()))).map_err(de)?;
             if !s.name.is_empty() {
-                set_legend(anno, &s.name, Style::Points, c);
+                set_legend(anno, &s.name, Style::Points, c, 0);
             }
         }
         for (k, &level) in spec.levels.iter().enumerate() {
-            // Dark blue (low levels) to orange-red (high levels).
-            let t = if n_levels > 1 { k as f64 / (n_levels - 1) as f64 } else { 0.0 };
-            let lerp = |a: u8, b: u8| (f64::from(a) + t * (f64::from(b) - f64::from(a))).round() as u8;
-            let c = RGBColor(lerp(20, 213), lerp(40, 94), lerp(140, 0));
+            let c = level_color(k, n_levels);
             let lines = marching_squares(&gx, &gy, &z, level);
             let anno = chart.draw_series(lines.into_iter().map(|l| PathElement::new(l, c.stroke_width(2)))).map_err(de)?;
-            set_legend(anno, &format!("level {}", format_log_tick(level)), Style::Line, c);
+            set_legend(anno, &format!("level {}", format_log_tick(level)), Style::Line, c, 0);
         }
         Ok(())
     })
@@ -833,21 +1009,29 @@ fn render_histogram(spec: &Histogram<'_>) -> DrawResult<String> {
     let (edges, heights) = histogram(spec.sets, spec.bins, spec.range, spec.density);
     let x = Axis::fit(edges.iter().copied().chain(spec.curves.iter().flat_map(|s| s.points.iter().map(|p| p.0))), false, false);
     let y = Axis::fit(heights.iter().flatten().copied().chain(spec.curves.iter().flat_map(|s| s.points.iter().map(|p| p.1))), false, true);
-    let centres = edges.windows(2).map(|w| 0.5 * (w[0] + w[1]));
-    let legend = Some(legend_corner(
-        &x,
-        &y,
-        heights
+    let centres: Vec<f64> = edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    // A bar covers everything below its top.
+    let mut shapes: Vec<Vec<(f64, f64)>> =
+        heights.iter().flat_map(|h| centres.iter().zip(h).map(|(&c, &v)| vec![(c, 0.0), (c, v)])).collect();
+    shapes.extend(spec.curves.iter().map(|s| s.points.clone()));
+    let bx = legend_box(spec.sets.iter().map(|s| s.name.as_str()).chain(spec.curves.iter().map(|s| s.name.as_str())));
+    let (y, pos) = place_legend(&x, y, &shapes, bx, true);
+    let legend = Some(pos);
+    let mut entries: Vec<LegendEntry> = spec
+        .sets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.name.is_empty())
+        .map(|(i, s)| LegendEntry::new(&s.name, Style::Points, i))
+        .collect();
+    entries.extend(
+        spec.curves
             .iter()
-            .flat_map(|h| {
-                centres.clone().zip(h.iter().copied()).flat_map(|(c, v)| {
-                    // A bar covers everything below its top.
-                    (0..4).map(move |q| (c, v * f64::from(q) / 3.0))
-                })
-            })
-            .chain(spec.curves.iter().flat_map(|s| s.points.iter().copied())),
-    ));
-    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), legend, |chart| {
+            .enumerate()
+            .filter(|(_, s)| !s.name.is_empty())
+            .map(|(i, s)| LegendEntry::new(&s.name, s.style, spec.sets.len() + i)),
+    );
+    render_frame(spec.title, spec.x_label, spec.y_label, x.clone(), y.clone(), (legend, &entries), |chart| {
         for (i, (set, h)) in spec.sets.iter().zip(&heights).enumerate() {
             let c = color(i);
             let anno = chart
@@ -874,10 +1058,111 @@ fn render_histogram(spec: &Histogram<'_>) -> DrawResult<String> {
             chart.draw_series(std::iter::once(PathElement::new(outline, c.stroke_width(1)))).map_err(de)?;
         }
         for (i, s) in spec.curves.iter().enumerate() {
-            draw_series(chart, s, s.style, color(spec.sets.len() + i), &x, &y)?;
+            draw_series(chart, s, s.style, spec.sets.len() + i, &x, &y)?;
         }
         Ok(())
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grids of histograms
+
+/// One panel of a [`histogram_grid`]: bar heights on the grid's common bins.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// Shown above the panel.
+    pub title: String,
+    /// Shown below the panel's x axis.
+    pub footer: String,
+    /// Bar heights (any unit: each panel is scaled to its own maximum).
+    pub heights: Vec<f64>,
+    /// Palette index of the bars' colour (see [`color`]).
+    pub color: usize,
+}
+
+/// What [`histogram_grid`] draws: panels in rows of `cols`, a colour key, a dashed marker line.
+pub struct HistogramGrid<'a> {
+    pub title: &'a str,
+    /// The bins split this range evenly (as many as each panel has heights).
+    pub x_range: (f64, f64),
+    pub cols: usize,
+    /// Row-major.
+    pub panels: &'a [Panel],
+    /// A dashed vertical line at this x in every panel (e.g. the target's mean).
+    pub marker_x: Option<f64>,
+    /// The colour key: (label, palette index).
+    pub key: &'a [(&'a str, usize)],
+}
+
+/// Draws a grid of small histograms (plotters, one chart per panel) into an SVG at `path`.
+pub fn histogram_grid(path: &Path, spec: &HistogramGrid<'_>) -> Result<()> {
+    let svg = render_histogram_grid(spec).map_err(|e| XtaskError::plot(path, e))?;
+    atomic_write(path, svg.as_bytes())
+}
+
+fn render_histogram_grid(spec: &HistogramGrid<'_>) -> DrawResult<String> {
+    const PANEL_W: u32 = 250;
+    const PANEL_H: u32 = 190;
+    let cols = spec.cols.max(1);
+    let rows = spec.panels.len().div_ceil(cols).max(1);
+    let (width, height) = (PANEL_W * cols as u32 + 20, PANEL_H * rows as u32 + 86);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(de)?;
+        let root = root.margin(6, 6, 10, 10);
+        let area = root.titled(spec.title, (FONT, 18)).map_err(de)?;
+        let (key, grid) = area.split_vertically(36);
+        let mut x0 = 10;
+        for (label, c) in spec.key {
+            let c = color(*c);
+            key.draw(&Rectangle::new([(x0, 10), (x0 + 18, 24)], c.mix(0.85).filled())).map_err(de)?;
+            key.draw(&Text::new(label.to_string(), (x0 + 24, 10), (FONT, 14))).map_err(de)?;
+            x0 += 24 + 8 * label.chars().count() as i32 + 28;
+        }
+        let bins = spec.panels.iter().map(|p| p.heights.len()).max().unwrap_or(1).max(1);
+        let (lo, hi) = spec.x_range;
+        let w = (hi - lo) / bins as f64;
+        for (panel, area) in spec.panels.iter().zip(grid.split_evenly((rows, cols))) {
+            let top = panel.heights.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let top = if top > 0.0 { top * 1.08 } else { 1.0 };
+            let mut chart = ChartBuilder::on(&area)
+                .caption(&panel.title, (FONT, 14))
+                .margin(6)
+                .x_label_area_size(40)
+                .y_label_area_size(6)
+                .build_cartesian_2d(Axis::new(lo, hi, false), Axis::new(0.0, top, false))
+                .map_err(de)?;
+            chart
+                .configure_mesh()
+                .y_labels(0)
+                .disable_y_mesh()
+                .x_desc(&panel.footer)
+                .label_style((FONT, 12))
+                .axis_desc_style((FONT, 13))
+                .bold_line_style(BLACK.mix(0.12))
+                .light_line_style(BLACK.mix(0.0))
+                .axis_style(BLACK.mix(0.6))
+                .draw()
+                .map_err(de)?;
+            let c = color(panel.color);
+            chart
+                .draw_series(
+                    panel
+                        .heights
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| **v > 0.0)
+                        .map(|(b, &v)| Rectangle::new([(lo + w * b as f64, 0.0), (lo + w * (b + 1) as f64, v)], c.mix(0.85).filled())),
+                )
+                .map_err(de)?;
+            if let Some(m) = spec.marker_x {
+                chart.draw_series(DashedLineSeries::new(vec![(m, 0.0), (m, top)], 4, 3, BLACK.stroke_width(1))).map_err(de)?;
+            }
+        }
+        root.present().map_err(de)?;
+    }
+    Ok(svg)
 }
 
 #[cfg(test)]
@@ -1026,7 +1311,54 @@ mod tests {
             },
         )
         .unwrap();
-        for f in ["demo_line_loglog", "demo_scatter", "demo_contour", "demo_histogram"] {
+        let panels: Vec<Panel> = (0..6)
+            .map(|k| Panel {
+                title: format!("η = {k}, S = {}", 20 * (k + 1)),
+                footer: if k % 2 == 0 { "one cluster".into() } else { "centre + sides (mostly off-plot)".into() },
+                heights: (0..64).map(|b| (-(f64::from(b) - 32.0 - 4.0 * (k % 3) as f64).powi(2) / 40.0).exp()).collect(),
+                color: k % 2,
+            })
+            .collect();
+        histogram_grid(
+            &dir.join("demo_histogram_grid.svg"),
+            &HistogramGrid {
+                title: "A grid of histograms",
+                x_range: (-8.0, 8.0),
+                cols: 3,
+                panels: &panels,
+                marker_x: Some(0.0),
+                key: &[("one cluster", 0), ("centre + sides", 1)],
+            },
+        )
+        .unwrap();
+        // Many series: 12 distinct colours, and a legend that avoids the lines.
+        let many: Vec<Series> = (0..11)
+            .map(|i| {
+                Series::line(format!("series {i}"), hs.iter().map(|&h| (h, (1.0 + i as f64) * h)).collect()).with_style(Style::LinePoints)
+            })
+            .collect();
+        line_plot(&dir.join("demo_many.svg"), "Eleven series", "h", "error", &many, true, true).unwrap();
+        // A crowded plot whose corners are all taken and whose legend is long: the legend goes in a
+        // column to the right.
+        let crowded: Vec<Series> = (0..13)
+            .map(|i| {
+                let pts = (0..50).map(|k| (f64::from(k), (f64::from(k) * 0.3 + f64::from(i)).sin() + 0.1 * f64::from(i))).collect();
+                if i < 11 {
+                    Series::line(format!("wave {i}"), pts).with_style(Style::LinePoints)
+                } else {
+                    Series::dashed(format!("dashed {i}"), pts)
+                }
+            })
+            .collect();
+        line_plot(&dir.join("demo_crowded.svg"), "Crowded", "x", "y", &crowded, false, false).unwrap();
+        let crowded_svg = std::fs::read_to_string(dir.join("demo_crowded.svg")).unwrap();
+        let canvas_width: u32 =
+            crowded_svg.split("width=\"").nth(1).and_then(|r| r.split('"').next()).and_then(|w| w.parse().ok()).unwrap();
+        assert!(canvas_width > WIDTH && crowded_svg.contains("dashed 12"), "legend in a column right of the plot");
+        let fills: std::collections::BTreeSet<String> = (0..11).map(|i| format!("{:?}", color(i))).collect();
+        assert_eq!(fills.len(), 11, "11 series, 11 colours");
+        for f in ["demo_line_loglog", "demo_scatter", "demo_contour", "demo_histogram", "demo_histogram_grid", "demo_many", "demo_crowded"]
+        {
             let svg = std::fs::read_to_string(dir.join(format!("{f}.svg"))).unwrap();
             assert!(svg.contains("<text"), "{f}: no text elements");
             assert!(svg.matches("<text").count() >= 8, "{f}: too few labels");

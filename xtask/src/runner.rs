@@ -1,22 +1,25 @@
 //! `cargo xtask reproduce`: runs (or reuses) experiments and writes the report.
 //!
 //! Each experiment writes its files into `<out>/<name>/`, then `result.json` last. `result.json`
-//! holds the configuration hash; a later run with the same hash whose listed files all exist reuses
-//! it ("cached") instead of recomputing. A run killed half-way thus resumes where it stopped and
-//! ends with the same report.
+//! holds the cache key ([`crate::io::config_hash`]: the experiment's configuration, the seed, the
+//! mode and the SHA-256 of the running xtask executable, so a rebuilt library is new code); a later
+//! run with the same key whose listed files all exist reuses it ("cached") instead of recomputing.
+//! A run killed half-way thus resumes where it stopped and ends with the same report.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Result, XtaskError};
+use crate::experiment::DataFile;
 use crate::experiment::{Context, Experiment, Outcome};
-use crate::io::{atomic_write, config_hash, remove_stale_temp_files};
-use crate::report::{Entry, Report, Verdict, render_json, render_markdown};
+use crate::io::{CacheKey, atomic_write, config_hash, remove_stale_temp_files, sha256_file};
+use crate::report::{Entry, Provenance, Report, Verdict, render_json, render_markdown};
 
 /// Name of the per-experiment result file.
 pub const RESULT_FILE: &str = "result.json";
@@ -36,6 +39,8 @@ pub struct Options {
     pub force: bool,
     /// Draw progress bars when on a terminal (off in tests).
     pub progress: bool,
+    /// The identity of the code, part of every cache key: [`executable_hash`] for a real run.
+    pub code: String,
 }
 
 /// What `result.json` holds.
@@ -44,6 +49,12 @@ pub struct StoredResult {
     pub name: String,
     pub config_hash: String,
     pub xtask_version: String,
+    /// SHA-256 of the xtask executable that computed the result.
+    #[serde(default)]
+    pub code_hash: String,
+    /// When it was computed (UTC, ISO 8601).
+    #[serde(default)]
+    pub computed_utc: String,
     pub quick: bool,
     pub seed: u64,
     pub config: Value,
@@ -129,22 +140,31 @@ fn run_one(exp: &dyn Experiment, ctx: &mut Context, config: Value, hash: &str, o
     let mut outcome =
         catch_unwind(AssertUnwindSafe(|| exp.run(ctx))).map_err(|p| XtaskError::Failed(format!("panicked: {}", panic_message(p))))??;
     let seconds = start.elapsed().as_secs_f64();
-    let (files, notes) = ctx.take_records();
+    let (files, notes, data) = ctx.take_records();
     for f in files {
         if !outcome.files.contains(&f) {
             outcome.files.push(f);
         }
     }
     outcome.notes.extend(notes);
+    for (name, path) in data {
+        let bytes = std::fs::metadata(&path).map_err(|e| XtaskError::io("stat", &path, e))?.len();
+        outcome.data.push(DataFile { name, sha256: sha256_file(&path)?, bytes });
+    }
     for f in &outcome.files {
         if !dir.join(f).is_file() {
             return Err(XtaskError::Failed(format!("lists output file {f} but did not write it")));
         }
     }
+    if let Some(msg) = outcome.checks.iter().find_map(|c| c.incomplete()) {
+        return Err(XtaskError::Failed(msg));
+    }
     let stored = StoredResult {
         name: exp.name().to_string(),
         config_hash: hash.to_string(),
         xtask_version: VERSION.to_string(),
+        code_hash: opts.code.clone(),
+        computed_utc: crate::report::utc_now(),
         quick: opts.quick,
         seed: opts.seed,
         config,
@@ -163,6 +183,7 @@ fn entry_from(exp: &dyn Experiment, stored: StoredResult) -> Entry {
         claim: exp.claim(),
         verdict,
         config_hash: stored.config_hash,
+        computed_utc: Some(stored.computed_utc),
         seconds: stored.seconds,
         outcome: Some(stored.outcome),
         error: None,
@@ -197,7 +218,7 @@ pub fn reproduce(opts: &Options, experiments: &[Box<dyn Experiment>], log: &mut 
             ctx = ctx.without_progress();
         }
         let config = exp.config(&ctx);
-        let hash = config_hash(name, &config, opts.quick, opts.seed, VERSION);
+        let hash = config_hash(&CacheKey { name, config: &config, quick: opts.quick, seed: opts.seed, version: VERSION, code: &opts.code });
         if !selected {
             if let Some(stored) = load_cached(&ctx, name, &hash) {
                 entries.push(entry_from(exp, stored));
@@ -230,6 +251,7 @@ pub fn reproduce(opts: &Options, experiments: &[Box<dyn Experiment>], log: &mut 
                     claim: exp.claim(),
                     verdict: Verdict::Error,
                     config_hash: hash,
+                    computed_utc: None,
                     seconds: start.elapsed().as_secs_f64(),
                     outcome: None,
                     error: Some(err.to_string()),
@@ -239,7 +261,8 @@ pub fn reproduce(opts: &Options, experiments: &[Box<dyn Experiment>], log: &mut 
         }
     }
 
-    let report = Report { xtask_version: VERSION.to_string(), quick: opts.quick, seed: opts.seed, entries };
+    let provenance = Provenance::collect(&workspace_root(), &opts.code, opts.data.as_deref());
+    let report = Report { xtask_version: VERSION.to_string(), quick: opts.quick, seed: opts.seed, provenance, entries };
     let report_md = opts.out.join("report.md");
     let report_json = opts.out.join("report.json");
     atomic_write(&report_md, render_markdown(&report).as_bytes())?;
@@ -252,10 +275,23 @@ pub fn default_out_dir() -> PathBuf {
     workspace_root().join("results")
 }
 
-/// `<workspace root>/../shared/data` when it exists.
-pub fn default_data_dir() -> Option<PathBuf> {
-    let p = workspace_root().join("..").join("shared").join("data");
-    p.is_dir().then(|| p.canonicalize().unwrap_or(p))
+/// `<workspace root>/data`, the default data directory (the repository ships the spectra there).
+pub fn default_data_dir() -> PathBuf {
+    workspace_root().join("data")
+}
+
+/// SHA-256 of the running executable's bytes, computed once per process: the identity of the code
+/// in every cache key. xtask links every gmdiff crate statically, so changing any library constant
+/// or formula (and rebuilding) changes it, and `reproduce` recomputes instead of reusing results of
+/// the old code.
+pub fn executable_hash() -> Result<String> {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(h) = HASH.get() {
+        return Ok(h.clone());
+    }
+    let exe = std::env::current_exe().map_err(|e| XtaskError::io("locate", "the running executable", e))?;
+    let h = sha256_file(&exe)?;
+    Ok(HASH.get_or_init(|| h).clone())
 }
 
 /// The workspace root: the parent of this crate's manifest directory.
@@ -303,12 +339,21 @@ mod tests {
             }
             ctx.write_csv("data.csv", &["i", "x"], (0..3).map(|i| [i as f64, 2.0 * i as f64]))?;
             ctx.note("a note");
-            Ok(Outcome::new().check(Check::new("works", self.pass).with("x", f64::INFINITY)))
+            Ok(Outcome::new().check(Check::new("works", self.pass).with("x", f64::INFINITY).threshold("works")))
         }
     }
 
     fn opts(out: &Path) -> Options {
-        Options { quick: true, only: Vec::new(), out: out.to_path_buf(), data: None, seed: 1, force: false, progress: false }
+        Options {
+            quick: true,
+            only: Vec::new(),
+            out: out.to_path_buf(),
+            data: None,
+            seed: 1,
+            force: false,
+            progress: false,
+            code: "test-code".into(),
+        }
     }
 
     fn run(o: &Options, exps: &[Box<dyn Experiment>]) -> Summary {
@@ -328,9 +373,10 @@ mod tests {
 
         let s2 = run(&o, &exps);
         assert_eq!(s2.sources, vec![Source::Cached]);
-        // Same report after resuming from the cache.
-        assert_eq!(std::fs::read_to_string(&s2.report_md).unwrap(), md1);
-        assert_eq!(std::fs::read_to_string(&s2.report_json).unwrap(), js1);
+        // Same report after resuming from the cache (but for the date it was written).
+        let undated = |s: &str| s.lines().filter(|l| !l.contains("UTC")).collect::<Vec<_>>().join("\n");
+        assert_eq!(undated(&std::fs::read_to_string(&s2.report_md).unwrap()), undated(&md1));
+        assert_eq!(undated(&std::fs::read_to_string(&s2.report_json).unwrap()), undated(&js1));
         assert!(md1.contains("x = ∞"));
         assert!(md1.contains("a note"));
 
@@ -346,6 +392,11 @@ mod tests {
         std::fs::remove_file(t.0.join("toy").join("data.csv")).unwrap();
         assert_eq!(run(&reseeded, &exps).sources, vec![Source::Ran]);
         assert_eq!(run(&reseeded, &exps).sources, vec![Source::Cached]);
+
+        // Other code (another executable) is another key: recomputed, then cached.
+        let recoded = Options { code: "other-code".into(), ..reseeded.clone() };
+        assert_eq!(run(&recoded, &exps).sources, vec![Source::Ran]);
+        assert_eq!(run(&recoded, &exps).sources, vec![Source::Cached]);
     }
 
     #[test]
@@ -403,8 +454,10 @@ mod tests {
         let resumed = run(&o, &exps);
         assert_eq!(resumed.sources, vec![Source::Cached, Source::Ran]);
         assert!(!d2.join(".data.csv.999.0.tmp").exists(), "stale temp file swept");
-        // Only the rerun's seconds may differ.
-        let strip = |s: &str| s.lines().filter(|l| !l.contains("\"seconds\"") && !l.contains(" s.")).collect::<Vec<_>>().join("\n");
+        // Only the rerun's seconds and dates may differ.
+        let strip = |s: &str| {
+            s.lines().filter(|l| !l.contains("\"seconds\"") && !l.contains(" s.") && !l.contains("UTC")).collect::<Vec<_>>().join("\n")
+        };
         let md2 = std::fs::read_to_string(&resumed.report_md).unwrap();
         let js2 = std::fs::read_to_string(&resumed.report_json).unwrap();
         assert_eq!(strip(&md2), strip(&md));

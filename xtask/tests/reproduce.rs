@@ -4,10 +4,18 @@
 //! 2. a run killed (SIGKILL) after its first result resumes to the same report, leaving no
 //!    half-written file behind;
 //! 3. a changed seed changes the output of every experiment that draws random numbers, and leaves
-//!    the exact ones untouched.
+//!    the exact ones untouched;
+//! 4. the cache is keyed on the code: the same executable reuses a result, a different executable
+//!    (the same bytes plus one, as a rebuilt library would be) recomputes it.
 //!
-//! Wall-clock numbers are the only thing allowed to differ between runs: the `seconds` field of
-//! `result.json`, measurements whose name starts with `seconds`, and the report lines printing them.
+//! Wall-clock numbers and dates are the only things allowed to differ between runs: the `seconds`
+//! and `computed_utc` fields of `result.json`, measurements whose name starts with `seconds`, and
+//! the report lines printing them (dates always carry "UTC").
+//!
+//! Cost: the three runs are independent until they are compared. The two single-thread runs (the
+//! killed-and-resumed one and the seed-2 one) run side by side, then the 2-thread reference alone,
+//! so two cores are kept busy without oversubscribing them: about two runs' wall-clock time instead
+//! of three.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +58,7 @@ fn result_without_timings(path: &Path) -> Value {
     let mut v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
     let obj = v.as_object_mut().unwrap();
     obj.remove("seconds");
+    obj.remove("computed_utc");
     for check in obj["outcome"]["checks"].as_array_mut().unwrap() {
         check["measured"].as_object_mut().unwrap().retain(|k, _| !k.starts_with("seconds"));
     }
@@ -83,7 +92,7 @@ fn report_without_timings(root: &Path, name: &str) -> String {
     std::fs::read_to_string(root.join(name))
         .unwrap()
         .lines()
-        .filter(|l| !l.contains("seconds") && !l.contains(" s."))
+        .filter(|l| !l.contains("seconds") && !l.contains(" s.") && !l.contains("UTC"))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -103,18 +112,29 @@ fn assert_same_run(a: &Path, b: &Path, what: &str) {
     }
 }
 
+/// Runs `xtask` (the test's binary or a copy) on `out` with `--only name`, returns stdout.
+fn run_only(exe: &Path, out: &Path, name: &str) -> String {
+    let o = Command::new(exe)
+        .args(["reproduce", "--quick", "--threads", "2", "--only", name, "--out"])
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .expect("xtask runs");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{} --only {name} failed:\n{stdout}\n{}", exe.display(), String::from_utf8_lossy(&o.stderr));
+    stdout
+}
+
 #[test]
 fn reproduce_is_thread_invariant_resumable_and_seeded() {
-    // 1. The reference: 2 threads, the default seed 1, uninterrupted.
-    let reference = fresh_dir("reference");
-    let stdout = run_to_end(&reference, 2, 1);
-    let report = std::fs::read_to_string(reference.join("report.json")).unwrap();
-    let report: Value = serde_json::from_str(&report).unwrap();
-    let entries = report["experiments"].as_array().expect("report.json lists experiments");
-    assert_eq!(entries.len(), 9, "{stdout}");
-    for e in entries {
-        assert_eq!(e["verdict"], "PASS", "{} did not pass:\n{stdout}", e["name"]);
-    }
+    // Phase 1, two single-thread runs side by side (two cores, no oversubscription): the seed-2 run,
+    // and the run that is killed and resumed. Phase 2: the 2-thread reference.
+    // 3. Another seed (1 thread: the thread count is not what this run tests).
+    let reseeded = fresh_dir("reseeded");
+    let reseeded_run = std::thread::spawn({
+        let reseeded = reseeded.clone();
+        move || run_to_end(&reseeded, 1, 2)
+    });
 
     // 2. One thread, killed as soon as the first experiment has stored its result, then resumed.
     let resumed = fresh_dir("resumed");
@@ -136,23 +156,33 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
     child.kill().unwrap();
     child.wait().unwrap();
     let done = finished(&resumed);
-    assert!(done.len() < entries.len(), "the kill came too late to interrupt anything ({done:?})");
     assert!(!resumed.join("report.md").exists(), "a killed run must not leave a report");
     for name in &done {
         result_without_timings(&resumed.join(name).join("result.json")); // parses: not half-written
     }
-    let stdout = run_to_end(&resumed, 1, 1);
+    let resumed_stdout = run_to_end(&resumed, 1, 1);
+    reseeded_run.join().expect("reseeded run");
+
+    // 1. The reference: 2 threads, the default seed 1, uninterrupted.
+    let reference = fresh_dir("reference");
+    let stdout = run_to_end(&reference, 2, 1);
+    let report = std::fs::read_to_string(reference.join("report.json")).unwrap();
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let entries = report["experiments"].as_array().expect("report.json lists experiments");
+    assert_eq!(entries.len(), 9, "{stdout}");
+    for e in entries {
+        assert_eq!(e["verdict"], "PASS", "{} did not pass:\n{stdout}", e["name"]);
+    }
+    assert!(done.len() < entries.len(), "the kill came too late to interrupt anything ({done:?})");
     for name in &done {
         assert!(
-            stdout.lines().any(|l| l.contains(name.as_str()) && l.contains("cached")),
-            "{name} finished before the kill but was not reused:\n{stdout}"
+            resumed_stdout.lines().any(|l| l.contains(name.as_str()) && l.contains("cached")),
+            "{name} finished before the kill but was not reused:\n{resumed_stdout}"
         );
     }
     assert_same_run(&reference, &resumed, "1 thread (killed and resumed) vs 2 threads");
 
-    // 3. Another seed: compare everything an experiment wrote except the seed and the hash.
-    let reseeded = fresh_dir("reseeded");
-    run_to_end(&reseeded, 2, 2);
+    // 3. Compare everything an experiment wrote except the seed and the hash.
     let (before, after) = (outputs(&reference), outputs(&reseeded));
     let unseeded = |files: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
         let mut files = files.clone();
@@ -170,6 +200,34 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
             assert!(!same, "{name}: seeds 1 and 2 gave identical outputs");
         }
     }
+
+    // 4. The cache key follows the code. The same executable reuses the reference's result; a copy
+    // with one byte appended (another executable, as any rebuilt library constant would give)
+    // recomputes it, to the same numbers.
+    let exe = Path::new(env!("CARGO_BIN_EXE_xtask"));
+    let same = run_only(exe, &reference, "closure");
+    assert!(same.lines().any(|l| l.contains("closure") && l.contains("cached")), "same code, not reused:\n{same}");
+    let before_closure = outputs(&reference)["closure"].clone();
+    let other = reference.join("xtask-other-code");
+    let mut bytes = std::fs::read(exe).unwrap();
+    bytes.push(0);
+    std::fs::write(&other, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let changed = run_only(&other, &reference, "closure");
+    let line = changed.lines().find(|l| l.contains("closure")).unwrap_or_default();
+    assert!(line.starts_with("PASS") && !line.contains("cached"), "other code, yet reused:\n{changed}");
+    let after_closure = outputs(&reference)["closure"].clone();
+    for (file, bytes) in &before_closure {
+        if file != "result.json" {
+            assert!(bytes == &after_closure[file], "closure/{file}: the recomputation differs");
+        }
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(reference.join("closure").join("result.json")).unwrap()).unwrap();
+    assert_eq!(stored["code_hash"], xtask::io::sha256_file(&other).unwrap(), "the result records the code that computed it");
 
     for d in [reference, resumed, reseeded] {
         let _ = std::fs::remove_dir_all(d);

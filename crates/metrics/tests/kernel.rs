@@ -62,7 +62,17 @@ fn results_are_bit_identical_for_any_thread_count() {
             let e = permutation_test(x.as_ref(), y.as_ref(), TwoSampleStatistic::Energy, 499, 17).unwrap();
             let s = w2_sliced_estimate(x.as_ref(), None, y.as_ref(), None, 300, 3).unwrap();
             let (mmd, h) = mmd2_unbiased(x.as_ref(), y.as_ref(), Bandwidth::Median).unwrap();
-            (t.p_value.to_bits(), t.statistic.to_bits(), e.p_value.to_bits(), s.squared.to_bits(), s.std_error_squared.to_bits(), mmd, h)
+            let energy = energy_distance_sq(x.as_ref(), y.as_ref()).unwrap().to_bits();
+            (
+                t.p_value.to_bits(),
+                t.statistic.to_bits(),
+                e.p_value.to_bits(),
+                s.squared.to_bits(),
+                s.std_error_squared.to_bits(),
+                mmd,
+                h,
+                energy,
+            )
         })
     };
     let one = run(1);

@@ -28,10 +28,10 @@ fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Result<Option<(Vec<S
         let (x, y) = super::w2::clouds(p);
         let mut paths = Vec::new();
         for (name, m) in [("x.csv", x), ("y.csv", y)] {
-            let mut text = Vec::new();
-            gmdiff::io::write_matrix_csv(&mut text, m.as_ref()).map_err(|e| XtaskError::io("write", name, e))?;
+            // No header: numpy.loadtxt reads the numbers directly.
+            let text = crate::io::csv_string(&[], (0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect::<Vec<f64>>()))?;
             let path = dir.join(name);
-            crate::io::atomic_write(&path, &text)?;
+            crate::io::atomic_write(&path, text.as_bytes())?;
             paths.push(path.display().to_string());
         }
         let method = p.method.unwrap_or("exact");

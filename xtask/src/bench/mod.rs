@@ -139,7 +139,7 @@ pub struct Request {
     pub method: Option<String>,
     /// Python interpreter to run the peer script with (compare mode).
     pub peer: Option<String>,
-    /// Directory of the peer scripts.
+    /// Directory of the peer scripts (required with `peer`).
     pub peers_dir: Option<std::path::PathBuf>,
     /// Alternating rounds in compare mode.
     pub rounds: usize,

@@ -139,13 +139,17 @@ impl Experiment for Closure {
                     .with("chi2", stat)
                     .with("p_value", p)
                     .with("dof", (CELLS * CELLS - 1) as f64)
-                    .with("n", n as f64),
+                    .with("n", n as f64)
+                    .threshold(format!("p ≥ {ALPHA}"))
+                    .detail("Pearson χ² of the Rosenblatt-transformed samples on a 10 × 10 grid"),
             );
             if t == 0.0 {
                 outcome = outcome.check(
                     Check::new("negative control (uniform weights) is rejected at t = 0", p_w < 1e-6)
                         .with("chi2", stat_w)
-                        .with("p_value", p_w),
+                        .with("p_value", p_w)
+                        .threshold("p < 1e-6")
+                        .detail("the same test against the right components with uniform weights must reject"),
                 );
             }
             let density = pt.density().map_err(|e| fail(&e))?;

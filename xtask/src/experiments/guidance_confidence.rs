@@ -145,7 +145,8 @@ impl Experiment for GuidanceConfidence {
                 }
                 let ok = monotone(&values, 1.0);
                 let mut check = Check::new(format!("{setting}, {}: confidence increases with η beyond 2 combined se", sampler.name()), ok)
-                    .detail("each consecutive difference of means > 2 sqrt(se_i² + se_{i+1}²)");
+                    .threshold("every step of η: Δ confidence > 2 sqrt(se_i² + se_{i+1}²)")
+                    .detail("the exact classifier p_0(y | x) averaged over the outputs, same particle streams for every η");
                 for (eta, (m, se)) in ETAS.iter().zip(&values) {
                     check = check.with(format!("confidence(η={eta})"), *m).with(format!("se(η={eta})"), *se);
                 }

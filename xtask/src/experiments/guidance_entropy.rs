@@ -94,7 +94,8 @@ impl Experiment for GuidanceEntropy {
         let mut outcome = Outcome::new();
         for (name, values) in [("DDIM (exact map density)", &h_ddim), ("flow ODE, Heun (instantaneous change of variables)", &h_flow)] {
             let mut c = Check::new(format!("{name}: entropy decreases with η beyond 2 combined se"), monotone(values, -1.0))
-                .detail("each consecutive decrease of −mean log p_out > 2 sqrt(se_i² + se_{i+1}²)");
+                .threshold("every step of η: −Δh > 2 sqrt(se_i² + se_{i+1}²)")
+                .detail("h = −mean log p_out by the exact change of variables");
             for (eta, (m, se)) in ETAS.iter().zip(values.iter()) {
                 c = c.with(format!("h(η={eta})"), *m).with(format!("se(η={eta})"), *se);
             }
@@ -127,6 +128,7 @@ impl Experiment for GuidanceEntropy {
             .with("stderr", f.stderr)
             .with("closed_form", target)
             .with("discretisation_gap", disc)
+            .threshold("|h − closed form| ≤ 4 se + discretisation gap")
             .detail("|h − closed form| ≤ 4 se + |h(2S) − h(S)|; the ODE from N(0, I) at T = 5 also carries the e^{−10} start mismatch"),
         );
         let g = DenseGaussian::new(mu, cov).map_err(|e| fail(&e))?;
@@ -144,7 +146,9 @@ impl Experiment for GuidanceEntropy {
             .with("entropy", d.mean)
             .with("stderr", d.stderr)
             .with("exact_ddim_output_law", exact_ddim)
-            .with("target_closed_form", target),
+            .with("target_closed_form", target)
+            .threshold("|h − h(exact DDIM output law)| ≤ 4 se")
+            .detail("the DDIM map density is the output's own density: no discretisation allowance"),
         );
         pb.finish_and_clear();
         let pts = |v: &[(f64, f64)]| ETAS.iter().zip(v).map(|(e, v)| (*e, v.0)).collect::<Vec<_>>();

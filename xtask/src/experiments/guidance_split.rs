@@ -26,11 +26,11 @@ use gmdiff::guidance::{ClassConditional, Guidance, GuidedScore, ScoreJacobian};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff::solvers::{Sampler, Start, sample};
 use serde_json::{Value, json};
-use std::fmt::Write as _;
 
 use super::guidance_confidence::ou_schedule;
 use crate::error::{Result, XtaskError};
 use crate::experiment::{Check, Claim, Context, Experiment, Outcome};
+use crate::plot::{HistogramGrid, Panel, histogram_grid};
 
 const STEPS: [usize; 5] = [20, 30, 50, 100, 200];
 const ETAS: [f64; 5] = [0.0, 2.0, 5.0, 10.0, 20.0];
@@ -45,6 +45,9 @@ const DIVERGED_SD: f64 = 50.0;
 
 /// The experiment (registered in [`crate::experiments::all`]).
 pub struct GuidanceSplit;
+
+/// How a cell is classified, for the report.
+const CLASSES: &str = "split: P(|x| < 1) < 0.1 and P(x < −2), P(x > 2) ≥ 0.2; centre + sides: both sides ≥ 0.05; diverged: sd > 50 or the run fails; else one cluster";
 
 /// The 1-D model: N(−3, 1), N(0, 1), N(3, 1), equal weights; class k = component k.
 pub fn split_model() -> ClassConditional {
@@ -99,80 +102,37 @@ fn amplification(field: &GuidedScore, steps: usize) -> Result<f64> {
     Ok(worst)
 }
 
-fn svg_grid(cells: &[Vec<Cell>]) -> String {
-    let (pw, ph, left, top) = (170.0, 120.0, 70.0, 60.0);
-    let width = left + pw * ETAS.len() as f64 + 20.0;
-    let height = top + ph * STEPS.len() as f64 + 50.0;
-    let mut s = String::new();
-    let _ = write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">"#);
-    let _ = write!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="24" font-size="16" text-anchor="middle">DDPM outputs guided toward N(0,1) in N(−3,1)+N(0,1)+N(3,1): rows = steps S, columns = η (x ∈ [−8, 8])</text>"#,
-        width / 2.0
-    );
-    for (c, eta) in ETAS.iter().enumerate() {
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">η = {eta}</text>"#,
-            left + pw * (c as f64 + 0.5),
-            top - 8.0
-        );
-    }
-    for (r, row) in cells.iter().enumerate() {
-        let y0 = top + ph * r as f64;
-        let _ = write!(s, r#"<text x="{}" y="{}" font-size="13" text-anchor="end">S = {}</text>"#, left - 8.0, y0 + ph / 2.0, STEPS[r]);
-        for (c, cell) in row.iter().enumerate() {
-            let x0 = left + pw * c as f64;
-            let colour = match cell.class {
-                "split" => "#d55e00",
-                "centre + sides" => "#e69f00",
-                "diverged" => "#999999",
-                _ => "#0072b2",
-            };
-            let _ = write!(
-                s,
-                r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#cccccc"/>"##,
-                x0 + 4.0,
-                y0 + 4.0,
-                pw - 8.0,
-                ph - 8.0
-            );
-            let max = cell.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-            let bw = (pw - 16.0) / BINS as f64;
-            for (b, &count) in cell.counts.iter().enumerate() {
-                let h = (ph - 34.0) * count as f64 / max;
-                let _ = write!(
-                    s,
-                    r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{colour}"/>"#,
-                    x0 + 8.0 + bw * b as f64,
-                    y0 + ph - 22.0 - h,
-                    bw,
-                    h
-                );
-            }
-            // The target mean x = 0.
-            let xm = x0 + 8.0 + (pw - 16.0) * (0.0 - RANGE.0) / (RANGE.1 - RANGE.0);
-            let _ = write!(
-                s,
-                r##"<line x1="{xm:.2}" y1="{}" x2="{xm:.2}" y2="{}" stroke="#000000" stroke-dasharray="2,2"/>"##,
-                y0 + 8.0,
-                y0 + ph - 22.0
-            );
+/// Palette index of each class in `split_grid.svg`.
+const CLASS_COLOURS: [(&str, usize); 4] = [("one cluster", 0), ("split", 1), ("centre + sides", 3), ("diverged", 10)];
+
+/// `split_grid.svg`: one histogram per (S, η) cell, rows = steps, columns = η.
+fn plot_grid(path: &std::path::Path, cells: &[Vec<Cell>]) -> Result<()> {
+    let panels: Vec<Panel> = cells
+        .iter()
+        .enumerate()
+        .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, cell)| (r, c, cell)))
+        .map(|(r, c, cell)| {
             let shown: usize = cell.counts.iter().sum();
             let off = if cell.class != "diverged" && (shown as f64) < 0.5 * cell.n as f64 { " (mostly off-plot)" } else { "" };
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{}{off} · amp {:.2}</text>"#,
-                x0 + pw / 2.0,
-                y0 + ph - 8.0,
-                cell.class,
-                cell.amplification
-            );
-        }
-    }
-    s.push_str("</svg>\n");
-    s
+            Panel {
+                title: format!("S = {}, η = {}, amp {:.2}", STEPS[r], ETAS[c], cell.amplification),
+                footer: format!("{}{off}", cell.class),
+                heights: cell.counts.iter().map(|&k| k as f64).collect(),
+                color: CLASS_COLOURS.iter().find(|(n, _)| *n == cell.class).map_or(0, |(_, i)| *i),
+            }
+        })
+        .collect();
+    histogram_grid(
+        path,
+        &HistogramGrid {
+            title: "DDPM outputs guided toward N(0,1) in N(−3,1)+N(0,1)+N(3,1): rows = steps S, columns = η; dashed: target mean",
+            x_range: RANGE,
+            cols: ETAS.len(),
+            panels: &panels,
+            marker_x: Some(0.0),
+            key: &CLASS_COLOURS,
+        },
+    )
 }
 
 /// Samples per cell (quick, full); one definition for the configuration and the run.
@@ -257,16 +217,36 @@ impl Experiment for GuidanceSplit {
             .filter(|&(s, e)| class(s, e) == "split")
             .map(|(s, e)| grid[s][e].amplification)
             .fold(f64::INFINITY, f64::min);
+        let classes = |cells: &mut dyn Iterator<Item = (usize, usize)>| -> String {
+            cells.map(|(s, e)| format!("S={}: {}", STEPS[s], class(s, e))).collect::<Vec<_>>().join("; ")
+        };
+        let centre_min =
+            |cells: &mut dyn Iterator<Item = (usize, usize)>| cells.map(|(s, e)| grid[s][e].centre).fold(f64::INFINITY, f64::min);
+        let fine_etas: Vec<usize> = (0..ETAS.len()).filter(|&e| ETAS[e] <= 5.0).collect();
+        let last = STEPS.len() - 1;
         let outcome = Outcome::new()
-            .check(Check::new("η = 0: one cluster at every step count", eta0))
-            .check(Check::new("S = 200, η ≤ 5: one cluster (fine steps do not split)", fine))
+            .check(
+                Check::new("η = 0: one cluster at every step count", eta0)
+                    .with("classes", classes(&mut (0..STEPS.len()).map(|s| (s, 0))))
+                    .with("smallest_p_centre", centre_min(&mut (0..STEPS.len()).map(|s| (s, 0))))
+                    .threshold("class = one cluster in every cell")
+                    .detail(CLASSES),
+            )
+            .check(
+                Check::new("S = 200, η ≤ 5: one cluster (fine steps do not split)", fine)
+                    .with("classes", fine_etas.iter().map(|&e| format!("η={}: {}", ETAS[e], class(last, e))).collect::<Vec<_>>().join("; "))
+                    .with("smallest_p_centre", centre_min(&mut fine_etas.iter().map(|&e| (last, e))))
+                    .threshold("class = one cluster in every cell")
+                    .detail(CLASSES),
+            )
             .check(
                 Check::new("some (η, S) with strong guidance and coarse steps splits the target in two", !splits.is_empty())
-                    .with("split_cells", splits.join(" "))
+                    .with("split_cells", if splits.is_empty() { "none".to_string() } else { splits.join(" ") })
                     .with("smallest_amplification_among_split_cells", amp_split)
-                    .detail("split: P(|x| < 1) < 0.1 and P(x < −2), P(x > 2) ≥ 0.2"),
+                    .threshold("at least one cell of class split")
+                    .detail(CLASSES),
             );
-        ctx.write_svg("split_grid.svg", &svg_grid(&grid))?;
+        plot_grid(&ctx.output("split_grid.svg")?, &grid)?;
         ctx.write_csv("split.csv", &["steps", "eta", "class", "p_centre", "p_left", "p_right", "sd", "max_amplification", "n"], rows)?;
         Ok(outcome)
     }

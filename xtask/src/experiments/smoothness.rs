@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 use crate::error::{Result, XtaskError};
 use crate::experiment::{Check, Claim, Context, Experiment, Outcome};
 use crate::plot::{Series, line_plot};
+use crate::stats::regression;
 
 /// The experiment (registered in [`crate::experiments::all`]).
 pub struct Smoothness;
@@ -67,19 +68,6 @@ pub fn random_mixture(rng: &mut impl rand::Rng, k: usize, lo: f64, hi: f64, pin:
         comps.push(Gaussian::new(vec![r * phi.cos(), r * phi.sin()], Covariance::full(cov).map_err(fail)?).map_err(fail)?);
     }
     GaussianMixture::new(raw.iter().map(|w| w / total).collect(), comps).map_err(fail)
-}
-
-/// Least-squares slope, its standard error, and R² of y on x.
-pub fn regression(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    let slope = sxy / sxx;
-    let rss: f64 = x.iter().zip(y).map(|(a, b)| (b - my - slope * (a - mx)).powi(2)).sum();
-    let se = (rss / (n - 2.0).max(1.0) / sxx).sqrt();
-    (slope, se, if syy > 0.0 { 1.0 - rss / syy } else { 1.0 })
 }
 
 /// Mixture draws per k, times, and search samples (quick, full); one definition for the
@@ -170,7 +158,8 @@ impl Experiment for Smoothness {
                 .with("max_estimate_over_kfree_bound", worst)
                 .with("max_bound_over_kfree_bound", rows.iter().map(|r| r[4] / r[5]).fold(0.0, f64::max))
                 .with("max_m2_over_kfree_bound", rows.iter().map(|r| r[6] / r[7]).fold(0.0, f64::max))
-                .with("mixtures", rows.len()),
+                .with("mixtures", rows.len())
+                .threshold("estimate ≤ bound ≤ k-free bound and m₂ ≤ its bound, for every mixture"),
         );
         let mut series = Vec::new();
         let mut m2_series = Vec::new();
@@ -190,7 +179,8 @@ impl Experiment for Smoothness {
                 .with("slope_k_ge_64", slope)
                 .with("se", se)
                 .with("slope_all_k", slope_all)
-                .with("se_all_k", se_all),
+                .with("se_all_k", se_all)
+                .threshold("slope < 2 se or slope < 0.05"),
             );
             let mean_of = |col: usize, k: usize| {
                 let v: Vec<f64> = sel.iter().filter(|r| r[1] == k as f64).map(|r| r[col]).collect();
@@ -236,7 +226,8 @@ impl Experiment for Smoothness {
             )
             .with("exponent_estimate", p_est)
             .with("r_squared", r2)
-            .with("exponent_bound", p_bound),
+            .with("exponent_bound", p_bound)
+            .threshold("R² ≥ 0.98 and −2.5 ≤ exponent ≤ −0.5"),
         );
         let s = vec![
             Series::points("estimate".to_string(), sweep.iter().map(|r| (r[0], r[1])).collect()),
