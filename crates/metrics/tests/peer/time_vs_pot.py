@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Side-by-side timing of the exact W2: our `w2_csv` example against POT's ot.emd2 (via
-shared/peers/ot_pot.py), on the same CSV files, alternating runs in one session.
+benches/peers/ot_pot.py), on the same CSV files, alternating runs in one session.
 
 Usage: time_vs_pot.py PATH/TO/w2_csv PATH/TO/ot_pot.py [REPEATS]
 Prints one JSON line per run and a summary with the median time ratio (ours / POT).
