@@ -1,6 +1,10 @@
 //! Times the spectral fast path on the ADSN spectrum (d = 196 608): the six Pierret–Galerne schemes,
 //! 1000 steps, ε = 1e-3, from N(0, I). Usage: `cargo run --release -p gmdiff-gaussian --example
 //! adsn_timing [SPECTRUM.npy]` (default `data/adsn_fabric_eigenvalues.npy`, shipped in the repository).
+//!
+//! A timing tool, not a check: it takes an argument and measures wall-clock time, so it asserts
+//! nothing and `cargo test` does not run it. The W2 values it prints are checked elsewhere
+//! (`w2_error_table` and the crate's tests).
 use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff_solvers::{Sampler, Schedule};
 

@@ -3,6 +3,9 @@
 //! empirical W2 with uniform weights, timing everything after the files are parsed.
 //!
 //! `cargo run --release -p gmdiff-metrics --example w2_csv -- X.csv Y.csv`
+//!
+//! A tool, not a check: it reads its inputs from the command line and reports a timing, so it
+//! asserts nothing and `cargo test` does not run it (the exact W2 is tested in the crate's tests).
 
 use std::time::Instant;
 

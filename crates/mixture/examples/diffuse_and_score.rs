@@ -99,8 +99,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         println!("  Monte Carlo a_t x_0 + b_t z (n = {n}): max |moment gap| = {gap:.4} = {worst_z:.2} standard errors\n");
+        // 25 moment comparisons in all (5 per t): a gap of 5 standard errors has probability
+        // ≈ 6·10⁻⁷ each under the closure lemma, so exceeding it means the lemma is implemented wrong.
+        assert!(worst_z < 5.0, "t = {t}: Monte Carlo moment {worst_z:.2} standard errors from the closure lemma");
     }
     println!("max |central difference − score| over all t and points: {worst_fd:.2e}");
     println!("max |Score::score_into − MixtureDensity::score_batch|:   {worst_batch:.2e}");
+    // Central difference with h = 10⁻⁵: truncation h²/6 |∂³ log p| ≲ 10⁻⁹ (third derivatives are
+    // O(10) here, covariances ≥ 0.3) plus rounding ε_mach |log p| / h ≲ 10⁻⁹; 10⁻⁶ leaves a wide margin
+    // while any wrong term in the score (errors O(10⁻¹) or more) fails it.
+    assert!(worst_fd < 1e-6, "score differs from the central difference of log p_t by {worst_fd:.2e}");
+    // Two routes to the same score (factorised per call vs the density object): they may differ only
+    // by rounding, a few ulps of scores of size O(10).
+    assert!(worst_batch < 1e-10, "Score::score_into and score_batch differ by {worst_batch:.2e}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_runs_and_its_checks_hold() {
+        super::main().unwrap();
+    }
 }

@@ -29,15 +29,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{name}");
         println!("  {:>8} {:>10} {:>12} {:>12} {:>10} {:>10}", "t", "β(t)", "α_t", "σ_t", "λ(t)", "roundtrip");
         let mut worst_unit = 0.0f64;
+        let mut worst_back = 0.0f64;
         for frac in [0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 1.0] {
             let t = frac * p.horizon();
             let c = p.at(t)?;
             let lambda = p.log_snr(t);
             let back = (p.time_of_log_snr(lambda) - t).abs();
             worst_unit = worst_unit.max((c.a * c.a + c.b * c.b - 1.0).abs());
+            worst_back = worst_back.max(back / p.horizon());
             println!("  {t:>8.4} {:>10.4} {:>12.6e} {:>12.6e} {lambda:>10.4} {back:>10.1e}", c.beta, c.a, c.b);
         }
         println!("  max |α² + σ² − 1| = {worst_unit:.1e}\n");
+        // Variance preservation α² + σ² = 1 holds up to rounding of O(1) quantities.
+        assert!(worst_unit < 1e-14, "{name}: |α² + σ² − 1| = {worst_unit:.1e}");
+        // λ⁻¹(λ(t)) = t: the inverse is solved in closed form or to machine precision, so the round
+        // trip is a rounding error relative to the horizon; 10⁻⁹ still catches any wrong branch.
+        assert!(worst_back < 1e-9, "{name}: |λ⁻¹(λ(t)) − t| / T = {worst_back:.1e}");
     }
 
     let (steps, eps) = (8, 1e-3);
@@ -60,6 +67,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect();
             println!("  {k:>3} | {:>22} {:>22} {:>22}", cells[0], cells[1], cells[2]);
         }
+        // The log-SNR grid is uniform in λ by construction: λ(t_(k+1)) − λ(t_k) is the same for every
+        // k, recomputed here through `log_snr` (an independent route from the grid's own inverse).
+        let lambdas: Vec<f64> = grids[2].1.times().iter().map(|&t| p.log_snr(t)).collect();
+        let incs: Vec<f64> = lambdas.windows(2).map(|w| w[1] - w[0]).collect();
+        let spread = incs.iter().map(|d| (d - incs[0]).abs()).fold(0.0, f64::max);
+        assert!(spread < 1e-8 * (lambdas[steps] - lambdas[0]).abs(), "{name}: log-SNR grid increments differ by {spread:.1e}");
         for (label, g) in &grids {
             let widths: Vec<f64> = g.steps_iter().map(|(t, s)| t - s).collect();
             let (lo, hi) = widths.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &h| (lo.min(h), hi.max(h)));
@@ -84,5 +97,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sum_half_sq: f64 = ho.betas().iter().map(|b| 0.5 * b * b).sum();
     println!("  Σ β_k = {sum_beta:.4} = B(1) = {:.4} of VP linear (β_k ≈ β(t_k)/N);", vp.integrated_beta(1.0));
     println!("  −log ᾱ_N = −Σ log(1 − β_k) exceeds it by ≈ Σ β_k²/2 = {sum_half_sq:.4}");
+    // By hand: Ho's β_k run linearly from 10⁻⁴ to 0.02, so Σ β_k = N (β_1 + β_N)/2 = 1000 · 0.01005 =
+    // 10.05, and B(1) = β_min + (β_max − β_min)/2 = 0.1 + 9.95 = 10.05 for VP linear.
+    assert!((sum_beta - 10.05).abs() < 1e-9, "Σ β_k = {sum_beta}, expected 10.05");
+    assert!((vp.integrated_beta(1.0) - 10.05).abs() < 1e-12, "B(1) = {}, expected 10.05", vp.integrated_beta(1.0));
+    // Taylor: −log(1 − β) − β − β²/2 = Σ_(m≥3) β^m/m lies in [β³/3, β³/(3(1 − β))], which brackets
+    // the excess of −log ᾱ_N over Σ β_k + Σ β_k²/2 (up to rounding of a sum of 1000 terms).
+    let excess = end.integrated_beta - sum_beta - sum_half_sq;
+    let cube: f64 = ho.betas().iter().map(|b| b.powi(3) / 3.0).sum();
+    let beta_max = ho.betas().iter().copied().fold(0.0, f64::max);
+    assert!(
+        excess >= cube - 1e-12 && excess <= cube / (1.0 - beta_max) + 1e-12,
+        "−log ᾱ_N − Σβ − Σβ²/2 = {excess:.3e}, not in [{cube:.3e}, {:.3e}]",
+        cube / (1.0 - beta_max)
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_runs_and_its_checks_hold() {
+        super::main().unwrap();
+    }
 }
