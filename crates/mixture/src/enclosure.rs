@@ -72,7 +72,7 @@ use std::time::{Duration, Instant};
 /// let c = CertifiedHessian::new(&m).unwrap();
 /// // At x = 0, H = −1 + 4 = 3 (r = ½ each, g = ±2).
 /// let (lo, hi) = c.point_bounds(&[0.0]).unwrap();
-/// assert!(lo <= 3.0 && 3.0 <= hi && hi - lo < 1e-13);
+/// assert!(lo <= 3.0 && 3.0 <= hi && hi - lo < 1e-12);
 /// // On [−0.1, 0.1] the supremum is 3, at 0.
 /// let b = c.box_bound(&[-0.1], &[0.1]).unwrap();
 /// assert!(b.upper >= 3.0 && b.upper < 3.3);
@@ -89,11 +89,22 @@ pub struct CertifiedHessian {
     prec_mag: Vec<Vec<f64>>,
     /// `|P_i − P_j|` entrywise (upper bounds), index `i k + j`, when `k ≤ PAIRWISE_MAX_K`.
     diff_mag: Vec<Vec<f64>>,
+    /// `≥ ‖P_i − P_j‖₂`, index `i k + j`, when `k ≤ PAIRWISE_MAX_K`.
+    diff_norm: Vec<f64>,
+    /// `≥ ‖P_i m_i − P_j m_j‖`, index `i k + j`, when `k ≤ PAIRWISE_MAX_K`.
+    shift_gap: Vec<f64>,
     /// `≥ λ_max(P_i)`.
     lam_max: Vec<f64>,
     /// `≤ λ_min(P_i)`, and `≥ 0`.
     lam_min: Vec<f64>,
 }
+
+/// Above this dimension the box bound uses only the rank-one and covariance forms (the
+/// mean-value and vertex forms cost `O(k d³)` and `O(2^4 k d³)` per box).
+const DERIVATIVE_MAX_D: usize = 16;
+
+/// Above this dimension the second-order form (fourth derivatives, `O(k d⁴)` per box) is skipped.
+const SECOND_ORDER_MAX_D: usize = 8;
 
 /// The vertex bound enumerates the polytope of responsibilities over at most this many components
 /// (`m 2^m` vertices at most).
@@ -109,6 +120,9 @@ const PAIRWISE_MAX_K: usize = 16;
 pub struct BoxBound {
     /// The smallest of the forms below.
     pub upper: f64,
+    /// Popoviciu's inequality on the ball part of the box: `λ_max(H) ≤ ¼ max_{i,j} sup ‖g_i − g_j‖²`
+    /// over the components that may be present, `−λ_min(H) ≤ Σ r_i λ_max(P_i)`.
+    pub popoviciu: f64,
     /// Rank-one relaxation in the responsibilities, summed eigenvalues (a linear programme).
     pub rank_one: f64,
     /// `max(Σ r_i λ_max(P_i), λ_max(C − A_low))`, `C` in pairwise form.
@@ -515,6 +529,8 @@ impl CertifiedHessian {
             prec: Vec::new(),
             prec_mag: Vec::new(),
             diff_mag: Vec::new(),
+            diff_norm: Vec::new(),
+            shift_gap: Vec::new(),
             lam_max: Vec::new(),
             lam_min: Vec::new(),
         };
@@ -533,9 +549,14 @@ impl CertifiedHessian {
         }
         let k = out.means.len();
         if k <= PAIRWISE_MAX_K {
+            // g_i(0) = −P_i m_i.
+            let g0 = out.at_point(&vec![0.0; d]).1;
             for i in 0..k {
                 for j in 0..k {
-                    out.diff_mag.push(out.prec[i].iter().zip(&out.prec[j]).map(|(a, b)| a.sub(*b).mag()).collect());
+                    let diff: Vec<Iv> = out.prec[i].iter().zip(&out.prec[j]).map(|(a, b)| a.sub(*b)).collect();
+                    out.diff_norm.push(if i == j { 0.0 } else { spectrum(&diff, d).norm_upper() });
+                    out.shift_gap.push(sqrt_up((0..d).fold(0.0, |acc, a| add_up(acc, g0[i * d + a].sub(g0[j * d + a]).sqr().hi))));
+                    out.diff_mag.push(diff.iter().map(|x| x.mag()).collect());
                 }
             }
         }
@@ -687,7 +708,7 @@ impl CertifiedHessian {
         if let Some(a) = (0..self.d).find(|&a| lo[a] > hi[a]) {
             return Err(SmoothnessError::InvalidOption { name: "box (lo > hi)", value: lo[a] - hi[a], reason: "need lo ≤ hi" });
         }
-        Ok(self.box_bound_unchecked(lo, hi, f64::NEG_INFINITY, &mut Scratch::default()).0)
+        Ok(self.box_bound_unchecked(lo, hi, f64::INFINITY, f64::NEG_INFINITY, &mut Scratch::default()).0)
     }
 
     /// `T_abc = ∂_c H_ab = Σ_i r_i [(P_i − Ā)_ab d_ic + (P_i − Ā)_ac d_ib + (P_i − Ā)_bc d_ia − d_ia d_ib d_ic]`
@@ -766,6 +787,44 @@ impl CertifiedHessian {
             }
         }
         q
+    }
+
+    /// Popoviciu's inequality per box (the box form of [`crate::lipschitz_bound`]): `H ⪯ C` and
+    /// `vᵀCv = Var_r(vᵀg) ≤ ¼ (max_{i,j} vᵀ(g_i − g_j))²` over the components with `r_i^hi > 0`;
+    /// on `X ∩ {‖x‖ ≤ R}`, `‖δ‖ ≤ ρ = min(‖h‖, ‖c‖ + R)`, so
+    /// `‖g_i − g_j‖ ≤ min(‖g_i(c) − g_j(c)‖ + ‖P_i − P_j‖₂ ρ, ‖P_i m_i − P_j m_j‖ + ‖P_i − P_j‖₂ R)`
+    /// (`k ≤ PAIRWISE_MAX_K`; above, the diameter
+    /// bound `2 max_i (‖g_i(c) − z‖ + ‖P_i‖₂ ρ)`, `z = g_0(c)`). With `−λ_min(H) ≤ Σ r_i λ_max(P_i)`.
+    fn popoviciu_bound(&self, r: &[Iv], gc: &[Iv], c: &[f64], h: &[f64], radius: f64, s: &mut Scratch) -> f64 {
+        let d = self.d;
+        let k = r.len();
+        s.vals.clear();
+        s.vals.extend(self.lam_max.iter().map(|&x| Iv::point(x)));
+        let minus = weighted_range(r, &s.vals, &mut s.order).hi;
+        let hn = sqrt_up(h.iter().fold(0.0, |acc, &x| add_up(acc, mul_up(x, x))));
+        let cn = sqrt_up(c.iter().fold(0.0, |acc, &x| add_up(acc, mul_up(x.abs(), x.abs()))));
+        let rho = hn.min(add_up(cn, radius));
+        let dist = |i: usize, j: usize| sqrt_up((0..d).fold(0.0, |acc, a| add_up(acc, gc[i * d + a].sub(gc[j * d + a]).sqr().hi)));
+        let active: Vec<usize> = (0..k).filter(|&i| r[i].hi > 0.0).collect();
+        let diameter = if active.len() < 2 {
+            0.0
+        } else if k <= PAIRWISE_MAX_K {
+            let mut worst = 0.0f64;
+            for (p, &i) in active.iter().enumerate() {
+                for &j in &active[p + 1..] {
+                    let n = self.diff_norm[i * k + j];
+                    let local = add_up(dist(i, j), mul_up(n, rho));
+                    let global = add_up(self.shift_gap[i * k + j], mul_up(n, radius));
+                    worst = worst.max(local.min(global));
+                }
+            }
+            worst
+        } else {
+            let z = active[0];
+            let far = active.iter().fold(0.0f64, |m, &i| m.max(add_up(dist(i, z), mul_up(self.lam_max[i], rho))));
+            mul_up(2.0, far)
+        };
+        minus.max(mul_up(0.25, mul_up(diameter, diameter)))
     }
 
     /// `N_i(c) = −P_i + (g_i(c) − μ)(g_i(c) − μ)ᵀ` (interval matrices) and the slack
@@ -943,7 +1002,7 @@ impl CertifiedHessian {
     /// The box bound, the rigorous lower bound `≤ ‖H(c)‖₂` at the centre `c` (whose interval
     /// Hessian is computed on the way), and `c`. The forms are tried from the cheapest; once the
     /// bound is `≤ enough`, the others are skipped (their fields stay `∞`).
-    fn box_bound_unchecked(&self, lo: &[f64], hi: &[f64], enough: f64, s: &mut Scratch) -> (BoxBound, f64, Vec<f64>) {
+    fn box_bound_unchecked(&self, lo: &[f64], hi: &[f64], radius: f64, enough: f64, s: &mut Scratch) -> (BoxBound, f64, Vec<f64>) {
         let d = self.d;
         let k = self.means.len();
         let c: Vec<f64> = (0..d).map(|a| (0.5 * lo[a] + 0.5 * hi[a]).clamp(lo[a], hi[a])).collect();
@@ -957,6 +1016,7 @@ impl CertifiedHessian {
         let centre_lower = spectrum(&hc, d).norm_lower;
         let mut b = BoxBound {
             upper: f64::INFINITY,
+            popoviciu: f64::INFINITY,
             rank_one: f64::INFINITY,
             covariance: f64::INFINITY,
             vertex: f64::INFINITY,
@@ -965,7 +1025,7 @@ impl CertifiedHessian {
             split_axis: widest,
         };
         let done = |b: &mut BoxBound| {
-            let forms = [b.rank_one, b.covariance, b.vertex, b.mean_value, b.second_order];
+            let forms = [b.popoviciu, b.rank_one, b.covariance, b.vertex, b.mean_value, b.second_order];
             b.upper = forms.iter().map(|&x| if x.is_nan() { f64::INFINITY } else { x }).fold(f64::INFINITY, f64::min);
             b.upper <= enough
         };
@@ -987,6 +1047,10 @@ impl CertifiedHessian {
                 .collect();
             softmax(&lx)
         };
+        b.popoviciu = self.popoviciu_bound(&rx, &gc, &c, &h, radius, s);
+        if done(&mut b) {
+            return (b, centre_lower, c);
+        }
         let mu = gbar_mid(&rc, &gc, d);
         b.rank_one = self.rank_one_bound(&rx, &gc, &mu, &h, s);
         if k >= 2 {
@@ -1017,6 +1081,9 @@ impl CertifiedHessian {
         if done(&mut b) {
             return (b, centre_lower, c);
         }
+        if d > DERIVATIVE_MAX_D {
+            return (b, centre_lower, c);
+        }
         // First order: Δ_ab = Σ_z h_z sup|T_abz(X)|; each axis' share of Δ chooses the split.
         let t = self.third_derivative(&rx, &devx, &abar, s);
         let mut delta = vec![0.0; d * d];
@@ -1036,6 +1103,10 @@ impl CertifiedHessian {
         if done(&mut b) {
             return (b, centre_lower, c);
         }
+        b.vertex = self.vertex_bound(&rx, &gc, &mu, &h);
+        if done(&mut b) || d > SECOND_ORDER_MAX_D {
+            return (b, centre_lower, c);
+        }
         // Second order: T(c) and Q(X).
         let abar_c = self.mean_precision(&rc, s);
         let tc = self.third_derivative(&rc, &devc, &abar_c, s);
@@ -1050,10 +1121,6 @@ impl CertifiedHessian {
             delta2[ab] = mul_up(0.5, delta2[ab]);
         }
         b.second_order = block_bound(&hc, &tc, &delta2, &h, d);
-        if done(&mut b) {
-            return (b, centre_lower, c);
-        }
-        b.vertex = self.vertex_bound(&rx, &gc, &mu, &h);
         done(&mut b);
         (b, centre_lower, c)
     }
@@ -1357,7 +1424,7 @@ pub fn lipschitz_enclosure_with_progress(
     let mut heap = BinaryHeap::new();
     let root_lo = vec![-radius; d];
     let root_hi = vec![radius; d];
-    let (root, _, _) = cert.box_bound_unchecked(&root_lo, &root_hi, opts.ratio * best.lower, &mut scratch);
+    let (root, _, _) = cert.box_bound_unchecked(&root_lo, &root_hi, radius, opts.ratio * best.lower, &mut scratch);
     let mut boxes = 1usize;
     let mut next_id = 1u64;
     heap.push(Entry { upper: root.upper, id: 0, lo: root_lo, hi: root_hi, axis: root.split_axis });
@@ -1383,7 +1450,8 @@ pub fn lipschitz_enclosure_with_progress(
         }
         // Bisect the `batch` boxes of largest upper bound (within the budget).
         let take = opts.batch.min((opts.max_boxes - boxes) / 2).max(1);
-        let mut children: Vec<(u64, Vec<f64>, Vec<f64>)> = Vec::with_capacity(2 * take);
+        // (id, lo, hi, the parent's upper bound: a child's supremum is at most its parent's).
+        let mut children: Vec<(u64, Vec<f64>, Vec<f64>, f64)> = Vec::with_capacity(2 * take);
         for _ in 0..take {
             let Some(e) = heap.pop() else { break };
             let axis = (0..d).map(|j| (e.axis + j) % d).find(|&a| {
@@ -1400,7 +1468,7 @@ pub fn lipschitz_enclosure_with_progress(
             hi1[a] = m;
             for (mut lo, mut hi) in [(e.lo, hi1), (lo2, e.hi)] {
                 if contract_to_ball(&mut lo, &mut hi, r2_up) {
-                    children.push((next_id, lo, hi));
+                    children.push((next_id, lo, hi, e.upper));
                 }
                 next_id += 1;
             }
@@ -1408,8 +1476,8 @@ pub fn lipschitz_enclosure_with_progress(
         let enough = opts.ratio * best.lower;
         let bounded: Vec<(BoxBound, f64, Vec<f64>)> = children
             .par_iter()
-            .map_init(Scratch::default, |s, (_, lo, hi)| {
-                let (b, lower, c) = cert.box_bound_unchecked(lo, hi, enough, s);
+            .map_init(Scratch::default, |s, (_, lo, hi, _)| {
+                let (b, lower, c) = cert.box_bound_unchecked(lo, hi, radius, enough, s);
                 if in_ball(&c, r2_dn) {
                     (b, lower, c)
                 } else {
@@ -1422,12 +1490,13 @@ pub fn lipschitz_enclosure_with_progress(
         boxes += children.len();
         // The best new centre improves the lower bound? Then climb from it.
         let mut candidate: Option<(f64, Vec<f64>)> = None;
-        for ((id, lo, hi), (b, lower, c)) in children.into_iter().zip(bounded) {
+        for ((id, lo, hi, parent), (b, lower, c)) in children.into_iter().zip(bounded) {
             if lower > best.lower && candidate.as_ref().is_none_or(|(v, _)| lower > *v) {
                 candidate = Some((lower, c));
             }
-            if b.upper > best.lower {
-                heap.push(Entry { upper: b.upper, id, lo, hi, axis: b.split_axis });
+            let upper = b.upper.min(parent);
+            if upper > best.lower {
+                heap.push(Entry { upper, id, lo, hi, axis: b.split_axis });
             }
         }
         if let Some((lower, c)) = candidate {

@@ -441,7 +441,7 @@ proptest! {
         let x = faer::Mat::from_fn(64, d, |_, j| rng.random_range(lo[j]..=hi[j]));
         let norms = hessian_norms(&pt.density().unwrap(), x.as_ref()).unwrap();
         let top = norms.iter().copied().fold(0.0, f64::max);
-        for (name, v) in [("upper", b.upper), ("rank_one", b.rank_one), ("covariance", b.covariance),
+        for (name, v) in [("upper", b.upper), ("popoviciu", b.popoviciu), ("rank_one", b.rank_one), ("covariance", b.covariance),
                           ("vertex", b.vertex), ("mean_value", b.mean_value), ("second_order", b.second_order)] {
             prop_assert!(v >= top * (1.0 - 1e-12), "{name} = {v} < max ‖H‖ = {top} on {lo:?}–{hi:?}");
         }
