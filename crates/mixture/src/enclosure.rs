@@ -1437,7 +1437,7 @@ pub fn lipschitz_enclosure_with_progress(
             stage: "enclosure",
             done: boxes as u64,
             total: opts.max_boxes as u64,
-            note: format!("L in [{:.6e}, {:.6e}]", best.lower, upper),
+            note: format!("[{:.4e}, {:.4e}]", best.lower, upper),
         });
         if upper <= opts.ratio * best.lower {
             break EnclosureStop::Converged;

@@ -408,12 +408,7 @@ pub fn lipschitz_estimate_with_progress(
     let done = std::sync::atomic::AtomicU64::new(0);
     let tick = |n: u64| {
         let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        progress(Progress {
-            stage: "search",
-            done: now,
-            total,
-            note: format!("{refine} ascents from the best of {} starts", starts.len()),
-        });
+        progress(Progress { stage: "search", done: now, total, note: format!("{refine} ascents") });
     };
     let refined: Vec<Result<Ascent, SmoothnessError>> = order
         .iter()
