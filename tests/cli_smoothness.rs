@@ -1,19 +1,26 @@
-//! `gmdiff smoothness`: one JSON line with the Lipschitz estimate, the bound and E‖x_t‖²; the
-//! estimate dominates an independent finite-difference search of the same ball (done here from the
-//! CLI's own `logpdf` subcommand, not from the library's Hessian), the bound dominates the
-//! estimate, the second moment is the closure formula, and bad input gives one error line, status 2.
+//! `gmdiff smoothness`: one JSON line with the Lipschitz estimate, the bounds, the certified
+//! enclosure and E‖x_t‖²; the estimate dominates an independent finite-difference search of the
+//! same ball (done here from the CLI's own `logpdf` subcommand, not from the library's Hessian), the
+//! enclosure contains that search's maximum and lies below the bounds, the second moment is the
+//! closure formula, no progress bar is drawn when stderr is not a terminal, and bad input gives one
+//! error line, status 2.
 
 mod common;
 use common::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn parse(stdout: &str) -> (f64, f64, f64) {
+/// The report: (estimate, bound, theory bound or null, enclosure object or null, second moment).
+fn parse(stdout: &str) -> (f64, f64, serde_json::Value, serde_json::Value, f64) {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 3, "{stdout}");
+    let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    keys.sort();
+    let expected = ["lipschitz_bound", "lipschitz_enclosure", "lipschitz_estimate", "second_moment", "theory_bound"];
+    let with_note =
+        ["lipschitz_bound", "lipschitz_enclosure", "lipschitz_enclosure_note", "lipschitz_estimate", "second_moment", "theory_bound"];
+    assert!(keys == expected || keys == with_note, "{stdout}");
     let f = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {stdout}"));
-    (f("lipschitz_estimate"), f("lipschitz_bound"), f("second_moment"))
+    (f("lipschitz_estimate"), f("lipschitz_bound"), v["theory_bound"].clone(), v["lipschitz_enclosure"].clone(), f("second_moment"))
 }
 
 #[test]
@@ -26,8 +33,21 @@ fn estimate_bound_and_second_moment_on_a_held_out_mixture() {
     let (t, radius): (f64, f64) = (0.05, 3.0);
     let run = gmdiff(&["smoothness", "--mixture", p, "--time", "0.05", "--radius", "3"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
-    let (est, bound, m2) = parse(&run.stdout);
+    // Not a terminal: the progress bar hides itself.
+    assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
+    let (est, bound, theory, enclosure, m2) = parse(&run.stdout);
     assert!(bound >= est, "bound {bound} < estimate {est}");
+    let theory = theory.as_f64().unwrap();
+    let e = |k: &str| enclosure[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {enclosure}"));
+    let (lower, upper) = (e("lower"), e("upper"));
+    assert_eq!(enclosure["converged"], true, "{enclosure}");
+    assert_eq!(enclosure["stop"], "converged");
+    assert!(lower <= upper && upper <= 1.05 * lower && (e("ratio") - upper / lower).abs() < 1e-12, "{enclosure}");
+    assert!(upper <= bound && bound <= theory, "enclosure {upper}, bound {bound}, theory {theory}");
+    assert!(est <= upper, "estimate {est} above the certified upper bound {upper}");
+    assert!(e("boxes") >= 1.0 && e("max_boxes") == 1e6 && e("radius") == radius && e("value_at_argmax") >= lower * (1.0 - 1e-12));
+    let argmax: Vec<f64> = enclosure["argmax"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(argmax.len() == 2 && argmax.iter().map(|v| v * v).sum::<f64>() <= radius * radius);
 
     // E‖x_t‖² = Σ w (a² ‖μ‖² + a² tr Σ + b² d), VP linear 0.1–20: B(t) = 0.1 t + 9.95 t².
     let big_b = 0.1 * t + 9.95 * t * t;
@@ -71,6 +91,8 @@ fn estimate_bound_and_second_moment_on_a_held_out_mixture() {
         independent = independent.max(norm);
     }
     assert!(est >= independent * (1.0 - 1e-4), "estimate {est} < independent search {independent}");
+    // The second differences err by O(h²) ≈ 1e-6 relative (and rounding 1e-16/h² ≈ 1e-10): 1e-4.
+    assert!(independent <= upper * (1.0 + 1e-4), "independent search {independent} above the enclosure's upper bound {upper}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -82,7 +104,45 @@ fn equal_precisions_need_no_radius() {
     std::fs::write(&iso, r#"{"weights":[0.5,0.5],"means":[[-2.0],[2.0]],"covariances":[1.0,1.0]}"#).unwrap();
     let r = gmdiff(&["smoothness", "--mixture", iso.to_str().unwrap(), "--time", "0"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    let (est, bound, m2) = parse(&r.stdout);
+    let (est, bound, theory, enclosure, m2) = parse(&r.stdout);
     assert!((est - 3.0).abs() < 1e-9 && (bound - 4.0).abs() < 1e-10 && m2 == 5.0, "{}", r.stdout);
+    // No ball: no theory bound (it grows with R) and no enclosure, with the reason.
+    assert!(theory.is_null() && enclosure.is_null() && r.stdout.contains("pass --radius"), "{}", r.stdout);
+    // With a ball: ½N(±2, 1) has sup |H| = max(μ² − 1, 1 − μ²/cosh²(μR)) = 3 at R = 3 (closed form).
+    let r = gmdiff(&["smoothness", "--mixture", iso.to_str().unwrap(), "--time", "0", "--radius", "3", "--ratio", "1.001"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let (_, _, _, enclosure, _) = parse(&r.stdout);
+    let (lower, upper) = (enclosure["lower"].as_f64().unwrap(), enclosure["upper"].as_f64().unwrap());
+    assert!(lower <= 3.0 && 3.0 <= upper && upper <= 1.001 * lower, "{}", r.stdout);
+    // --no-enclosure skips it, and says so.
+    let r = gmdiff(&["smoothness", "--mixture", iso.to_str().unwrap(), "--time", "0", "--radius", "3", "--no-enclosure"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(parse(&r.stdout).3.is_null() && r.stdout.contains("--no-enclosure"), "{}", r.stdout);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn budget_and_bad_enclosure_options() {
+    let dir = scratch("smoothness-budget");
+    let m = random_mixture(77, 3, 4);
+    let path = dir.join("m.json");
+    std::fs::write(&path, mixture_json(&m)).unwrap();
+    let p = path.to_str().unwrap();
+    // A budget of 20 boxes stops the search: still a (wide) rigorous enclosure, flagged.
+    let r = gmdiff(&["smoothness", "--mixture", p, "--time", "0.05", "--radius", "5", "--samples", "50", "--max-boxes", "20"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let (est, _, _, e, _) = parse(&r.stdout);
+    assert_eq!(e["converged"], false, "{e}");
+    assert_eq!(e["stop"], "box_budget");
+    assert!(e["boxes"].as_f64().unwrap() <= 20.0 && e["lower"].as_f64().unwrap() <= e["upper"].as_f64().unwrap());
+    assert!(est <= e["upper"].as_f64().unwrap());
+    for bad in [&["--ratio", "1"][..], &["--ratio", "nan"], &["--time-limit", "0"], &["--time-limit", "-3"], &["--max-boxes", "0"]] {
+        let mut args = vec!["smoothness", "--mixture", p, "--time", "0.05", "--radius", "5", "--samples", "10"];
+        args.extend_from_slice(bad);
+        let r = gmdiff(&args);
+        assert_eq!(r.status, 2, "{bad:?}: {}", r.stdout);
+        assert_eq!(r.stderr.lines().count(), 1, "{bad:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("error:"), "{bad:?}: {}", r.stderr);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

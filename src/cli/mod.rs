@@ -44,7 +44,7 @@ enum Command {
     GaussianMetric(compare::GaussianMetricArgs),
     /// Guided sampling toward a class (classifier / classifier-free guidance): confidence and entropy as JSON.
     Guide(guide::GuideArgs),
-    /// Lipschitz constant of the score of p_t (estimate and bound) and E‖x_t‖²: one JSON line.
+    /// Lipschitz constant of the score of p_t (estimate, bounds, certified enclosure) and E‖x_t‖²: one JSON line.
     Smoothness(smoothness::SmoothnessArgs),
     /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
     GaussianError(gaussian_error::GaussianErrorArgs),

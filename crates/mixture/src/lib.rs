@@ -30,8 +30,10 @@
 
 mod covariance;
 mod density;
+mod enclosure;
 mod error;
 mod gaussian;
+mod interval;
 mod json;
 mod linalg;
 mod mixture;
@@ -39,12 +41,16 @@ mod smoothness;
 
 pub use covariance::{Covariance, Factor, Precision};
 pub use density::{Evaluation, MixtureDensity, Request};
+pub use enclosure::{
+    BoxBound, CertifiedHessian, EnclosureOptions, EnclosureStop, LipschitzEnclosure, lipschitz_enclosure, lipschitz_enclosure_with_progress,
+};
 pub use error::MixtureError;
 pub use gaussian::Gaussian;
 pub use mixture::{GaussianMixture, WEIGHT_SUM_TOL};
 pub use smoothness::{
-    BOUND_ROUNDING_MARGIN, LipschitzBound, LipschitzEstimate, SearchOptions, Smoothness, SmoothnessError, hessian_norms, lipschitz_bound,
-    lipschitz_estimate, second_moment_bound, smoothness, symmetric_spectral_norm,
+    BOUND_ROUNDING_MARGIN, LipschitzBound, LipschitzEstimate, Progress, SearchOptions, Smoothness, SmoothnessError, hessian_norms,
+    lipschitz_bound, lipschitz_estimate, lipschitz_estimate_with_progress, second_moment_bound, smoothness, smoothness_with,
+    symmetric_spectral_norm,
 };
 
 impl MixtureError {

@@ -40,6 +40,7 @@
 //! ```
 
 use crate::density::MixtureDensity;
+use crate::enclosure::{EnclosureOptions, LipschitzEnclosure, lipschitz_enclosure_with_progress};
 use crate::error::MixtureError;
 use crate::linalg;
 use crate::mixture::GaussianMixture;
@@ -70,6 +71,29 @@ pub enum SmoothnessError {
     /// An eigenvalue computation failed or produced a non-finite value.
     #[error("spectral norm: {0}")]
     Spectral(String),
+    /// A covariance too ill-conditioned for the certified enclosure: the rigorous residual bound of
+    /// its computed inverse or log-determinant is too large (≥ 0.5, resp. ≥ 0.25).
+    #[error("covariance of component {component} is too ill-conditioned to certify its inverse (residual bound {residual})")]
+    IllConditioned {
+        /// Component index.
+        component: usize,
+        /// The residual bound.
+        residual: f64,
+    },
+}
+
+/// A progress report of a long computation: `done` of `total` units of `stage`, and a short
+/// human-readable `note` (for a progress bar).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// `"search"` ([`lipschitz_estimate_with_progress`]) or `"enclosure"` ([`crate::lipschitz_enclosure_with_progress`]).
+    pub stage: &'static str,
+    /// Units done.
+    pub done: u64,
+    /// Units in all (the stage may stop earlier, for instance when the enclosure converges).
+    pub total: u64,
+    /// For instance the current enclosure.
+    pub note: String,
 }
 
 /// The spectral norm `‖H‖₂ = max_i |λ_i(H)|` of a symmetric matrix (lower triangle read).
@@ -328,6 +352,16 @@ fn project(x: &mut [f64], radius: Option<f64>) {
 /// assert!(e.value >= e.best_start && e.argmax.iter().map(|v| v * v).sum::<f64>() <= 16.0 + 1e-12);
 /// ```
 pub fn lipschitz_estimate(p: &GaussianMixture, opts: &SearchOptions) -> Result<LipschitzEstimate, SmoothnessError> {
+    lipschitz_estimate_with_progress(p, opts, &|_| {})
+}
+
+/// [`lipschitz_estimate`], reporting progress (`stage = "search"`; units: ascent iterations, out of
+/// `refine × iterations`) from the refinement threads.
+pub fn lipschitz_estimate_with_progress(
+    p: &GaussianMixture,
+    opts: &SearchOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<LipschitzEstimate, SmoothnessError> {
     check_radius(opts.radius)?;
     let density = p.density()?;
     let act = active_components(p)?;
@@ -369,13 +403,20 @@ pub fn lipschitz_estimate(p: &GaussianMixture, opts: &SearchOptions) -> Result<L
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     let best_start = values[order[0]];
     let scale = act.top.iter().fold(0.0f64, |m, &v| m.max(v)).recip().sqrt();
+    let refine = opts.refine.max(1).min(starts.len());
+    let total = (refine * opts.iterations) as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let tick = |n: u64| {
+        let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        progress(Progress { stage: "search", done: now, total, note: format!("{refine} ascents") });
+    };
     let refined: Vec<Result<Ascent, SmoothnessError>> = order
         .iter()
-        .take(opts.refine.max(1))
+        .take(refine)
         .copied()
         .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|s| ascend(&density, starts[s].clone(), values[s], scale, opts))
+        .map(|s| ascend(&density, starts[s].clone(), values[s], scale, opts, &tick))
         .collect();
     let mut best = (best_start, starts[order[0]].clone());
     for r in refined {
@@ -391,13 +432,24 @@ pub fn lipschitz_estimate(p: &GaussianMixture, opts: &SearchOptions) -> Result<L
 /// The end of one ascent: value, point, Hessian evaluations.
 type Ascent = (f64, Vec<f64>, usize);
 
-/// Monotone projected gradient ascent on `‖H‖₂` from `x` (value `fx`).
-fn ascend(density: &MixtureDensity, mut x: Vec<f64>, mut fx: f64, scale: f64, opts: &SearchOptions) -> Result<Ascent, SmoothnessError> {
+/// Monotone projected gradient ascent on `‖H‖₂` from `x` (value `fx`), `opts.iterations` at most;
+/// `tick(n)` is told of every iteration done (and of the skipped ones when it stops early).
+pub(crate) fn ascend(
+    density: &MixtureDensity,
+    mut x: Vec<f64>,
+    mut fx: f64,
+    scale: f64,
+    opts: &SearchOptions,
+    tick: &(dyn Fn(u64) + Sync),
+) -> Result<Ascent, SmoothnessError> {
     let d = x.len();
     let fd = 1e-4 * scale;
     let mut step = 0.1 * scale;
     let mut evals = 0;
-    for _ in 0..opts.iterations {
+    let mut iteration = 0;
+    while iteration < opts.iterations {
+        iteration += 1;
+        tick(1);
         if step < 1e-9 * scale {
             break;
         }
@@ -449,6 +501,9 @@ fn ascend(density: &MixtureDensity, mut x: Vec<f64>, mut fx: f64, scale: f64, op
         } else {
             step *= 0.5;
         }
+    }
+    if iteration < opts.iterations {
+        tick((opts.iterations - iteration) as u64);
     }
     Ok((fx, x, evals))
 }
@@ -506,6 +561,8 @@ pub struct Smoothness {
     pub argmax: Vec<f64>,
     /// [`lipschitz_bound`] of `p_t`.
     pub lipschitz_bound: LipschitzBound,
+    /// [`crate::lipschitz_enclosure`] of `p_t` on the ball, when asked for ([`smoothness_with`]).
+    pub enclosure: Option<LipschitzEnclosure>,
     /// The exact `E‖x_t‖² = Σ_i w_i (a² ‖μ_i‖² + a² tr Σ_i + b² d)` (THEORY §1).
     pub second_moment: f64,
     /// [`second_moment_bound`] of `p_t`.
@@ -514,6 +571,7 @@ pub struct Smoothness {
 
 /// The smoothness of the diffused law `p_t` of `x_t = a x_0 + b z`, `x_0 ∼ p` (the closure lemma):
 /// estimate and bound of the score's Lipschitz constant on the search ball, exact second moment.
+/// No certified enclosure (`enclosure = None`); [`smoothness_with`] adds it.
 ///
 /// ```
 /// use gmdiff_mixture::{GaussianMixture, SearchOptions, smoothness};
@@ -527,13 +585,57 @@ pub struct Smoothness {
 /// assert!((s.lipschitz_bound.value - 1.44).abs() < 1e-10);
 /// ```
 pub fn smoothness(p: &GaussianMixture, a: f64, b: f64, opts: &SearchOptions) -> Result<Smoothness, SmoothnessError> {
+    smoothness_with(p, a, b, opts, None, &|_| {})
+}
+
+/// [`smoothness`], plus (when `enclosure` is given) the certified enclosure of the Lipschitz
+/// constant on the ball `‖x‖ ≤ opts.radius`, started from the estimate's argmax; `progress` hears
+/// from both stages.
+///
+/// Errors: those of [`smoothness`] and [`crate::lipschitz_enclosure`]; an enclosure without a
+/// radius is [`SmoothnessError::InvalidOption`] (`radius`).
+///
+/// ```
+/// use gmdiff_mixture::{EnclosureOptions, GaussianMixture, SearchOptions, smoothness_with};
+/// let m: GaussianMixture = serde_json::from_str(
+///     r#"{"weights":[0.5,0.5],"means":[[-2.0],[2.0]],"covariances":[1.0,1.0]}"#).unwrap();
+/// let opts = SearchOptions { radius: Some(3.0), ..Default::default() };
+/// let s = smoothness_with(&m, 0.6, 0.8, &opts, Some(&EnclosureOptions::default()), &|_| {}).unwrap();
+/// let e = s.enclosure.unwrap();
+/// assert!(e.lower <= s.lipschitz_estimate * (1.0 + 1e-12) && s.lipschitz_estimate <= e.upper);
+/// assert!(e.upper <= s.lipschitz_bound.value * (1.0 + 1e-9));
+/// ```
+pub fn smoothness_with(
+    p: &GaussianMixture,
+    a: f64,
+    b: f64,
+    opts: &SearchOptions,
+    enclosure: Option<&EnclosureOptions>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Smoothness, SmoothnessError> {
     let pt = p.diffused(a, b)?;
-    let est = lipschitz_estimate(&pt, opts)?;
+    if enclosure.is_some() && opts.radius.is_none() {
+        return Err(SmoothnessError::InvalidOption {
+            name: "radius",
+            value: f64::INFINITY,
+            reason: "the certified enclosure needs a finite ball",
+        });
+    }
+    let est = lipschitz_estimate_with_progress(&pt, opts, progress)?;
     let bound = lipschitz_bound(&pt, opts.radius)?;
+    let enclosure = match (enclosure, opts.radius) {
+        (Some(e), Some(r)) => {
+            let mut e = e.clone();
+            e.starts.push(est.argmax.clone());
+            Some(lipschitz_enclosure_with_progress(&pt, r, &e, progress)?)
+        }
+        _ => None,
+    };
     Ok(Smoothness {
         lipschitz_estimate: est.value,
         argmax: est.argmax,
         lipschitz_bound: bound,
+        enclosure,
         second_moment: pt.second_moment(),
         second_moment_bound: second_moment_bound(&pt),
     })
