@@ -103,21 +103,27 @@ impl DiscreteChain {
     pub fn betas(&self) -> &[f64] {
         &self.betas
     }
-    /// The marginal coefficients at step `k ∈ 0..=N`: `a = sqrt(ᾱ_k)`, `b = sqrt(1 − ᾱ_k)`.
-    ///
-    /// `t` is the step index as a float, `beta` is `β_k` (0 at `k = 0`) and `integrated_beta`
-    /// is `−log ᾱ_k`, so that `a = exp(−½ integrated_beta)` as for the continuous processes.
+    /// The marginal coefficients at step `k ∈ 0..=N`: `a = sqrt(ᾱ_k)`, `b = sqrt(1 − ᾱ_k)`,
+    /// `log a = ½ log ᾱ_k`, `λ = log(a/b)`, `c² = 1`; `t` is the step index as a float. A chain has
+    /// no time derivatives: `da`, `db`, `f` and `g2` are NaN (the samplers that need them refuse
+    /// chains).
     pub fn at(&self, k: usize) -> Result<Coefficients, ProcessError> {
         if k > self.len() {
             return Err(ProcessError::TimeOutOfRange { t: k as f64, horizon: self.len() as f64 });
         }
         let ab = self.alpha_bars[k];
+        let (a, b) = (ab.sqrt(), (1.0 - ab).sqrt());
         Ok(Coefficients {
             t: k as f64,
-            a: ab.sqrt(),
-            b: (1.0 - ab).sqrt(),
-            beta: if k == 0 { 0.0 } else { self.betas[k - 1] },
-            integrated_beta: -ab.ln(),
+            a,
+            b,
+            da: f64::NAN,
+            db: f64::NAN,
+            log_a: 0.5 * ab.ln(),
+            lambda: a.ln() - b.ln(),
+            f: f64::NAN,
+            g2: f64::NAN,
+            c2: 1.0,
         })
     }
 }

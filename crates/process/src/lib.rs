@@ -1,7 +1,8 @@
 //! Forward noising processes, discrete DDPM chains, time grids and the batched [`Score`] trait.
 //!
-//! Every process here is variance preserving: `x_t = a_t x_0 + b_t z` with `a_t² + b_t² = 1`
-//! (THEORY §0). This crate is the small shared base of the gmdiff workspace: targets implement
+//! Every process here is a Gaussian path `x_t = a_t x_0 + b_t z` ([`GaussianPath`], THEORY §0):
+//! the variance-preserving family ([`ForwardProcess`]: VP linear, VP cosine, OU) and sub-VP, VE,
+//! EDM and flow matching. This crate is the small shared base of the gmdiff workspace: targets implement
 //! [`Score`], samplers walk a [`TimeGrid`] or a [`DiscreteChain`]. It also holds the one set of
 //! input checks every crate uses ([`check_parameter`], [`check_weights`], [`covariance_eigen`],
 //! [`check_covariance`]), so all crates accept and refuse the same inputs.
@@ -11,17 +12,18 @@
 //! (`cargo run --release -p gmdiff-process --example schedules`).
 //!
 //! ```
-//! use gmdiff_process::{ForwardProcess, Ou, TimeGrid};
+//! use gmdiff_process::{GaussianPath, Ou, TimeGrid};
 //! let ou = Ou::new(1.0).unwrap();
 //! let grid = TimeGrid::uniform(&ou, 10, 0.0).unwrap();
 //! assert_eq!(grid.steps(), 10);
-//! assert!((ou.sigma(1.0).powi(2) - (1.0 - (-2.0f64).exp())).abs() < 1e-15);
+//! assert!((ou.at(1.0).unwrap().b.powi(2) - (1.0 - (-2.0f64).exp())).abs() < 1e-15);
 //! ```
 #![warn(missing_docs)]
 
 mod chain;
 mod error;
 mod grid;
+mod paths;
 mod process;
 mod rng;
 mod score;
@@ -30,7 +32,8 @@ mod validate;
 pub use chain::DiscreteChain;
 pub use error::ProcessError;
 pub use grid::TimeGrid;
-pub use process::{Coefficients, ForwardProcess, Ou, Process, VpCosine, VpLinear};
+pub use paths::{Edm, Flow, SubVp, Ve};
+pub use process::{Coefficients, ForwardProcess, GaussianPath, Ou, Process, VpCosine, VpLinear};
 pub use rng::particle_rng;
 pub use score::Score;
 pub use validate::{

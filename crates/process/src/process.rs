@@ -1,41 +1,141 @@
-//! Continuous variance-preserving forward processes.
+//! Gaussian paths `x_t = a_t x_0 + b_t z` and the variance-preserving (VP) family.
 //!
-//! All processes here are of the form `dx = −½ β(t) x dt + sqrt(β(t)) dw` (Song et al.), so that
-//! `x_t = a_t x_0 + b_t z` with `a_t = exp(−½ ∫₀ᵗ β)` and `b_t² = 1 − a_t²` (THEORY §0).
+//! A path is given by `a_t`, `b_t`, their time derivatives, `λ_t = log(a_t/b_t)` and the inverse of
+//! `λ` ([`GaussianPath`]). Its forward SDE `dx = f(t) x dt + g(t) dw` has `f = d log a/dt` and
+//! `g² = d(b²)/dt − 2 f b² = −2 b² dλ/dt` (Song et al. 2021; Kingma et al. 2021, eq. 9; THEORY §0).
+//! The VP processes `dx = −½ β(t) x dt + sqrt(β(t)) dw` ([`ForwardProcess`]) are paths with
+//! `a_t = exp(−½ B(t))`, `b_t² = 1 − a_t²`, `f = −β/2`, `g² = β`. The other built-in paths (sub-VP,
+//! VE, EDM, flow matching) are in [`crate::paths`].
 
 use crate::error::{ProcessError, check};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::FRAC_PI_2;
 
-/// The coefficients of a forward process at one time `t`.
+/// A Gaussian path at one time `t`: `x_t = a x_0 + b z`, with the derivatives a step needs.
+///
+/// Every field is computed by the path through its most accurate route (for VP: from `β(t)` and
+/// `B(t)`; `f = −β/2`, `g² = β`, `log a = −B/2` exactly). On a discrete chain the time derivatives
+/// do not exist and `da`, `db`, `f`, `g2` are NaN; the samplers that need them refuse chains.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coefficients {
-    /// The forward time `t`.
+    /// The forward time `t` (the step index on a discrete chain).
     pub t: f64,
-    /// Signal scale `a_t = exp(−½ B(t))`.
+    /// Signal scale `a_t ≥ 0`.
     pub a: f64,
-    /// Noise scale `b_t = sqrt(1 − a_t²)`, computed as `sqrt(−expm1(−B(t)))`.
+    /// Noise scale `b_t ≥ 0`.
     pub b: f64,
-    /// Noise rate `β(t)`.
-    pub beta: f64,
-    /// Integrated rate `B(t) = ∫₀ᵗ β(s) ds`.
-    pub integrated_beta: f64,
+    /// `da/dt`.
+    pub da: f64,
+    /// `db/dt` (`+∞` where `b = 0` on VP paths, whose `b ∝ sqrt(t)` near 0).
+    pub db: f64,
+    /// `log a_t` (`−∞` where `a_t = 0`).
+    pub log_a: f64,
+    /// The log signal-to-noise ratio `λ_t = log(a_t/b_t)` (half of `log SNR`), decreasing in `t`.
+    pub lambda: f64,
+    /// The drift coefficient `f(t) = d log a/dt` (`−∞` where `a_t = 0`).
+    pub f: f64,
+    /// The squared diffusion `g(t)² = d(b²)/dt − 2 f b² = −2 b² dλ/dt`.
+    pub g2: f64,
+    /// The total scale `c_t² = a_t² + b_t²`: exactly `1` on VP paths, so that the VP-derived samplers
+    /// (DDPM, EI) act on `x/c_t`, which is VP on every path.
+    pub c2: f64,
+}
+
+impl Coefficients {
+    /// `σ_t = b_t/a_t` (`∞` where `a_t = 0`): the noise level of the scaled variable `x/a_t`, the
+    /// `σ` of EDM and k-diffusion.
+    pub fn sigma(&self) -> f64 {
+        self.b / self.a
+    }
+}
+
+/// A Gaussian path `x_t = a_t x_0 + b_t z` on `[0, T]`: the one small trait a user's own path
+/// implements (issue 12). Densities, scores, samplers and exact laws only see [`Coefficients`].
+///
+/// Required: the horizon, [`GaussianPath::eval`] (all coefficients at `t`, unchecked) and the
+/// inverse of `λ`. `b_0 = 0` is expected (the data at `t = 0`) but not enforced.
+///
+/// ```
+/// use gmdiff_process::{GaussianPath, Flow};
+/// let flow = Flow::default(); // a = 1 − t, b = t
+/// let c = flow.at(0.25).unwrap();
+/// assert_eq!((c.a, c.b, c.da, c.db), (0.75, 0.25, -1.0, 1.0));
+/// assert!((flow.time_of_lambda(c.lambda) - 0.25).abs() < 1e-15);
+/// ```
+pub trait GaussianPath: Send + Sync {
+    /// The horizon `T`, where samplers start.
+    fn horizon(&self) -> f64;
+    /// All coefficients at `t`, without a range check.
+    fn eval(&self, t: f64) -> Coefficients;
+    /// The inverse of `λ_t = log(a_t/b_t)`: the time with `λ_t = lambda`.
+    fn time_of_lambda(&self, lambda: f64) -> f64;
+    /// `σ_t = b_t/a_t` at `t` (`∞` where `a_t = 0`), unchecked.
+    fn sigma_at(&self, t: f64) -> f64 {
+        self.eval(t).sigma()
+    }
+    /// The time with `σ_t = b_t/a_t = sigma`; by default through `λ = −log σ`.
+    fn time_of_sigma(&self, sigma: f64) -> f64 {
+        self.time_of_lambda(-sigma.ln())
+    }
+    /// The standard deviation `s` of the standard start `N(0, s² I)` at `T`: `1` for VP, sub-VP and
+    /// flow, `σ_max` for VE and EDM.
+    fn start_std(&self) -> f64 {
+        1.0
+    }
+    /// The end of the times at which the formulas define the path: `∞` when they hold for every
+    /// `t ≥ 0` (Ornstein–Uhlenbeck; linear VP, whose `β` is continued linearly past `T`), else the
+    /// horizon `T`.
+    ///
+    /// The horizon `T` is where *samplers* start; a density, score or Hessian query of `p_t` is
+    /// meaningful at any `t ∈ [0, defined_until()]` ([`GaussianPath::coefficients`]).
+    fn defined_until(&self) -> f64 {
+        self.horizon()
+    }
+    /// Checks `t ∈ [0, T]` and returns the coefficients at `t`: the route for samplers and grids,
+    /// which run on `[0, T]`.
+    fn at(&self, t: f64) -> Result<Coefficients, ProcessError> {
+        let horizon = self.horizon();
+        if !(t.is_finite() && (0.0..=horizon).contains(&t)) {
+            return Err(ProcessError::TimeOutOfRange { t, horizon });
+        }
+        Ok(self.eval(t))
+    }
+    /// Checks `t ∈ [0, defined_until()]` (not `t ≤ T`) and returns the coefficients at `t`: the
+    /// route for density, score and Hessian queries of `p_t`, which need no horizon. For OU and
+    /// linear VP any finite `t ≥ 0` is accepted; at large `t`, `a_t` underflows to `0` and `b_t = 1`
+    /// (then `p_t = N(0, I)` to `f64` precision).
+    ///
+    /// Errors: [`ProcessError::TimeOutOfRange`] (with `horizon = defined_until()`) for a negative,
+    /// non-finite or too late `t`.
+    ///
+    /// ```
+    /// use gmdiff_process::{GaussianPath, Ou};
+    /// let ou = Ou::new(1.0).unwrap();
+    /// assert!(ou.at(1.5).is_err()); // samplers stop at T
+    /// let c = ou.coefficients(1.5).unwrap(); // queries do not
+    /// assert_eq!(c.a, (-1.5f64).exp());
+    /// ```
+    fn coefficients(&self, t: f64) -> Result<Coefficients, ProcessError> {
+        let end = self.defined_until();
+        if !(t.is_finite() && t >= 0.0 && t <= end) {
+            return Err(ProcessError::TimeOutOfRange { t, horizon: end });
+        }
+        Ok(self.eval(t))
+    }
 }
 
 /// A variance-preserving forward process `dx = −½ β(t) x dt + sqrt(β(t)) dw` on `[0, T]`.
 ///
-/// Implementors give `β`, its integral and the integral's inverse; everything else follows:
+/// Implementors give `β`, its integral and the integral's inverse; the [`GaussianPath`] follows:
 ///
-/// * `a_t = exp(−½ B(t))`, `b_t = sqrt(1 − a_t²)`,
-/// * the log signal-to-noise ratio `λ(t) = log(a_t² / b_t²) = −log(expm1(B(t)))`.
-///
-/// The unchecked methods assume `t ∈ [0, T]`; [`ForwardProcess::at`] checks it.
+/// * `a_t = exp(−½ B(t))`, `b_t = sqrt(1 − a_t²) = sqrt(−expm1(−B(t)))`, `f = −β/2`, `g² = β`,
+/// * `λ_t = log(a_t/b_t) = −½ log(expm1(B(t)))`, inverted through `B = log1p(e^{−2λ})`.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, VpLinear};
+/// use gmdiff_process::{ForwardProcess, GaussianPath, VpLinear};
 /// let vp = VpLinear::default(); // β_min = 0.1, β_max = 20, T = 1
 /// let c = vp.at(1.0).unwrap();
-/// assert!((c.integrated_beta - 10.05).abs() < 1e-12);
+/// assert!((-2.0 * c.log_a - 10.05).abs() < 1e-12);
 /// assert!((c.a * c.a + c.b * c.b - 1.0).abs() < 1e-15);
 /// ```
 pub trait ForwardProcess: Send + Sync {
@@ -47,70 +147,56 @@ pub trait ForwardProcess: Send + Sync {
     fn integrated_beta(&self, t: f64) -> f64;
     /// The inverse of `B`: the time `t` with `B(t) = big_b`, for `big_b ∈ [0, B(T)]`.
     fn time_of_integrated_beta(&self, big_b: f64) -> f64;
-
-    /// `a_t = exp(−½ B(t))`.
-    fn alpha(&self, t: f64) -> f64 {
-        (-0.5 * self.integrated_beta(t)).exp()
-    }
-    /// `b_t = sqrt(1 − a_t²) = sqrt(−expm1(−B(t)))`, accurate for small `t`.
-    fn sigma(&self, t: f64) -> f64 {
-        (-(-self.integrated_beta(t)).exp_m1()).sqrt()
-    }
-    /// The log signal-to-noise ratio `λ(t) = log(a_t²/b_t²) = −log(expm1(B(t)))`, decreasing in `t`.
-    fn log_snr(&self, t: f64) -> f64 {
-        -self.integrated_beta(t).exp_m1().ln()
-    }
-    /// The inverse of [`ForwardProcess::log_snr`]: `B = log1p(e^{−λ})`, then `t = B⁻¹(B)`.
-    fn time_of_log_snr(&self, lambda: f64) -> f64 {
-        let big_b = if lambda > 0.0 { (-lambda).exp().ln_1p() } else { -lambda + lambda.exp().ln_1p() };
-        self.time_of_integrated_beta(big_b)
-    }
-    /// The end of the times at which the formulas define the process: `∞` when `β(t)` is defined
-    /// and non-negative for every `t ≥ 0` (Ornstein–Uhlenbeck; linear VP, whose `β` is continued
-    /// linearly past `T`), else the horizon `T` (the cosine schedule, whose `β` blows up).
-    ///
-    /// The horizon `T` is where *samplers* start; a density, score or Hessian query of `p_t` is
-    /// meaningful at any `t ∈ [0, defined_until()]` ([`ForwardProcess::coefficients`]).
+    /// See [`GaussianPath::defined_until`].
     fn defined_until(&self) -> f64 {
         self.horizon()
     }
-    /// Checks `t ∈ [0, T]` and returns the coefficients at `t`: the route for samplers and grids,
-    /// which run on `[0, T]`.
-    fn at(&self, t: f64) -> Result<Coefficients, ProcessError> {
-        let horizon = self.horizon();
-        if !(t.is_finite() && (0.0..=horizon).contains(&t)) {
-            return Err(ProcessError::TimeOutOfRange { t, horizon });
-        }
-        Ok(coefficients_unchecked(self, t))
+}
+
+impl<P: ForwardProcess> GaussianPath for P {
+    fn horizon(&self) -> f64 {
+        ForwardProcess::horizon(self)
     }
-    /// Checks `t ∈ [0, defined_until()]` (not `t ≤ T`) and returns the coefficients at `t`: the
-    /// route for density, score and Hessian queries of `p_t`, which need no horizon. For OU and
-    /// linear VP any finite `t ≥ 0` is accepted; at large `t`, `a_t` underflows to `0` and `b_t = 1`
-    /// (then `p_t = N(0, I)` to `f64` precision).
-    ///
-    /// Errors: [`ProcessError::TimeOutOfRange`] (with `horizon = defined_until()`) for a negative,
-    /// non-finite or too late `t`.
-    ///
-    /// ```
-    /// use gmdiff_process::{ForwardProcess, Ou};
-    /// let ou = Ou::new(1.0).unwrap();
-    /// assert!(ou.at(1.5).is_err()); // samplers stop at T
-    /// let c = ou.coefficients(1.5).unwrap(); // queries do not
-    /// assert_eq!(c.a, (-1.5f64).exp());
-    /// ```
-    fn coefficients(&self, t: f64) -> Result<Coefficients, ProcessError> {
-        let end = self.defined_until();
-        if !(t.is_finite() && t >= 0.0 && t <= end) {
-            return Err(ProcessError::TimeOutOfRange { t, horizon: end });
-        }
-        Ok(coefficients_unchecked(self, t))
+    fn defined_until(&self) -> f64 {
+        ForwardProcess::defined_until(self)
+    }
+    fn eval(&self, t: f64) -> Coefficients {
+        vp_coefficients(t, self.beta(t), self.integrated_beta(t))
+    }
+    /// `B = log1p(e^{−2λ})` (in an overflow-free form), then `t = B⁻¹(B)`.
+    fn time_of_lambda(&self, lambda: f64) -> f64 {
+        let l = 2.0 * lambda;
+        let big_b = if l > 0.0 { (-l).exp().ln_1p() } else { -l + l.exp().ln_1p() };
+        self.time_of_integrated_beta(big_b)
+    }
+    /// `σ = sqrt(expm1(B))`.
+    fn sigma_at(&self, t: f64) -> f64 {
+        self.integrated_beta(t).exp_m1().sqrt()
+    }
+    /// `B = log1p(σ²)`, then `t = B⁻¹(B)` (the route of the Karras grid).
+    fn time_of_sigma(&self, sigma: f64) -> f64 {
+        self.time_of_integrated_beta((sigma * sigma).ln_1p())
     }
 }
 
-/// `(a_t, b_t, β(t), B(t))` at `t`, without range check.
-fn coefficients_unchecked<P: ForwardProcess + ?Sized>(p: &P, t: f64) -> Coefficients {
-    let integrated_beta = p.integrated_beta(t);
-    Coefficients { t, a: (-0.5 * integrated_beta).exp(), b: (-(-integrated_beta).exp_m1()).sqrt(), beta: p.beta(t), integrated_beta }
+/// The VP coefficients from `β(t)` and `B(t)`: `a = e^{−B/2}`, `b = sqrt(−expm1(−B))`, `f = −β/2`,
+/// `g² = β`, `da = f a`, `db = β a²/(2b)`, `λ = −½ log(expm1(B))`.
+pub(crate) fn vp_coefficients(t: f64, beta: f64, integrated_beta: f64) -> Coefficients {
+    let a = (-0.5 * integrated_beta).exp();
+    let b = (-(-integrated_beta).exp_m1()).sqrt();
+    let f = -0.5 * beta;
+    Coefficients {
+        t,
+        a,
+        b,
+        da: f * a,
+        db: 0.5 * beta * a * a / b,
+        log_a: -0.5 * integrated_beta,
+        lambda: -0.5 * integrated_beta.exp_m1().ln(),
+        f,
+        g2: beta,
+        c2: 1.0,
+    }
 }
 
 /// VP process with linear rate `β(t) = β_min + t (β_max − β_min)` (Song et al.).
@@ -279,12 +365,14 @@ impl ForwardProcess for Ou {
     }
 }
 
-/// Any of the continuous processes, for configuration files and the CLI.
+/// Any of the built-in paths, for configuration files and the CLI.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, Process};
+/// use gmdiff_process::{GaussianPath, Process};
 /// let p: Process = serde_json::from_str(r#"{"kind":"ou","horizon":2.0}"#).unwrap();
 /// assert_eq!(p.horizon(), 2.0);
+/// let e: Process = serde_json::from_str(r#"{"kind":"edm","sigma_max":80.0}"#).unwrap();
+/// assert_eq!(e.start_std(), 80.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -295,11 +383,28 @@ pub enum Process {
     VpCosine(VpCosine),
     /// [`Ou`].
     Ou(Ou),
+    /// [`crate::SubVp`].
+    SubVp(crate::SubVp),
+    /// [`crate::Ve`].
+    Ve(crate::Ve),
+    /// [`crate::Edm`].
+    Edm(crate::Edm),
+    /// [`crate::Flow`].
+    Flow(crate::Flow),
 }
 
 impl Default for Process {
     fn default() -> Self {
         Process::Vp(VpLinear::default())
+    }
+}
+
+impl Process {
+    /// The CLI names of the paths, in the order of the variants.
+    pub const NAMES: [&'static str; 7] = ["vp", "vp-cosine", "ou", "sub-vp", "ve", "edm", "flow"];
+    /// True on the VP paths (`a² + b² = 1`): VP linear, VP cosine and OU.
+    pub fn is_variance_preserving(&self) -> bool {
+        matches!(self, Process::Vp(_) | Process::VpCosine(_) | Process::Ou(_))
     }
 }
 
@@ -309,25 +414,35 @@ macro_rules! delegate {
             Process::Vp($p) => $e,
             Process::VpCosine($p) => $e,
             Process::Ou($p) => $e,
+            Process::SubVp($p) => $e,
+            Process::Ve($p) => $e,
+            Process::Edm($p) => $e,
+            Process::Flow($p) => $e,
         }
     };
 }
 
-impl ForwardProcess for Process {
+impl GaussianPath for Process {
     fn horizon(&self) -> f64 {
-        delegate!(self, p => p.horizon())
+        delegate!(self, p => GaussianPath::horizon(p))
     }
     fn defined_until(&self) -> f64 {
-        delegate!(self, p => p.defined_until())
+        delegate!(self, p => GaussianPath::defined_until(p))
     }
-    fn beta(&self, t: f64) -> f64 {
-        delegate!(self, p => p.beta(t))
+    fn eval(&self, t: f64) -> Coefficients {
+        delegate!(self, p => p.eval(t))
     }
-    fn integrated_beta(&self, t: f64) -> f64 {
-        delegate!(self, p => p.integrated_beta(t))
+    fn time_of_lambda(&self, lambda: f64) -> f64 {
+        delegate!(self, p => p.time_of_lambda(lambda))
     }
-    fn time_of_integrated_beta(&self, big_b: f64) -> f64 {
-        delegate!(self, p => p.time_of_integrated_beta(big_b))
+    fn time_of_sigma(&self, sigma: f64) -> f64 {
+        delegate!(self, p => p.time_of_sigma(sigma))
+    }
+    fn sigma_at(&self, t: f64) -> f64 {
+        delegate!(self, p => p.sigma_at(t))
+    }
+    fn start_std(&self) -> f64 {
+        delegate!(self, p => p.start_std())
     }
 }
 
