@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use faer::MatRef;
 use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
-use gmdiff::process::{Coefficients, ForwardProcess, Ou, Process, ProcessError, VpCosine, VpLinear};
+use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, Ve, VpCosine, VpLinear};
 use std::path::PathBuf;
 
 /// Any error of a subcommand; printed as one `error:` line, exit status 2.
@@ -38,6 +38,14 @@ pub enum ProcessKind {
     VpCosine,
     /// Ornstein–Uhlenbeck, β ≡ 2.
     Ou,
+    /// Sub-VP of Song et al. (2021) on the linear β of --beta-min/--beta-max: b = 1 − a².
+    SubVp,
+    /// Variance exploding, σ(t) = σ_min (σ_max/σ_min)^t, b² = σ(t)² − σ_min², t ∈ [0, 1].
+    Ve,
+    /// EDM (Karras et al. 2022): a = 1, b = σ = t, t ∈ [0, σ_max].
+    Edm,
+    /// Flow matching / rectified flow: a = 1 − t, b = t, t ∈ [0, T], T ≤ 1.
+    Flow,
 }
 
 /// The forward process: `--process`, `--beta-min`, `--beta-max`, `--horizon`.
@@ -55,9 +63,15 @@ pub struct ProcessArgs {
     /// β_max of the linear VP process [default: 20].
     #[arg(long, allow_negative_numbers = true)]
     pub beta_max: Option<f64>,
-    /// Horizon T of vp and ou [default: 1; for `guide`: 5].
+    /// Horizon T of vp, ou, sub-vp and flow [default: 1; for `guide`: 5].
     #[arg(long, allow_negative_numbers = true)]
     pub horizon: Option<f64>,
+    /// σ_min of ve [default: 0.01].
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma_min: Option<f64>,
+    /// σ_max of ve [default: 50] and edm [default: 80; its horizon T = σ_max].
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma_max: Option<f64>,
 }
 
 impl ProcessArgs {
@@ -70,16 +84,36 @@ impl ProcessArgs {
     pub fn process_or(&self, kind: ProcessKind, horizon: f64) -> Result<Process, CliError> {
         let kind = self.process.unwrap_or(kind);
         let horizon = self.horizon.unwrap_or(horizon);
-        if kind != ProcessKind::Vp && (self.beta_min.is_some() || self.beta_max.is_some()) {
-            return Err(CliError::Usage(format!("--beta-min/--beta-max apply only to --process vp, not {}", kind.name())));
+        let linear_beta = matches!(kind, ProcessKind::Vp | ProcessKind::SubVp);
+        if !linear_beta && (self.beta_min.is_some() || self.beta_max.is_some()) {
+            return Err(CliError::Usage(format!("--beta-min/--beta-max apply only to --process vp and sub-vp, not {}", kind.name())));
         }
-        if kind == ProcessKind::VpCosine && self.horizon.is_some() {
-            return Err(CliError::Usage("--horizon does not apply to --process vp-cosine (its horizon is fixed, T = 0.9946)".into()));
+        if kind != ProcessKind::Ve && self.sigma_min.is_some() {
+            return Err(CliError::Usage(format!("--sigma-min applies only to --process ve, not {}", kind.name())));
         }
+        if !matches!(kind, ProcessKind::Ve | ProcessKind::Edm) && self.sigma_max.is_some() {
+            return Err(CliError::Usage(format!("--sigma-max applies only to --process ve and edm, not {}", kind.name())));
+        }
+        if self.horizon.is_some() {
+            let fixed = match kind {
+                ProcessKind::VpCosine => Some("its horizon is fixed, T = 0.9946"),
+                ProcessKind::Ve => Some("its horizon is fixed, T = 1"),
+                ProcessKind::Edm => Some("its horizon is T = σ_max: use --sigma-max"),
+                _ => None,
+            };
+            if let Some(why) = fixed {
+                return Err(CliError::Usage(format!("--horizon does not apply to --process {} ({why})", kind.name())));
+            }
+        }
+        let linear = || VpLinear::new(self.beta_min.unwrap_or(0.1), self.beta_max.unwrap_or(20.0), horizon);
         Ok(match kind {
-            ProcessKind::Vp => Process::Vp(VpLinear::new(self.beta_min.unwrap_or(0.1), self.beta_max.unwrap_or(20.0), horizon)?),
+            ProcessKind::Vp => Process::Vp(linear()?),
             ProcessKind::VpCosine => Process::VpCosine(VpCosine::default()),
             ProcessKind::Ou => Process::Ou(Ou::new(horizon)?),
+            ProcessKind::SubVp => Process::SubVp(SubVp::new(linear()?)),
+            ProcessKind::Ve => Process::Ve(Ve::new(self.sigma_min.unwrap_or(0.01), self.sigma_max.unwrap_or(50.0))?),
+            ProcessKind::Edm => Process::Edm(Edm::new(self.sigma_max.unwrap_or(80.0))?),
+            ProcessKind::Flow => Process::Flow(Flow::new(if self.horizon.is_some() { horizon } else { 1.0 })?),
         })
     }
 }
@@ -90,6 +124,10 @@ impl ProcessKind {
             ProcessKind::Vp => "vp",
             ProcessKind::VpCosine => "vp-cosine",
             ProcessKind::Ou => "ou",
+            ProcessKind::SubVp => "sub-vp",
+            ProcessKind::Ve => "ve",
+            ProcessKind::Edm => "edm",
+            ProcessKind::Flow => "flow",
         }
     }
 }

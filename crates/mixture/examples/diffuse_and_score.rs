@@ -15,7 +15,7 @@
 //! Run: `cargo run --release -p gmdiff-mixture --example diffuse_and_score`
 use faer::Mat;
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff_process::{ForwardProcess, Score, VpLinear};
+use gmdiff_process::{GaussianPath, Score, VpLinear};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let p = GaussianMixture::new(

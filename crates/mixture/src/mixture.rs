@@ -224,4 +224,12 @@ impl Score for GaussianMixture {
     fn score_into(&self, at: &Coefficients, x: faer::MatRef<'_, f64>, out: faer::MatMut<'_, f64>) -> Result<(), MixtureError> {
         self.diffused(at.a, at.b)?.density()?.score_batch_into(x, out)
     }
+    /// `Σ_i w_i μ_i`.
+    fn data_mean(&self) -> Option<Vec<f64>> {
+        let mut m = vec![0.0; GaussianMixture::dim(self)];
+        for (w, c) in self.weights().iter().zip(self.components()) {
+            m.iter_mut().zip(c.mean()).for_each(|(m, mu)| *m += w * mu);
+        }
+        Some(m)
+    }
 }

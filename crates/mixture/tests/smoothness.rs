@@ -18,7 +18,7 @@ use gmdiff_mixture::{
     Covariance, EnclosureOptions, EnclosureStop, Gaussian, GaussianMixture, SearchOptions, SmoothnessError, hessian_norms, lipschitz_bound,
     lipschitz_enclosure, lipschitz_estimate, second_moment_bound, smoothness,
 };
-use gmdiff_process::{ForwardProcess, VpLinear};
+use gmdiff_process::{GaussianPath, VpLinear};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

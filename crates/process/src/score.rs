@@ -37,4 +37,11 @@ pub trait Score: Send + Sync {
     fn dim(&self) -> usize;
     /// Writes `s(x_i, t)` into row `i` of `out`, for every row `x_i` of `x`.
     fn score_into(&self, at: &Coefficients, x: MatRef<'_, f64>, out: MatMut<'_, f64>) -> Result<(), Self::Error>;
+    /// The data mean `E x₀` (length `d`), or `None` when the score does not know it (the default).
+    ///
+    /// It is the `x₀` prediction `E[x₀ | x_t]` where `a_t = 0` (the start of flow matching): there
+    /// `x_t` carries no information about `x₀`, and Tweedie's `x̂₀ = (x + b² s)/a` is `0/0`.
+    fn data_mean(&self) -> Option<Vec<f64>> {
+        None
+    }
 }

@@ -42,6 +42,23 @@ pub trait Algebra {
     fn lin(&mut self, terms: &[(f64, &Self::Value)]) -> Self::Value;
     /// The score `s_t(x)` at the process coefficients `at`; counts one score evaluation.
     fn score(&mut self, at: &Coefficients, x: &Self::Value) -> Result<Self::Value, SolverError>;
+    /// The `x₀` prediction `x̂₀ = E[x₀ | x_t = x]`; counts one score evaluation.
+    ///
+    /// By default Tweedie's formula `x̂₀ = (x + b² s_t(x))/a` where `a_t > 0` and
+    /// [`Algebra::data_mean`] where `a_t = 0` (the flow path's start).
+    fn denoise(&mut self, at: &Coefficients, x: &Self::Value) -> Result<Self::Value, SolverError> {
+        if at.a > 0.0 {
+            let s = self.score(at, x)?;
+            Ok(self.lin(&[(1.0 / at.a, x), (at.b * at.b / at.a, &s)]))
+        } else {
+            self.data_mean(at)
+        }
+    }
+    /// The data mean `E x₀` as a value: the `x₀` prediction at `a_t = 0`; counts one score
+    /// evaluation. The default is [`SolverError::NoDenoiser`].
+    fn data_mean(&mut self, at: &Coefficients) -> Result<Self::Value, SolverError> {
+        Err(SolverError::NoDenoiser { t: at.t })
+    }
     /// A fresh `N(0, I_d)` value, independent of every value before.
     fn noise(&mut self) -> Self::Value;
     /// The number of score evaluations so far (per particle).

@@ -51,6 +51,15 @@ pub enum SolverError {
         /// Forward time of the evaluation.
         t: f64,
     },
+    /// An `x₀` prediction at `a_t = 0`, where Tweedie's formula is `0/0`, for a score that does not
+    /// give the data mean ([`gmdiff_process::Score::data_mean`]).
+    #[error(
+        "the x₀ prediction at t = {t} (where a_t = 0) needs the data mean, which this score does not give: start below a_t = 0 (e.g. a flow horizon T < 1)"
+    )]
+    NoDenoiser {
+        /// Forward time of the evaluation.
+        t: f64,
+    },
     /// Two objects that should have the same dimension do not.
     #[error("dimension mismatch in {what}: expected {expected}, found {found}")]
     Dimension {

@@ -307,6 +307,11 @@ pub trait LinearScore<C: Coef>: Sync {
     fn affine(&self, at: &Coefficients) -> Result<(Op<C>, Option<Vec<f64>>), SolverError>;
     /// The exact law `p_t = N(a μ, a² Σ + b² I)` of the data process at `at` (mean `None` is 0).
     fn marginal(&self, at: &Coefficients) -> Marginal<C>;
+    /// The data mean in the coefficient basis (`Some(None)` for a centred target), or `None` when
+    /// the score does not know it (the default): the `x₀` prediction at `a_t = 0`.
+    fn data_mean(&self) -> Option<Option<Vec<f64>>> {
+        None
+    }
 }
 
 /// A Gaussian law `N(mean, cov)` in the coefficient basis (`mean = None` means 0).
@@ -400,6 +405,12 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Algebra for LawEngine<'_, C, T> {
             noise: x.noise.iter().map(|(i, g)| (*i, l.mul(g))).collect(),
             constant,
         })
+    }
+    fn data_mean(&mut self, at: &Coefficients) -> Result<Affine<C>, SolverError> {
+        let mean = self.target.data_mean().ok_or(SolverError::NoDenoiser { t: at.t })?;
+        self.evals += 1;
+        let m = self.law.means.len();
+        Ok(Affine { basis: vec![None; m], noise: Vec::new(), constant: mean.or_else(|| Some(vec![0.0; self.target.dim()])) })
     }
     fn noise(&mut self) -> Affine<C> {
         self.next_noise += 1;

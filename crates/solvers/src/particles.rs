@@ -169,6 +169,11 @@ impl<S: Score + ?Sized> Algebra for Particles<'_, S> {
         self.evals += 1;
         Ok(out)
     }
+    fn data_mean(&mut self, at: &Coefficients) -> Result<Vec<f64>, SolverError> {
+        let mean = self.score.data_mean().ok_or(SolverError::NoDenoiser { t: at.t })?;
+        self.evals += 1;
+        Ok(mean.iter().copied().cycle().take(self.n * self.d).collect())
+    }
     fn noise(&mut self) -> Vec<f64> {
         let d = self.d;
         let mut out = vec![0.0; self.n * d];

@@ -1,7 +1,7 @@
 //! Where a sampler runs: a continuous process on a time grid, or a discrete DDPM chain.
 
 use crate::error::SolverError;
-use gmdiff_process::{Coefficients, DiscreteChain, ForwardProcess, Process, TimeGrid};
+use gmdiff_process::{Coefficients, DiscreteChain, GaussianPath, Process, TimeGrid};
 
 /// A continuous process with a decreasing grid `T = t_0 > … > t_S = ε`, or a discrete chain.
 ///
@@ -44,7 +44,9 @@ pub struct StepInfo {
     pub prev: Option<Coefficients>,
     /// The step length `h = t_k − t_{k+1}` in forward time (`1` on a chain).
     pub h: f64,
-    /// The DDPM rate: `β_k = h·β(t_k)` on a grid (THEORY §3), the chain's `β_k` on a chain.
+    /// The DDPM rate: `β_k = h·g²(t_k)/c²(t_k)` on a grid, the rate of the VP-normalised variable
+    /// `x/c_t` (on VP paths `g² = β` and `c = 1`, so `β_k = h·β(t_k)`, THEORY §3); the chain's `β_k` on
+    /// a chain.
     pub ddpm_beta: f64,
     /// True on a continuous schedule.
     pub continuous: bool,
@@ -99,7 +101,7 @@ impl Schedule {
                     mid: Some(process.at(from.t - 0.5 * h)?),
                     prev,
                     h,
-                    ddpm_beta: h * from.beta,
+                    ddpm_beta: h * from.g2 / from.c2,
                     continuous: true,
                 }
             }

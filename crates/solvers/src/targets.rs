@@ -85,6 +85,9 @@ impl LinearScore<Diag> for SpectralGaussian {
         let c = self.mean.as_ref().map(|m| m.iter().zip(&l).map(|(m, l)| -at.a * m * l).collect());
         Ok((Op::Full(Diag(l)), c))
     }
+    fn data_mean(&self) -> Option<Option<Vec<f64>>> {
+        Some(self.mean.clone())
+    }
     fn marginal(&self, at: &Coefficients) -> Marginal<Diag> {
         let (a2, b2) = (at.a * at.a, at.b * at.b);
         Marginal {
@@ -195,6 +198,9 @@ impl LinearScore<Dense> for DenseGaussian {
         let (l, c) = self.dense_affine(at)?;
         Ok((Op::Full(Dense(l)), Some(c)))
     }
+    fn data_mean(&self) -> Option<Option<Vec<f64>>> {
+        Some(Some(self.mean.clone()))
+    }
     fn marginal(&self, at: &Coefficients) -> Marginal<Dense> {
         let mut cov = Dense(self.cov.clone());
         cov.scale(at.a * at.a);
@@ -226,6 +232,9 @@ impl Score for DenseGaussian {
         let (l, c) = self.dense_affine(at)?;
         affine_rows(l.as_ref(), Some(&c), x, out, Accum::Replace);
         Ok(())
+    }
+    fn data_mean(&self) -> Option<Vec<f64>> {
+        Some(self.mean.clone())
     }
 }
 
