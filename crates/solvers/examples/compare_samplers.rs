@@ -26,7 +26,7 @@ use faer::{Mat, MatRef};
 use gmdiff_metrics::{FittedGaussian, w2_exact, w2_sliced};
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff_process::{Process, TimeGrid, VpLinear};
-use gmdiff_solvers::{Sampler, Schedule, SolverError, Start, sample};
+use gmdiff_solvers::{Builtin, Schedule, SolverError, Start, sample, score_evals};
 
 /// `max_jk |Ĉ_jk − C_jk|` for the empirical (`ddof = 1`) covariance `Ĉ` of the rows of `x`.
 fn covariance_error(x: MatRef<'_, f64>, exact: &Mat<f64>) -> Result<f64, Box<dyn std::error::Error>> {
@@ -76,9 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         print!(" | {:>3} steps: {:>6} {:>7}", s, "SW2", "|ΔΣ|");
     }
     println!();
-    for name in Sampler::NAMES {
-        let Some(sampler) = Sampler::from_name(name) else { continue };
-        let per_step = sampler.score_evals(&Schedule::uniform_vp(100, eps)?) as f64 / 100.0;
+    for name in Builtin::NAMES {
+        let Some(sampler) = Builtin::from_name(name) else { continue };
+        let per_step = score_evals(&sampler, &Schedule::uniform_vp(100, eps)?)? as f64 / 100.0;
         print!("{name:<8} {per_step:>8.2}");
         for steps in step_counts {
             let out = match sample(&sampler, &Schedule::uniform_vp(steps, eps)?, &p, Start::Standard, n, seed) {
@@ -113,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nat {steps} steps, by grid: SW2 ({n} points) / exact W2 (first {m} points; floor {:.4})", w2_exact(other_head, head)?);
     println!("{:<8} {:>15} {:>15} {:>15}", "sampler", grids[0].0, grids[1].0, grids[2].0);
     for name in ["ddim", "heun", "dpmpp2m"] {
-        let Some(sampler) = Sampler::from_name(name) else { continue };
+        let Some(sampler) = Builtin::from_name(name) else { continue };
         let cells: Vec<String> = grids
             .iter()
             .map(|(_, g)| {

@@ -13,7 +13,7 @@
 //!
 //! Run: `cargo run --release -p gmdiff-solvers --example exact_law`
 use gmdiff_metrics::{FittedGaussian, bures_w2};
-use gmdiff_solvers::{Dense, DenseGaussian, LawStart, Sampler, Schedule, SolverError, Start, output_law, sample};
+use gmdiff_solvers::{Builtin, Dense, DenseGaussian, LawStart, Schedule, SolverError, Start, output_law, sample};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mu = vec![1.0, -0.5];
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("target N(μ, Σ), μ = {mu:?}, Σ = [[1.5, 0.4], [0.4, 0.3]]; {n} particles per run\n");
     println!("{:<8} {:>5} {:>12} {:>14} {:>14} {:>5}", "sampler", "steps", "exact W2", "max |Δmean|", "max |Δcov|", "NFE");
     for name in ["em", "ddpm", "ddim", "euler", "heun", "dpmpp2m"] {
-        let Some(sampler) = Sampler::from_name(name) else { continue };
+        let Some(sampler) = Builtin::from_name(name) else { continue };
         let mut previous: Option<(usize, f64)> = None;
         for steps in [5, 20, 100] {
             let sched = Schedule::uniform_vp(steps, 1e-3)?;

@@ -14,7 +14,7 @@
 
 use crate::algebra::{Algebra, Carrier};
 use crate::error::SolverError;
-use crate::sampler::{Sampler, run};
+use crate::sampler::{Count, Sampler, run};
 use crate::schedule::Schedule;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
@@ -504,21 +504,47 @@ pub struct LawOutput<C> {
     pub score_evals: usize,
 }
 
+/// The exact-law carrier [`output_law`] runs samplers on: the target behind a trait object, so that
+/// one carrier type serves every affine score.
+pub type LawCarrier<'a, C> = LawEngine<'a, C, dyn LinearScore<C> + 'a>;
+
+/// A sampler that [`output_law`] runs with `C` coefficients (and that [`crate::score_evals`] can
+/// count). Every built-in and every sampler written as `impl<A: Algebra + ?Sized> Sampler<A>` is
+/// one (blanket implementation); use it as the bound of generic code over samplers.
+pub trait LawSampler<C: Coef>: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> {}
+
+impl<C: Coef, S: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> + ?Sized> LawSampler<C> for S {}
+
+/// A sized handle on a possibly unsized target, to put it behind `dyn LinearScore<C>`.
+struct ByRef<'a, T: ?Sized>(&'a T);
+
+impl<C: Coef, T: LinearScore<C> + ?Sized> LinearScore<C> for ByRef<'_, T> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn affine(&self, at: &Coefficients) -> Result<(Op<C>, Option<Vec<f64>>), SolverError> {
+        self.0.affine(at)
+    }
+    fn marginal(&self, at: &Coefficients) -> Marginal<C> {
+        self.0.marginal(at)
+    }
+}
+
 /// The exact law of the output of `sampler` for an affine score, by running the sampler's own step
 /// on Gaussian laws. `observe(k, law)` sees the joint state law at every grid point `k = 0..=S`
 /// (its position marginal is [`GaussLaw::position`]).
 ///
 /// ```
-/// use gmdiff_solvers::{Diag, LawStart, Sampler, Schedule, SpectralGaussian, output_law};
+/// use gmdiff_solvers::{Diag, EulerMaruyama, LawStart, Schedule, SpectralGaussian, output_law};
 /// // One eigenvalue λ = 0.5, Euler–Maruyama, 200 steps: the output variance is close to λ.
 /// let target = SpectralGaussian::centred(vec![0.5]).unwrap();
 /// let s = Schedule::uniform_vp(200, 1e-3).unwrap();
-/// let out = output_law(&Sampler::EulerMaruyama, &s, &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
+/// let out = output_law(&EulerMaruyama, &s, &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
 /// let gmdiff_solvers::Op::Full(v) = out.law.cov else { panic!() };
 /// assert!((v.0[0] - 0.5).abs() < 0.05);
 /// ```
-pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized>(
-    sampler: &Sampler,
+pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized, S: LawSampler<C> + ?Sized>(
+    sampler: &S,
     schedule: &Schedule,
     target: &T,
     start: LawStart<C>,
@@ -529,7 +555,10 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized>(
         LawStart::Exact => target.marginal(&schedule.point(0)?),
         LawStart::Law(m) => m,
     };
-    let mut engine = LawEngine::new(target, start);
+    // One carrier type for every target (the target is called once per score evaluation, through
+    // a pointer): so a sampler bound is `LawSampler<C>`, whatever the score.
+    let erased = ByRef(target);
+    let mut engine: LawCarrier<'_, C> = LawEngine::new(&erased, start);
     run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law))?;
     // NaN propagates through every later step (products, sums), so checking the end suffices.
     let law = engine.law.position();

@@ -230,22 +230,23 @@ pub fn check_particle_memory(n: usize, d: usize, slots: usize) -> Result<(), Sol
     }
 }
 
-/// Runs `sampler` on `n` particles from `start`, with the (possibly approximate) `score`.
+/// Runs `sampler` (a built-in or your own, see [`Sampler`]) on `n` particles from `start`, with the
+/// (possibly approximate) `score`.
 ///
 /// Errors on invalid parameters, on a failing score, and when a particle ends non-finite
 /// ([`SolverError::NonFinite`]): never a silent NaN.
 ///
 /// ```
 /// use gmdiff_mixture::{Gaussian, GaussianMixture};
-/// use gmdiff_solvers::{Sampler, Schedule, Start, sample};
+/// use gmdiff_solvers::{Ddpm, Schedule, Start, sample};
 /// let target = GaussianMixture::from_gaussian(Gaussian::standard(2).unwrap());
-/// let out = sample(&Sampler::Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap(), &target, Start::Standard, 500, 1).unwrap();
+/// let out = sample(&Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap(), &target, Start::Standard, 500, 1).unwrap();
 /// assert_eq!((out.samples.nrows(), out.score_evals), (500, 100));
 /// ```
-pub fn sample<S: Score + ?Sized>(
-    sampler: &Sampler,
+pub fn sample<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Sized>(
+    sampler: &M,
     schedule: &Schedule,
-    score: &S,
+    score: &'a S,
     start: Start<'_>,
     n: usize,
     seed: u64,
@@ -255,10 +256,10 @@ pub fn sample<S: Score + ?Sized>(
 
 /// [`sample`], calling `steps_done(k)` after the start (`k = 0`) and after each step `k = 1..=S`
 /// (for a progress bar); the samples are bit-identical to [`sample`]'s.
-pub fn sample_observed<S: Score + ?Sized>(
-    sampler: &Sampler,
+pub fn sample_observed<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Sized>(
+    sampler: &M,
     schedule: &Schedule,
-    score: &S,
+    score: &'a S,
     start: Start<'_>,
     n: usize,
     seed: u64,

@@ -5,9 +5,7 @@
 mod common;
 use faer::Mat;
 use gmdiff_process::{DiscreteChain, ForwardProcess, VpLinear};
-use gmdiff_solvers::{
-    Dense, DenseGaussian, Diag, LawStart, Op, PerturbedPrecision, Sampler, Schedule, SpectralGaussian, Start, output_law, sample,
-};
+use gmdiff_solvers::{Builtin, Ddim, Ddpm, Dense, DenseGaussian, Diag, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, Heun, LawStart, OdeExponential, Op, PerturbedPrecision, Rk4, SamplerInfo, Schedule, SpectralGaussian, Start, output_law, sample};
 
 fn diag(op: Op<Diag>, d: usize) -> Vec<f64> {
     match op {
@@ -18,7 +16,7 @@ fn diag(op: Op<Diag>, d: usize) -> Vec<f64> {
 
 /// max_i |v_i − λ_i(ε)| for the flow-ODE scheme started from the exact p_T (whose exact
 /// solution at ε is p_ε).
-fn ode_error(s: Sampler, spectrum: &[f64], steps: usize, eps: f64) -> f64 {
+fn ode_error(s: Builtin, spectrum: &[f64], steps: usize, eps: f64) -> f64 {
     let target = SpectralGaussian::centred(spectrum.to_vec()).unwrap();
     let sched = Schedule::uniform_vp(steps, eps).unwrap();
     let out = output_law(&s, &sched, &target, LawStart::Exact, |_, _| Ok(())).unwrap();
@@ -32,11 +30,11 @@ fn ode_schemes_converge_with_orders_one_two_four() {
     let spectrum = [0.05, 0.3, 1.0, 2.5];
     let eps = 1e-2;
     for (s, order, steps) in [
-        (Sampler::Euler, 1.0, [200usize, 400, 800]),
-        (Sampler::OdeExponential, 1.0, [200, 400, 800]),
-        (Sampler::Heun, 2.0, [100, 200, 400]),
-        (Sampler::Rk4, 4.0, [50, 100, 200]),
-        (Sampler::DpmSolver2M, 2.0, [100, 200, 400]),
+        (Builtin::Euler(Euler), 1.0, [200usize, 400, 800]),
+        (Builtin::OdeExponential(OdeExponential), 1.0, [200, 400, 800]),
+        (Builtin::Heun(Heun), 2.0, [100, 200, 400]),
+        (Builtin::Rk4(Rk4), 4.0, [50, 100, 200]),
+        (Builtin::DpmSolver2M(DpmSolver2M), 2.0, [100, 200, 400]),
     ] {
         let e: Vec<f64> = steps.iter().map(|&n| ode_error(s, &spectrum, n, eps)).collect();
         let slopes: Vec<f64> = (0..2).map(|i| (e[i] / e[i + 1]).ln() / 2f64.ln()).collect();
@@ -54,7 +52,7 @@ fn chain_ddpm_law_matches_the_li_cai_wei_recurrence() {
     let chain = DiscreteChain::li_yan(300, 2.0, 4.0).unwrap();
     let spectrum = vec![0.0, 0.01, 0.7, 5.0];
     let target = SpectralGaussian::centred(spectrum.clone()).unwrap();
-    let out = output_law(&Sampler::Ddpm, &Schedule::Chain(chain.clone()), &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
+    let out = output_law(&Ddpm, &Schedule::Chain(chain.clone()), &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
     let got = diag(out.law.cov, 4);
     for (i, &l) in spectrum.iter().enumerate() {
         let mut v = 1.0;
@@ -77,13 +75,13 @@ fn monte_carlo_of_particles_matches_the_exact_law_in_three_dimensions() {
     let score = PerturbedPrecision::new(g.clone(), e);
     let n = 60_000;
     for (s, steps, eps) in [
-        (Sampler::EulerMaruyama, 23usize, 2e-2),
-        (Sampler::Ddpm, 41, 1e-2),
-        (Sampler::Heun, 15, 3e-2),
-        (Sampler::DpmSolver2M, 12, 1e-2),
-        (Sampler::Ddim { eta: 0.7 }, 19, 1e-2),
-        (Sampler::Dpum(Default::default()), 17, 2e-2),
-        (Sampler::Dpom(Default::default()), 17, 2e-2),
+        (Builtin::EulerMaruyama(EulerMaruyama), 23usize, 2e-2),
+        (Builtin::Ddpm(Ddpm), 41, 1e-2),
+        (Builtin::Heun(Heun), 15, 3e-2),
+        (Builtin::DpmSolver2M(DpmSolver2M), 12, 1e-2),
+        (Builtin::Ddim(Ddim { eta: 0.7 }), 19, 1e-2),
+        (Builtin::Dpum(Dpum(Default::default())), 17, 2e-2),
+        (Builtin::Dpom(Dpom(Default::default())), 17, 2e-2),
     ] {
         let sched = Schedule::uniform_vp(steps, eps).unwrap();
         let law = output_law(&s, &sched, &score, LawStart::<Dense>::Exact, |_, _| Ok(())).unwrap().law;

@@ -3,13 +3,13 @@
 
 mod common;
 use common::{recurrence, unit};
-use gmdiff_solvers::{Diag, LawStart, Op, Sampler, Schedule, SpectralGaussian, output_law};
+use gmdiff_solvers::{Builtin, Diag, Heun, LawStart, Op, Schedule, SpectralGaussian, output_law};
 
 fn law_variances(scheme: &str, spectrum: &[f64], steps: usize, eps: f64, exact: bool) -> Vec<f64> {
     let target = SpectralGaussian::centred(spectrum.to_vec()).unwrap();
     let sched = Schedule::uniform_vp(steps, eps).unwrap();
     let start = if exact { LawStart::Exact } else { LawStart::<Diag>::Standard };
-    let out = output_law(&Sampler::from_name(scheme).unwrap(), &sched, &target, start, |_, _| Ok(())).unwrap();
+    let out = output_law(&Builtin::from_name(scheme).unwrap(), &sched, &target, start, |_, _| Ok(())).unwrap();
     assert!(out.law.mean.is_none(), "centred data must stay centred");
     match out.law.cov {
         Op::Full(Diag(v)) => v,
@@ -54,6 +54,6 @@ fn six_paper_schemes_match_the_theory_recurrences() {
 fn heun_at_eps_zero_reports_a_singular_score() {
     let target = SpectralGaussian::centred(vec![0.0, 1.0]).unwrap();
     let sched = Schedule::uniform_vp(20, 0.0).unwrap();
-    let err = output_law(&Sampler::Heun, &sched, &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap_err();
+    let err = output_law(&Heun, &sched, &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap_err();
     assert!(matches!(err, gmdiff_solvers::SolverError::SingularScore { t } if t == 0.0), "{err}");
 }

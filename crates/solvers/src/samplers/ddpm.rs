@@ -1,0 +1,47 @@
+//! DDPM ancestral sampling.
+
+use crate::algebra::Algebra;
+use crate::error::SolverError;
+use crate::sampler::{Sampler, SamplerInfo};
+use crate::schedule::StepInfo;
+
+/// DDPM ancestral sampling: `X ← (X + β_k s_t(X)) / sqrt(1 − β_k) + sqrt(β_k) ξ`, with
+/// `β_k = h β(t)` on a grid (THEORY §3) or the chain's `β_k` on a discrete chain (Ho et al.;
+/// Li–Cai–Wei's `Y_{t−1} = (Y_t + (1 − α_t) s_t(Y_t))/sqrt(α_t) + sqrt(1 − α_t) Z_t`, THEORY §2).
+/// A rate `β_k ∉ (0, 1)` is refused ([`SolverError::DdpmRate`]).
+///
+/// One score evaluation per step, one slot. Runs on grids and chains.
+///
+/// ```
+/// use gmdiff_solvers::{Ddpm, Schedule, score_evals};
+/// assert_eq!(score_evals(&Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap()).unwrap(), 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Ddpm;
+
+impl Ddpm {
+    /// The CLI name.
+    pub const NAME: &'static str = "ddpm";
+}
+
+impl SamplerInfo for Ddpm {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+}
+
+impl<A: Algebra + ?Sized> Sampler<A> for Ddpm {
+    fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
+        let t = &info.from;
+        let x = &state[0];
+        let beta = info.ddpm_beta;
+        if !(beta > 0.0 && beta < 1.0) {
+            return Err(SolverError::DdpmRate { step: info.index, beta, t: t.t });
+        }
+        let r = 1.0 / (1.0 - beta).sqrt();
+        let sc = alg.score(t, x)?;
+        let xi = alg.noise();
+        state[0] = alg.lin(&[(r, x), (beta * r, &sc), (beta.sqrt(), &xi)]);
+        Ok(state)
+    }
+}

@@ -1,0 +1,46 @@
+//! Flow-ODE explicit Euler.
+
+use super::need_grid;
+use crate::algebra::Algebra;
+use crate::error::SolverError;
+use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
+use crate::schedule::{Schedule, StepInfo};
+
+/// Flow-ODE explicit Euler: `X ← X + h β̃(t) (X + s_t(X))`, i.e. `X + h f(t, X)` with the
+/// probability-flow drift `f(t, x) = β̃(t) (x + s_t(x))`.
+///
+/// Source: THEORY §3 (Pierret–Galerne's Euler scheme on the flow ODE). One score evaluation per
+/// step, one slot. Grid schedules only.
+///
+/// ```
+/// use gmdiff_solvers::{Euler, Schedule, is_stochastic};
+/// assert!(!is_stochastic(&Euler, &Schedule::uniform_vp(10, 1e-3).unwrap()).unwrap());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Euler;
+
+impl Euler {
+    /// The CLI name.
+    pub const NAME: &'static str = "euler";
+}
+
+impl SamplerInfo for Euler {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
+        refuse_chain(self.name(), schedule)
+    }
+}
+
+impl<A: Algebra + ?Sized> Sampler<A> for Euler {
+    fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
+        let (t, h) = (&info.from, info.h);
+        need_grid(self.name(), info)?;
+        let x = &state[0];
+        let b = 0.5 * t.beta;
+        let sc = alg.score(t, x)?;
+        state[0] = alg.lin(&[(1.0 + h * b, x), (h * b, &sc)]);
+        Ok(state)
+    }
+}

@@ -1,0 +1,147 @@
+//! The built-in samplers, one file each, and their registration.
+//!
+//! Notation (every file): `β̃ = β/2`; step `k` goes from forward time `t = t_k` to `s = t_{k+1}`,
+//! `h = t − s`, `δ = (B(t) − B(s))/2`; `ξ ~ N(0, I)` is fresh noise; the score is evaluated at the
+//! start of each step unless stated otherwise. Each file's docs give the update, its source, the
+//! score evaluations per step and the state slots; [`crate::score_evals`], [`crate::is_stochastic`]
+//! and [`crate::slots`] derive the same numbers from the step code.
+//!
+//! # Adding a built-in sampler
+//!
+//! 1. Write `samplers/<file>.rs`: a `pub struct` with `Debug, Clone, Copy, PartialEq, Default`
+//!    (the default is what [`Builtin::from_name`] returns), an inherent `pub const NAME: &'static str`
+//!    (the CLI name), `impl SamplerInfo` (`name` returns `Self::NAME`; `validate` checks the
+//!    parameters and, for a continuous-time step, calls [`crate::refuse_chain`]) and
+//!    `impl<A: Algebra + ?Sized> Sampler<A>` (the step, over any algebra).
+//! 2. Add one line `<file> => <Struct>,` to the `builtin!` invocation below. It declares the module,
+//!    re-exports its public items, adds the variant `Builtin::<Struct>`, its name to
+//!    [`Builtin::NAMES`] and [`Builtin::from_name`], and the delegation of [`crate::SamplerInfo`] and
+//!    [`crate::Sampler`]. The CLI, the experiments and the tests that loop over `Builtin::NAMES`
+//!    pick it up.
+//!
+//! A sampler outside this crate needs no registration: implement the two traits in your crate and
+//! pass `&YourSampler` to [`crate::sample`], [`crate::output_law`], [`crate::run`] (see
+//! `docs/adding-a-sampler.md`).
+
+use crate::algebra::Algebra;
+use crate::error::SolverError;
+use gmdiff_process::Coefficients;
+
+/// Declares the built-in sampler modules and generates [`Builtin`] (see the module docs).
+macro_rules! builtin {
+    ($($file:ident => $ty:ident),+ $(,)?) => {
+        $(mod $file; pub use $file::*;)+
+
+        /// A built-in sampler, chosen at run time by name (the CLI, the experiments). Each variant
+        /// holds the sampler's struct; [`crate::SamplerInfo`] and [`crate::Sampler`] delegate to it
+        /// (one dispatch per step).
+        ///
+        /// ```
+        /// use gmdiff_solvers::{Builtin, Ddim, Schedule, score_evals};
+        /// assert_eq!(Builtin::from_name("ddim"), Some(Builtin::Ddim(Ddim { eta: 0.0 })));
+        /// let rk4 = Builtin::from_name("rk4").unwrap();
+        /// assert_eq!(score_evals(&rk4, &Schedule::uniform_vp(10, 1e-3).unwrap()).unwrap(), 40);
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum Builtin {
+            $(#[doc = concat!("[`", stringify!($ty), "`]")] $ty($ty),)+
+        }
+
+        impl Builtin {
+            /// Every built-in sampler name (the CLI's `--sampler` values), in registration order.
+            pub const NAMES: [&'static str; <[&str]>::len(&[$(stringify!($file)),+])] = [$($ty::NAME),+];
+
+            /// The sampler of a name, with default parameters (`ddim` is `η = 0`, the correctors
+            /// of `dpom` and `dpum` their defaults).
+            pub fn from_name(name: &str) -> Option<Self> {
+                $(if name == $ty::NAME {
+                    return Some(Builtin::$ty($ty::default()));
+                })+
+                None
+            }
+        }
+
+        impl crate::SamplerInfo for Builtin {
+            fn name(&self) -> &'static str {
+                match self {
+                    $(Builtin::$ty(s) => s.name(),)+
+                }
+            }
+            fn validate(&self, schedule: &crate::Schedule) -> Result<(), SolverError> {
+                match self {
+                    $(Builtin::$ty(s) => s.validate(schedule),)+
+                }
+            }
+        }
+
+        impl<A: Algebra + ?Sized> crate::Sampler<A> for Builtin {
+            fn init(&self, alg: &mut A, x: A::Value) -> Vec<A::Value> {
+                match self {
+                    $(Builtin::$ty(s) => s.init(alg, x),)+
+                }
+            }
+            fn step(&self, alg: &mut A, info: &crate::StepInfo, state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
+                match self {
+                    $(Builtin::$ty(s) => s.step(alg, info, state),)+
+                }
+            }
+        }
+
+        $(impl From<$ty> for Builtin {
+            fn from(s: $ty) -> Self {
+                Builtin::$ty(s)
+            }
+        })+
+    };
+}
+
+builtin! {
+    em => EulerMaruyama,
+    ei => ExponentialIntegrator,
+    ddpm => Ddpm,
+    ddim => Ddim,
+    euler => Euler,
+    heun => Heun,
+    rk4 => Rk4,
+    ode_ei => OdeExponential,
+    dpmpp2m => DpmSolver2M,
+    dpom => Dpom,
+    dpum => Dpum,
+}
+
+/// The flow-ODE drift in reverse time, `f(t, x) = β̃(t) (x + s_t(x))` (one score evaluation).
+pub(crate) fn drift<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<A::Value, SolverError> {
+    let b = 0.5 * at.beta;
+    let sc = alg.score(at, x)?;
+    Ok(alg.lin(&[(b, x), (b, &sc)]))
+}
+
+/// Refuses a step on a discrete chain at run time (the step needs continuous time).
+pub(crate) fn need_grid(sampler: &'static str, info: &crate::StepInfo) -> Result<(), SolverError> {
+    if info.continuous { Ok(()) } else { Err(SolverError::Unsupported { sampler, schedule: "a discrete chain" }) }
+}
+
+/// `δ = (B(t) − B(s))/2`, the half log-ratio `log(a_s/a_t)` of the step.
+pub(crate) fn half_log_ratio(info: &crate::StepInfo) -> f64 {
+    0.5 * (info.from.integrated_beta - info.to.integrated_beta)
+}
+
+/// The flow-ODE exponential-integrator step `X ← e^δ X + (e^δ − 1) s_t(X)`, shared by
+/// [`OdeExponential`] and the predictors of [`Dpom`] and [`Dpum`].
+pub(crate) fn ode_exponential<A: Algebra + ?Sized>(
+    alg: &mut A,
+    name: &'static str,
+    info: &crate::StepInfo,
+    x: &A::Value,
+) -> Result<A::Value, SolverError> {
+    need_grid(name, info)?;
+    let half_log_ratio = half_log_ratio(info);
+    let sc = alg.score(&info.from, x)?;
+    Ok(alg.lin(&[(half_log_ratio.exp(), x), (half_log_ratio.exp_m1(), &sc)]))
+}
+
+/// True when a corrector that runs after every `every`-th predictor step (never after the last)
+/// runs after step `info.index`.
+pub(crate) fn correct_now(info: &crate::StepInfo, every: usize) -> bool {
+    (info.index + 1) < info.steps && (info.index + 1).is_multiple_of(every)
+}
