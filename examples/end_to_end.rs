@@ -14,7 +14,7 @@
 //! Run: `cargo run --release -p gmdiff --example end_to_end`
 use gmdiff::metrics::{Bandwidth, TwoSampleStatistic, permutation_test, w2_exact};
 use gmdiff::mixture::GaussianMixture;
-use gmdiff::process::{ForwardProcess, Process, TimeGrid, VpLinear};
+use gmdiff::process::{GaussianPath, Process, TimeGrid, VpLinear};
 use gmdiff::solvers::{Sampler, Schedule, Start, sample};
 
 const MIXTURE: &str = r#"{

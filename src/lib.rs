@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use gmdiff::mixture::GaussianMixture;
-//! use gmdiff::process::{ForwardProcess, VpLinear};
+//! use gmdiff::process::{GaussianPath, VpLinear};
 //! let m: GaussianMixture = serde_json::from_str(
 //!     r#"{"weights":[1.0],"means":[[1.0]],"covariances":[[[2.0]]]}"#).unwrap();
 //! let c = VpLinear::default().at(0.5).unwrap();

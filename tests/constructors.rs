@@ -30,7 +30,7 @@ use gmdiff::mixture::{
     Covariance, Gaussian, GaussianMixture, MixtureError, SearchOptions, SmoothnessError, hessian_norms, lipschitz_bound,
     lipschitz_estimate, smoothness, symmetric_spectral_norm,
 };
-use gmdiff::process::{Coefficients, DiscreteChain, ForwardProcess, Ou, Process, ProcessError, Score, TimeGrid, VpCosine, VpLinear};
+use gmdiff::process::{Coefficients, DiscreteChain, GaussianPath, Ou, Process, ProcessError, Score, TimeGrid, VpCosine, VpLinear};
 use gmdiff::solvers::{
     AffinePerturbation, DdpmBoundInput, Dense, DenseGaussian, Diag, Langevin, LawStart, Marginal, Op, PerturbedPrecision, Sampler,
     ScaledScore, Schedule, SolverError, SpectralGaussian, Start, Underdamped, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv,
@@ -245,7 +245,7 @@ fn process_cases() -> Vec<Case> {
             refuse_with(serde_json::from_str::<Process>(r#"{"kind":"vq","horizon":1}"#), serde_json::Error::is_data)
         }),
         case("Process JSON: empty input", "EOF", || refuse_with(serde_json::from_str::<Process>(""), serde_json::Error::is_eof)),
-        // ForwardProcess::at
+        // GaussianPath::at
         case("at: negative t", "outside", || refuse!(VpLinear::default().at(-0.1), TimeOutOfRange { .. })),
         case("at: t > T", "outside", || refuse!(VpLinear::default().at(1.1), TimeOutOfRange { .. })),
         case("at: NaN t", "outside", || refuse!(VpLinear::default().at(f64::NAN), TimeOutOfRange { .. })),

@@ -148,7 +148,7 @@ pub struct MixtureAtTime {
 
 impl MixtureAtTime {
     /// The mixture `p_0` and the coefficients `(a_t, b_t)` of `x_t = a_t x_0 + b_t z`, for any `t`
-    /// where the process is defined ([`ForwardProcess::coefficients`]: queries need no horizon).
+    /// where the process is defined ([`GaussianPath::coefficients`]: queries need no horizon).
     pub fn load(&self) -> Result<(GaussianMixture, Coefficients), CliError> {
         let process = self.process.process()?;
         let c = process.coefficients(self.time).map_err(|e| time_error(e, &process, "--time"))?;

@@ -5,7 +5,7 @@ use super::args::{CliError, ProcessArgs, json_number};
 use clap::{Args, ValueEnum};
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::io::read_points_csv;
-use gmdiff::process::{ForwardProcess, TimeGrid};
+use gmdiff::process::{GaussianPath, TimeGrid};
 use gmdiff::solvers::{Sampler, ScaledScore, Schedule};
 use std::io::Write;
 use std::path::PathBuf;

@@ -211,7 +211,7 @@ impl DenseProblem {
         init: Init,
         score: &T,
     ) -> Result<crate::Decomposition, GaussianError> {
-        use gmdiff_process::ForwardProcess;
+        use gmdiff_process::GaussianPath;
         self.check_score_dim(score)?;
         let schedule = Schedule::grid(*process, gmdiff_process::TimeGrid::uniform(process, steps, eps)?);
         let at_eps = process.at(eps)?;
@@ -277,7 +277,7 @@ trait AtZero {
 }
 impl AtZero for Coefficients {
     fn clone_at_zero(&self, schedule: &Schedule) -> Result<Coefficients, GaussianError> {
-        use gmdiff_process::ForwardProcess;
+        use gmdiff_process::GaussianPath;
         match schedule {
             Schedule::Grid { process, .. } => Ok(process.at(0.0)?),
             Schedule::Chain(c) => Ok(c.at(0)?),

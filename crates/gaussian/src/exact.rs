@@ -28,7 +28,7 @@ pub enum Dynamics {
 ///
 /// ```
 /// use gmdiff_gaussian::{Dynamics, continuous_coordinate};
-/// use gmdiff_process::{ForwardProcess, VpLinear};
+/// use gmdiff_process::{GaussianPath, VpLinear};
 /// let p = VpLinear::default();
 /// let (top, at) = (p.at(1.0).unwrap(), p.at(0.3).unwrap());
 /// // Started from the exact p_T, both dynamics give the exact p_t.

@@ -5,7 +5,7 @@
 use crate::error::GaussianError;
 use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
 use crate::support::{Landing, landing};
-use gmdiff_process::{Coefficients, ForwardProcess, Process};
+use gmdiff_process::{Coefficients, GaussianPath, Process};
 use gmdiff_solvers::{
     Diag, GaussLaw, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
 };
@@ -336,7 +336,8 @@ impl SpectralProblem {
     ) -> Result<Report, GaussianError> {
         let top = process.at(process.horizon())?;
         let zero = process.at(0.0)?;
-        let w2_kl_at = |at: &Coefficients, against: &Coefficients| self.continuous_gap(dynamics, &top, init, at, against);
+        let start_var = process.start_std().powi(2);
+        let w2_kl_at = |at: &Coefficients, against: &Coefficients| self.continuous_gap(dynamics, &top, init, start_var, at, against);
         let (w2, kl) = w2_kl_at(&process.at(eps)?, &zero);
         let trajectory = match grid {
             None => None,
@@ -352,12 +353,13 @@ impl SpectralProblem {
         Ok(self.gap(&at, &zero))
     }
 
-    /// The initialization gap `W2(N(0, I), p_T)`.
+    /// The initialization gap `W2(N(0, s² I), p_T)` from the path's standard start.
     pub fn init_gap(&self, process: &Process) -> Result<f64, GaussianError> {
         let top = process.at(process.horizon())?;
+        let start_var = process.start_std().powi(2);
         let lanes = self.values.iter().enumerate().map(|(lane, &lam)| {
             let m = self.mean.as_ref().map_or(0.0, |m| top.a * m[lane]);
-            (self.weights[lane], 1.0, var_at(&top, lam), m)
+            (self.weights[lane], start_var, var_at(&top, lam), m)
         });
         Ok(diag_w2_sq(lanes).sqrt())
     }
@@ -416,12 +418,20 @@ impl SpectralProblem {
     /// W2 between the exact continuous `dynamics` from `init`, read at `ε`, and `p_ε`.
     pub fn continuous_against_eps(&self, dynamics: Dynamics, process: &Process, eps: f64, init: Init) -> Result<f64, GaussianError> {
         let (top, at) = (process.at(process.horizon())?, process.at(eps)?);
-        Ok(self.continuous_gap(dynamics, &top, init, &at, &at).0)
+        Ok(self.continuous_gap(dynamics, &top, init, process.start_std().powi(2), &at, &at).0)
     }
 
     /// W2 and KL between the law of the exact continuous `dynamics` started from `init` at `top`
     /// and read at `at`, and the true marginal at `against`, lane by lane.
-    fn continuous_gap(&self, dynamics: Dynamics, top: &Coefficients, init: Init, at: &Coefficients, against: &Coefficients) -> (f64, f64) {
+    fn continuous_gap(
+        &self,
+        dynamics: Dynamics,
+        top: &Coefficients,
+        init: Init,
+        start_var: f64,
+        at: &Coefficients,
+        against: &Coefficients,
+    ) -> (f64, f64) {
         // Per lane: (weight, output mean, output variance, p_t mean, p_t variance).
         let lanes: Vec<(f64, f64, f64, f64, f64)> = self
             .values
@@ -430,7 +440,7 @@ impl SpectralProblem {
             .map(|(lane, &lam)| {
                 let m = self.mean.as_ref().map_or(0.0, |m| m[lane]);
                 let (mu0, v0) = match init {
-                    Init::Standard => (0.0, 1.0),
+                    Init::Standard => (0.0, start_var),
                     Init::Exact => (top.a * m, var_at(top, lam)),
                 };
                 let (mu, v) = continuous_coordinate(dynamics, lam, m, top, at, mu0, v0);

@@ -3,7 +3,7 @@
 //! spectral paths against each other, spectra I/O, and ∞ (never NaN).
 
 use gmdiff_gaussian::{DenseProblem, Dynamics, Init, SpectralProblem, SpectralScore, continuous_coordinate, read_spectrum};
-use gmdiff_process::{ForwardProcess, Process, VpLinear};
+use gmdiff_process::{GaussianPath, Process, VpLinear};
 use gmdiff_solvers::{Sampler, Schedule};
 
 fn big_bt(t: f64) -> f64 {

@@ -5,7 +5,7 @@ mod common;
 
 use gmdiff_gaussian::published::{TABLE5, TABLE5_NFE, reproduces};
 use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
-use gmdiff_process::{ForwardProcess, Process};
+use gmdiff_process::{GaussianPath, Process};
 use gmdiff_solvers::{Sampler, Schedule};
 
 fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) -> f64 {

@@ -32,7 +32,7 @@ const BLOCK: usize = 64;
 ///
 /// ```
 /// use gmdiff_guidance::ClassConditional;
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(
 ///     r#"{"weights":[0.5,0.5],"means":[[-1.0],[1.0]],"covariances":[1.0,1.0]}"#).unwrap();
 /// let model = ClassConditional::per_component(m);

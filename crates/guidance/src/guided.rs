@@ -33,7 +33,7 @@ pub enum Guidance {
 ///
 /// ```
 /// use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore, ScoreJacobian};
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(
 ///     r#"{"weights":[0.5,0.5],"means":[[-1.0],[1.0]],"covariances":[1.0,1.0]}"#).unwrap();
 /// let s = GuidedScore::new(ClassConditional::per_component(m), 1, 0.0, Guidance::Classifier).unwrap();
@@ -69,7 +69,7 @@ pub trait ScoreJacobian: Score {
 ///
 /// ```
 /// use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore};
-/// use gmdiff_process::{ForwardProcess, Ou, Score};
+/// use gmdiff_process::{GaussianPath, Ou, Score};
 /// let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(
 ///     r#"{"weights":[0.3,0.7],"means":[[-1.0,0.0],[2.0,1.0]],"covariances":[0.5,[1.0,2.0]]}"#).unwrap();
 /// let model = ClassConditional::per_component(m);

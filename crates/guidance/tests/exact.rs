@@ -5,7 +5,7 @@
 use faer::{Mat, MatRef};
 use gmdiff_guidance::{ClassConditional, Guidance, GuidanceError, GuidedScore, ScoreJacobian};
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff_process::{Coefficients, ForwardProcess, Ou, Score, VpLinear, particle_rng};
+use gmdiff_process::{Coefficients, GaussianPath, Ou, Score, VpLinear, particle_rng};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 

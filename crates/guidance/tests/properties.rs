@@ -4,7 +4,7 @@
 use faer::Mat;
 use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore};
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff_process::{ForwardProcess, Ou, Score};
+use gmdiff_process::{GaussianPath, Ou, Score};
 use proptest::prelude::*;
 
 fn mixture(means: &[f64], vars: &[f64], weights: &[f64]) -> GaussianMixture {

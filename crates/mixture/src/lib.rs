@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use gmdiff_mixture::GaussianMixture;
-//! use gmdiff_process::{ForwardProcess, VpLinear};
+//! use gmdiff_process::{GaussianPath, VpLinear};
 //! let m: GaussianMixture = serde_json::from_str(r#"{
 //!     "weights": [0.3, 0.7],
 //!     "means": [[0.0, 0.0], [3.0, 1.0]],

@@ -487,7 +487,7 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LawEngine<'_, C, T> {
 /// Where the exact-law run starts.
 #[derive(Debug, Clone)]
 pub enum LawStart<C> {
-    /// `N(0, I)`.
+    /// The path's standard start `N(0, s² I)` (see [`crate::Start::Standard`]).
     Standard,
     /// The exact `p_T` of the target at the first grid point.
     Exact,
@@ -551,7 +551,7 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized, S: LawSampler<C> + ?Sized
     mut observe: impl FnMut(usize, &GaussLaw<C>) -> Result<(), SolverError>,
 ) -> Result<LawOutput<C>, SolverError> {
     let start = match start {
-        LawStart::Standard => Marginal::standard(),
+        LawStart::Standard => Marginal { mean: None, cov: Op::Scalar(schedule.start_std().powi(2)) },
         LawStart::Exact => target.marginal(&schedule.point(0)?),
         LawStart::Law(m) => m,
     };

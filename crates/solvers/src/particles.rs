@@ -20,7 +20,8 @@ const NOISE_CHUNK: usize = 1024;
 /// Where the particles start.
 #[derive(Debug, Clone, Copy)]
 pub enum Start<'a> {
-    /// `N(0, I_d)`.
+    /// The path's standard start `N(0, s² I_d)`: `s = 1` on VP, sub-VP, flow and chains, `s = σ_max`
+    /// on VE and EDM ([`gmdiff_process::GaussianPath::start_std`]).
     Standard,
     /// The exact `p_T` of a mixture target at the first grid point: `Σ_i w_i N(a_T μ_i, a_T² Σ_i + b_T² I)`.
     Exact(&'a GaussianMixture),
@@ -68,11 +69,15 @@ impl<'a, S: Score + ?Sized> Particles<'a, S> {
     pub fn positions(&self) -> MatRef<'_, f64> {
         MatRef::from_row_major_slice(&self.state[0], self.n, self.d)
     }
-    /// Sets the start position from `start`; `at` are the coefficients of the first grid point.
-    pub fn start(&mut self, start: Start<'_>, at: &Coefficients) -> Result<(), SolverError> {
+    /// Sets the start position from `start`, at the first grid point of `schedule`.
+    pub fn start(&mut self, start: Start<'_>, schedule: &Schedule) -> Result<(), SolverError> {
         let (n, d) = (self.n, self.d);
+        let at = &schedule.point(0)?;
         let x = match start {
-            Start::Standard => self.noise(),
+            Start::Standard => {
+                let (x, s) = (self.noise(), schedule.start_std());
+                if s == 1.0 { x } else { x.into_iter().map(|v| s * v).collect() }
+            }
             Start::Points(p) => {
                 if p.nrows() != n || p.ncols() != d {
                     return Err(SolverError::Dimension {
@@ -268,7 +273,7 @@ pub fn sample_observed<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Si
     sampler.validate(schedule)?;
     check_particle_memory(n, score.dim(), 4)?;
     let mut particles = Particles::new(score, n, seed);
-    particles.start(start, &schedule.point(0)?)?;
+    particles.start(start, schedule)?;
     run(sampler, schedule, &mut particles, |k, _| {
         steps_done(k);
         Ok(())

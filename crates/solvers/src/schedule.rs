@@ -63,6 +63,14 @@ impl Schedule {
         let p = Process::default();
         Ok(Self::grid(p, TimeGrid::uniform(&p, steps, eps)?))
     }
+    /// The standard deviation `s` of the standard start `N(0, s² I)`: the path's
+    /// [`GaussianPath::start_std`] (`σ_max` on VE and EDM, else 1), and 1 on a chain.
+    pub fn start_std(&self) -> f64 {
+        match self {
+            Schedule::Grid { process, .. } => process.start_std(),
+            Schedule::Chain(_) => 1.0,
+        }
+    }
     /// Number of steps `S`.
     pub fn steps(&self) -> usize {
         match self {

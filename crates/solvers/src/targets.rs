@@ -15,7 +15,7 @@ use gmdiff_process::{Coefficients, Score};
 ///
 /// ```
 /// use gmdiff_solvers::{LinearScore, SpectralGaussian, Op};
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let g = SpectralGaussian::centred(vec![0.0, 4.0]).unwrap();
 /// let (l, c) = g.affine(&Ou::new(1.0).unwrap().at(1.0).unwrap()).unwrap();
 /// let Op::Full(l) = l else { panic!() };
@@ -104,7 +104,7 @@ impl LinearScore<Diag> for SpectralGaussian {
 ///
 /// ```
 /// use gmdiff_solvers::DenseGaussian;
-/// use gmdiff_process::{ForwardProcess, Score, VpLinear};
+/// use gmdiff_process::{GaussianPath, Score, VpLinear};
 /// let g = DenseGaussian::new(vec![1.0, 0.0], faer::mat![[2.0, 0.5], [0.5, 1.0]]).unwrap();
 /// let at = VpLinear::default().at(0.3).unwrap();
 /// let x = faer::mat![[0.2, -0.1]];
@@ -242,7 +242,7 @@ impl Score for DenseGaussian {
 ///
 /// ```
 /// use gmdiff_solvers::{LinearScore, Op, ScaledScore, SpectralGaussian};
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let g = ScaledScore::new(SpectralGaussian::centred(vec![1.0]).unwrap(), 0.1);
 /// let (l, _) = g.affine(&Ou::new(1.0).unwrap().at(0.5).unwrap()).unwrap();
 /// assert_eq!(l, Op::Full(gmdiff_solvers::Diag(vec![-1.1])));
@@ -308,7 +308,7 @@ fn check_perturbation<C: Coef>(d: usize, matrix: Option<&C>, shift: Option<&[f64
 ///
 /// ```
 /// use gmdiff_solvers::{AffinePerturbation, Diag, LinearScore, SpectralGaussian};
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let g = AffinePerturbation::new(SpectralGaussian::centred(vec![1.0]).unwrap(), None::<Diag>, Some(vec![0.01]));
 /// let (_, c) = g.affine(&Ou::new(1.0).unwrap().at(0.5).unwrap()).unwrap();
 /// assert_eq!(c, Some(vec![0.01]));
@@ -376,7 +376,7 @@ impl<T: Score> Score for AffinePerturbation<T, Dense> {
 ///
 /// ```
 /// use gmdiff_solvers::{Dense, DenseGaussian, LinearScore, PerturbedPrecision};
-/// use gmdiff_process::{ForwardProcess, VpLinear};
+/// use gmdiff_process::{GaussianPath, VpLinear};
 /// let g = DenseGaussian::new(vec![1.0, 2.0], faer::mat![[1.0, 0.0], [0.0, 1.0]]).unwrap();
 /// let p = PerturbedPrecision::new(g, Dense(faer::mat![[0.0, 0.1], [0.1, 0.0]]));
 /// let (l, _) = p.affine(&VpLinear::default().at(0.0).unwrap()).unwrap();

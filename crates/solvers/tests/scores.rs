@@ -2,7 +2,7 @@
 //! size of the error is what it says.
 
 use faer::Mat;
-use gmdiff_process::{Coefficients, ForwardProcess, Score, VpLinear};
+use gmdiff_process::{Coefficients, GaussianPath, Score, VpLinear};
 use gmdiff_solvers::{AffinePerturbation, Coef, Dense, DenseGaussian, FieldPerturbation, LinearScore, Op, PerturbedPrecision, ScaledScore};
 
 fn target() -> DenseGaussian {

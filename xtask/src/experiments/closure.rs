@@ -22,7 +22,7 @@
 //! Data: `closure.csv`.
 
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff::process::{ForwardProcess, VpLinear};
+use gmdiff::process::{GaussianPath, VpLinear};
 use serde_json::{Value, json};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 

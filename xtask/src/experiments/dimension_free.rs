@@ -404,7 +404,7 @@ impl Experiment for DimensionFree {
             for &t in ts.iter().filter(|&&t| t <= 512) {
                 let schedule = Schedule::Chain(DiscreteChain::li_yan(t, C0, C1).map_err(fail)?);
                 let mut particles = Particles::new(&mix, n, ctx.seed() ^ (t as u64) << 8 ^ k as u64);
-                particles.start(Start::Standard, &schedule.point(0).map_err(fail)?).map_err(fail)?;
+                particles.start(Start::Standard, &schedule).map_err(fail)?;
                 let mut traces: Vec<f64> = Vec::with_capacity(n * t);
                 run(&Sampler::Ddpm, &schedule, &mut particles, |step, p| {
                     if step == 0 || step == t {

@@ -29,7 +29,7 @@
 use gmdiff::gaussian::{IsotropicDdpm, PropagationGrid, ScoreError};
 use gmdiff::metrics::tv_gaussian_1d;
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture, lipschitz_bound};
-use gmdiff::process::{DiscreteChain, ForwardProcess, Ou, Process, TimeGrid};
+use gmdiff::process::{DiscreteChain, GaussianPath, Ou, Process, TimeGrid};
 use gmdiff::solvers::{
     DdpmBoundInput, Diag, LawStart, LinearScore, Op, Sampler, ScaledScore, Schedule, SpectralGaussian, ddpm_bound, dpom_tv, dpum_tv,
     output_law,

@@ -41,7 +41,7 @@
 use faer::Mat;
 use gmdiff::metrics::{bures_w2, energy_distance};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff::process::{ForwardProcess, VpLinear};
+use gmdiff::process::{GaussianPath, VpLinear};
 use gmdiff::solvers::{
     Dense, DenseGaussian, LawStart, LinearScore, Sampler, ScaledScore, Schedule, SolverError, Start, output_law, sample,
 };

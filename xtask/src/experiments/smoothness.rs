@@ -26,7 +26,7 @@
 //! `second_moment_vs_k.svg`, `lipschitz_vs_sigma_min.svg`. Data: `smoothness.csv`, `sigma_min.csv`.
 
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture, SearchOptions, lipschitz_bound, lipschitz_estimate};
-use gmdiff::process::{ForwardProcess, VpLinear};
+use gmdiff::process::{GaussianPath, VpLinear};
 use rand::RngExt;
 use rayon::prelude::*;
 use serde_json::{Value, json};

@@ -5,12 +5,15 @@ use crate::error::{SolverError, check};
 use crate::sampler::{Sampler, SamplerInfo};
 use crate::schedule::{Schedule, StepInfo};
 
-/// DDIM(η): with the data prediction `x̂₀ = (X + b_t² s)/a_t` and the noise prediction
-/// `ε̂ = −b_t s` (`s = s_t(X)`), `σ = η sqrt(b_s²/b_t² (1 − a_t²/a_s²))` and
-/// `X ← a_s x̂₀ + sqrt(b_s² − σ²) ε̂ + σ ξ` (no noise drawn when `σ = 0`).
+/// DDIM(η): with the data prediction `x̂₀ = E[x₀ | x_t = X]` and the noise prediction
+/// `ε̂ = (X − a_t x̂₀)/b_t`, `σ = η b_s sqrt(1 − e^{2(λ_t − λ_s)})` (the standard deviation of
+/// `q(x_s | x_t, x₀)`; on VP `η sqrt(b_s²/b_t² (1 − a_t²/a_s²))`) and
+/// `X ← a_s x̂₀ + sqrt(b_s² − σ²) ε̂ + σ ξ` (no noise drawn when `σ = 0`). Written through `x̂₀`, it is
+/// finite where `a_t = 0` (flow matching's start); on `a = 1` paths (VE, EDM) at `η = 0` it is the
+/// Euler step in `σ` of Karras et al. (2022, Alg. 1).
 ///
-/// Source: Song, Meng & Ermon, *Denoising Diffusion Implicit Models* (2021), written with the score
-/// (derived). One score evaluation per step, one slot. Runs on grids and chains. `η ∈ [0, 1]`: 0 is the deterministic DDIM, 1 is DDPM-like.
+/// Source: Song, Meng & Ermon, *Denoising Diffusion Implicit Models* (2021, eq. 12 and 16), for any
+/// path `(a, b)` (derived). One score evaluation per step, one slot. Runs on grids and chains. `η ∈ [0, 1]`: 0 is the deterministic DDIM, 1 is DDPM-like.
 ///
 /// ```
 /// use gmdiff_solvers::{Ddim, Schedule, is_stochastic};
@@ -43,17 +46,17 @@ impl<A: Algebra + ?Sized> Sampler<A> for Ddim {
     fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
         let (t, s) = (&info.from, &info.to);
         let x = &state[0];
-        let ratio = -(-(t.integrated_beta - s.integrated_beta)).exp_m1(); // 1 − a_t²/a_s²
-        let sigma = self.eta * (s.b * s.b / (t.b * t.b) * ratio).sqrt();
+        // σ² = η² b_s² (1 − e^{2(λ_t − λ_s)}): the variance of q(x_s | x_t, x₀).
+        let sigma = self.eta * s.b * (-(2.0 * (t.lambda - s.lambda)).exp_m1()).sqrt();
         let keep = (s.b * s.b - sigma * sigma).max(0.0).sqrt();
-        let sc = alg.score(t, x)?;
-        let c_x = s.a / t.a;
-        let c_s = s.a * t.b * t.b / t.a - keep * t.b;
+        let x0 = alg.denoise(t, x)?;
+        // a_s x̂₀ + keep ε̂ with ε̂ = (X − a_t x̂₀)/b_t.
+        let (c_x, c_0) = (keep / t.b, s.a - keep * t.a / t.b);
         state[0] = if sigma > 0.0 {
             let xi = alg.noise();
-            alg.lin(&[(c_x, x), (c_s, &sc), (sigma, &xi)])
+            alg.lin(&[(c_x, x), (c_0, &x0), (sigma, &xi)])
         } else {
-            alg.lin(&[(c_x, x), (c_s, &sc)])
+            alg.lin(&[(c_x, x), (c_0, &x0)])
         };
         Ok(state)
     }

@@ -8,7 +8,10 @@ use crate::schedule::StepInfo;
 /// DDPM ancestral sampling: `X ← (X + β_k s_t(X)) / sqrt(1 − β_k) + sqrt(β_k) ξ`, with
 /// `β_k = h β(t)` on a grid (THEORY §3) or the chain's `β_k` on a discrete chain (Ho et al.;
 /// Li–Cai–Wei's `Y_{t−1} = (Y_t + (1 − α_t) s_t(Y_t))/sqrt(α_t) + sqrt(1 − α_t) Z_t`, THEORY §2).
-/// A rate `β_k ∉ (0, 1)` is refused ([`SolverError::DdpmRate`]).
+/// A rate `β_k ∉ (0, 1)` is refused ([`SolverError::DdpmRate`]). On any path the step acts on the
+/// VP-normalised `y = x/c` with rate `β_k = h g²(t)/c²(t)` (module docs):
+/// `X ← (c_s/c_t) (X + c_t² β_k s_t(X))/sqrt(1 − β_k) + c_s sqrt(β_k) ξ` (derived; `c = 1` on VP and
+/// chains). Refuses a start with `a_T = 0`.
 ///
 /// One score evaluation per step, one slot. Runs on grids and chains.
 ///
@@ -28,6 +31,9 @@ impl SamplerInfo for Ddpm {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    fn validate(&self, schedule: &crate::Schedule) -> Result<(), SolverError> {
+        super::need_signal(self.name(), schedule)
+    }
 }
 
 impl<A: Algebra + ?Sized> Sampler<A> for Ddpm {
@@ -38,10 +44,11 @@ impl<A: Algebra + ?Sized> Sampler<A> for Ddpm {
         if !(beta > 0.0 && beta < 1.0) {
             return Err(SolverError::DdpmRate { step: info.index, beta, t: t.t });
         }
+        let (ct, cs) = (t.c2.sqrt(), info.to.c2.sqrt());
         let r = 1.0 / (1.0 - beta).sqrt();
         let sc = alg.score(t, x)?;
         let xi = alg.noise();
-        state[0] = alg.lin(&[(r, x), (beta * r, &sc), (beta.sqrt(), &xi)]);
+        state[0] = alg.lin(&[((cs / ct) * r, x), (cs * ct * (beta * r), &sc), (cs * beta.sqrt(), &xi)]);
         Ok(state)
     }
 }

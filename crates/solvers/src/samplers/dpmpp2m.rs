@@ -7,7 +7,7 @@ use crate::schedule::StepInfo;
 
 /// DPM-Solver++(2M), the multistep second-order solver in data prediction, with `λ = log(a/b)`.
 ///
-/// With the data prediction `D = (X + b_t² s_t(X))/a_t`, `e^{−h} = (a_t b_s)/(b_t a_s)`
+/// With the data prediction `D = x̂₀ = E[x₀ | x_t = X]` (Tweedie: `(X + b_t² s_t(X))/a_t`), `e^{−h} = (a_t b_s)/(b_t a_s)`
 /// (`h = λ_s − λ_t`), `r = (λ_t − λ_{t_{k−1}})/(λ_s − λ_t)` and `w = 1/(2r)`:
 /// `X ← (b_s/b_t) X + a_s (1 − e^{−h}) ((1 + w) D − w D_prev)`; first order
 /// (`X ← (b_s/b_t) X + a_s (1 − e^{−h}) D`) on the first step, and `X ← a_s D` on a last step to
@@ -41,8 +41,7 @@ impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver2M {
     fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
         let (t, s) = (&info.from, &info.to);
         let x = &state[0];
-        let sc = alg.score(t, x)?;
-        let d = alg.lin(&[(1.0 / t.a, x), (t.b * t.b / t.a, &sc)]);
+        let d = alg.denoise(t, x)?;
         let new_x = if s.b == 0.0 {
             alg.lin(&[(s.a, &d)])
         } else {
@@ -52,8 +51,7 @@ impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver2M {
             let c_d = s.a * (1.0 - em);
             match &info.prev {
                 Some(p) if info.index > 0 => {
-                    let lambda = |c: &gmdiff_process::Coefficients| c.a.ln() - c.b.ln();
-                    let r = (lambda(t) - lambda(p)) / (lambda(s) - lambda(t));
+                    let r = (t.lambda - p.lambda) / (s.lambda - t.lambda);
                     let w = 0.5 / r;
                     alg.lin(&[(c_x, x), (c_d * (1.0 + w), &d), (-c_d * w, &state[1])])
                 }

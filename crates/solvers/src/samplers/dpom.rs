@@ -64,7 +64,8 @@ impl SamplerInfo for Dpom {
         let c = &self.0;
         check("step_scale", c.step_scale, |h| h > 0.0, "must be finite and > 0")?;
         check("every", c.every as f64, |e| e >= 1.0, "must be ≥ 1")?;
-        refuse_chain(self.name(), schedule)
+        refuse_chain(self.name(), schedule)?;
+        super::need_signal(self.name(), schedule)
     }
 }
 

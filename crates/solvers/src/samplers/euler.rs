@@ -1,13 +1,15 @@
 //! Flow-ODE explicit Euler.
 
-use super::need_grid;
+use super::{drift, need_grid};
 use crate::algebra::Algebra;
 use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
 use crate::schedule::{Schedule, StepInfo};
 
-/// Flow-ODE explicit Euler: `X ← X + h β̃(t) (X + s_t(X))`, i.e. `X + h f(t, X)` with the
-/// probability-flow drift `f(t, x) = β̃(t) (x + s_t(x))`.
+/// Flow-ODE explicit Euler in `t`: `X ← X + h k(t, X)` with the reverse-time probability-flow drift
+/// `k(t, x) = −f x + ½ g² s_t(x)` (VP: `β̃ (x + s)`, `β̃ = β/2`); at `a_t = 0` (flow matching's
+/// start) `k` is written through the `x₀` prediction (`samplers` module, `drift`), so flow starts
+/// finite at `T = 1`.
 ///
 /// Source: THEORY §3 (Pierret–Galerne's Euler scheme on the flow ODE). One score evaluation per
 /// step, one slot. Grid schedules only.
@@ -38,9 +40,8 @@ impl<A: Algebra + ?Sized> Sampler<A> for Euler {
         let (t, h) = (&info.from, info.h);
         need_grid(self.name(), info)?;
         let x = &state[0];
-        let b = 0.5 * t.beta;
-        let sc = alg.score(t, x)?;
-        state[0] = alg.lin(&[(1.0 + h * b, x), (h * b, &sc)]);
+        let k = drift(alg, t, x)?;
+        state[0] = alg.lin(&[(1.0, x), (h, &k)]);
         Ok(state)
     }
 }

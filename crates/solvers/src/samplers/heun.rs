@@ -6,8 +6,9 @@ use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
 use crate::schedule::{Schedule, StepInfo};
 
-/// Flow-ODE Heun (explicit trapezoid): `k₁ = f(t, X)`, `k₂ = f(s, X + h k₁)`,
-/// `X ← X + h/2 (k₁ + k₂)`, with `f(t, x) = β̃(t) (x + s_t(x))`.
+/// Flow-ODE Heun (explicit trapezoid): `k₁ = k(t, X)`, `k₂ = k(s, X + h k₁)`,
+/// `X ← X + h/2 (k₁ + k₂)`, with the reverse-time probability-flow drift `k(t, x) = −f x + ½ g² s_t(x)`
+/// (VP: `β̃ (x + s)`; through `x̂₀` where `a_t = 0`, see [`crate::Euler`]).
 ///
 /// Source: THEORY §3 (Pierret–Galerne's Heun scheme).
 /// Two score evaluations per step, one slot. Grid schedules only.

@@ -1,8 +1,12 @@
 //! The built-in samplers, one file each, and their registration.
 //!
-//! Notation (every file): `β̃ = β/2`; step `k` goes from forward time `t = t_k` to `s = t_{k+1}`,
-//! `h = t − s`, `δ = (B(t) − B(s))/2`; `ξ ~ N(0, I)` is fresh noise; the score is evaluated at the
-//! start of each step unless stated otherwise. Each file's docs give the update, its source, the
+//! Notation (every file): the path is `x_t = a_t x₀ + b_t z` with `f = d log a/dt`,
+//! `g² = d(b²)/dt − 2 f b²`, `λ = log(a/b)` and `c² = a² + b²` ([`gmdiff_process::Coefficients`]);
+//! on the VP paths `f = −β/2`, `g² = β`, `c = 1`. Step `k` goes from forward time `t = t_k` to
+//! `s = t_{k+1}`, `h = t − s`; `ξ ~ N(0, I)` is fresh noise; the score is evaluated at the start of
+//! each step unless stated otherwise. The VP-derived steps (EI, ODE-EI, DDPM) act on `y = x/c`, which
+//! is a VP process with rate `g²/c²` on every path, so `δ = log(ã_s/ã_t)`, `ã = a/c` (on VP
+//! `δ = (B(t) − B(s))/2`). Each file's docs give the update, its source, the
 //! score evaluations per step and the state slots; [`crate::score_evals`], [`crate::is_stochastic`]
 //! and [`crate::slots`] derive the same numbers from the step code.
 //!
@@ -109,11 +113,18 @@ builtin! {
     dpum => Dpum,
 }
 
-/// The flow-ODE drift in reverse time, `f(t, x) = β̃(t) (x + s_t(x))` (one score evaluation).
+/// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
+/// evaluation; VP: `β/2 (x + s)`). Where `a_t = 0` (flow matching's start), `f` and `g²` are
+/// infinite and the same velocity is written through the `x₀` prediction:
+/// `dx/dt = (db/b) x + (da − a db/b) x̂₀`, so `−dx/dt = −(db/b) x − da x̂₀` there.
 pub(crate) fn drift<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<A::Value, SolverError> {
-    let b = 0.5 * at.beta;
-    let sc = alg.score(at, x)?;
-    Ok(alg.lin(&[(b, x), (b, &sc)]))
+    if at.a > 0.0 {
+        let sc = alg.score(at, x)?;
+        Ok(alg.lin(&[(-at.f, x), (0.5 * at.g2, &sc)]))
+    } else {
+        let x0 = alg.denoise(at, x)?;
+        Ok(alg.lin(&[(-at.db / at.b, x), (-at.da, &x0)]))
+    }
 }
 
 /// Refuses a step on a discrete chain at run time (the step needs continuous time).
@@ -121,13 +132,32 @@ pub(crate) fn need_grid(sampler: &'static str, info: &crate::StepInfo) -> Result
     if info.continuous { Ok(()) } else { Err(SolverError::Unsupported { sampler, schedule: "a discrete chain" }) }
 }
 
-/// `δ = (B(t) − B(s))/2`, the half log-ratio `log(a_s/a_t)` of the step.
-pub(crate) fn half_log_ratio(info: &crate::StepInfo) -> f64 {
-    0.5 * (info.from.integrated_beta - info.to.integrated_beta)
+/// Refuses a schedule that starts where `a_T = 0` (flow matching at `T = 1`): the reverse SDE's
+/// `f = d log a/dt` and `g²`, and the scaled score of the VP-derived steps, are infinite there.
+pub(crate) fn need_signal(sampler: &'static str, schedule: &crate::Schedule) -> Result<(), SolverError> {
+    if schedule.point(0)?.a > 0.0 {
+        Ok(())
+    } else {
+        Err(SolverError::Unsupported {
+            sampler,
+            schedule: "a start with a_T = 0 (flow matching at T = 1), where f = d log a/dt and g² are infinite: use a horizon T < 1, or an ODE sampler (euler, heun, rk4, ddim, dpmpp2m)",
+        })
+    }
 }
 
-/// The flow-ODE exponential-integrator step `X ← e^δ X + (e^δ − 1) s_t(X)`, shared by
-/// [`OdeExponential`] and the predictors of [`Dpom`] and [`Dpum`].
+/// The step's VP-normalised scales `(c_t, c_s)`, `c = sqrt(a² + b²)` (exactly 1 on VP paths and
+/// chains), and `δ = log(ã_s/ã_t)` with `ã = a/c`: the half log-ratio `(B(t) − B(s))/2` of the VP
+/// process `x/c`, whose rate is `g²/c²` (THEORY §0; on VP `δ = (B(t) − B(s))/2` exactly).
+pub(crate) fn vp_normalised(info: &crate::StepInfo) -> (f64, f64, f64) {
+    let (t, s) = (&info.from, &info.to);
+    let delta = (s.log_a - 0.5 * s.c2.ln()) - (t.log_a - 0.5 * t.c2.ln());
+    (t.c2.sqrt(), s.c2.sqrt(), delta)
+}
+
+/// The flow-ODE exponential-integrator step on the VP-normalised variable `y = x/c`:
+/// `y ← e^δ y + (e^δ − 1) s_y(y)`, i.e. `X ← (c_s/c_t) e^δ X + c_s c_t (e^δ − 1) s_t(X)` (VP:
+/// `e^δ X + (e^δ − 1) s_t(X)`), shared by [`OdeExponential`] and the predictors of [`Dpom`] and
+/// [`Dpum`].
 pub(crate) fn ode_exponential<A: Algebra + ?Sized>(
     alg: &mut A,
     name: &'static str,
@@ -135,9 +165,9 @@ pub(crate) fn ode_exponential<A: Algebra + ?Sized>(
     x: &A::Value,
 ) -> Result<A::Value, SolverError> {
     need_grid(name, info)?;
-    let half_log_ratio = half_log_ratio(info);
+    let (ct, cs, delta) = vp_normalised(info);
     let sc = alg.score(&info.from, x)?;
-    Ok(alg.lin(&[(half_log_ratio.exp(), x), (half_log_ratio.exp_m1(), &sc)]))
+    Ok(alg.lin(&[((cs / ct) * delta.exp(), x), (cs * ct * delta.exp_m1(), &sc)]))
 }
 
 /// True when a corrector that runs after every `every`-th predictor step (never after the last)

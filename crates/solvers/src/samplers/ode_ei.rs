@@ -6,8 +6,10 @@ use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
 use crate::schedule::{Schedule, StepInfo};
 
-/// Flow-ODE exponential integrator: `X ← e^δ X + (e^δ − 1) s_t(X)` (the linear part `β̃ x` of the
-/// drift integrated exactly, the score frozen at the step start).
+/// Flow-ODE exponential integrator: `X ← e^δ X + (e^δ − 1) s_t(X)` on VP (the linear part `β̃ x` of
+/// the drift integrated exactly, the score frozen at the step start); on any path it acts on the
+/// VP-normalised `y = x/c`: `X ← (c_s/c_t) e^δ X + c_s c_t (e^δ − 1) s_t(X)` (derived). Refuses a
+/// start with `a_T = 0`.
 ///
 /// Source: Chen et al.'s DPOM predictor (THEORY §1), derived. One score evaluation per step, one
 /// slot. Grid schedules only.
@@ -29,7 +31,8 @@ impl SamplerInfo for OdeExponential {
         Self::NAME
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
-        refuse_chain(self.name(), schedule)
+        refuse_chain(self.name(), schedule)?;
+        super::need_signal(self.name(), schedule)
     }
 }
 

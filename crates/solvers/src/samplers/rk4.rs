@@ -6,9 +6,10 @@ use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
 use crate::schedule::{Schedule, StepInfo};
 
-/// Flow-ODE classical Runge–Kutta 4 on `f(t, x) = β̃(t) (x + s_t(x))`, in reverse time with the
-/// midpoint `m = t − h/2`: `k₁ = f(t, X)`, `k₂ = f(m, X + h/2 k₁)`, `k₃ = f(m, X + h/2 k₂)`,
-/// `k₄ = f(s, X + h k₃)`, `X ← X + h/6 (k₁ + 2k₂ + 2k₃ + k₄)`.
+/// Flow-ODE classical Runge–Kutta 4 on the reverse-time drift `k(t, x) = −f x + ½ g² s_t(x)` (VP:
+/// `β̃ (x + s)`; through `x̂₀` where `a_t = 0`, see [`crate::Euler`]), with the midpoint
+/// `m = t − h/2`: `k₁ = k(t, X)`, `k₂ = k(m, X + h/2 k₁)`, `k₃ = k(m, X + h/2 k₂)`,
+/// `k₄ = k(s, X + h k₃)`, `X ← X + h/6 (k₁ + 2k₂ + 2k₃ + k₄)`.
 ///
 /// Source: THEORY §3 (the classical four-stage scheme). Four score evaluations per step, one slot.
 /// Grid schedules only.
