@@ -20,7 +20,7 @@ pub struct TimeGrid {
 
 impl TimeGrid {
     /// A grid from explicit times; they must be finite, strictly decreasing, within `[0, T]`.
-    pub fn from_times(process: &impl GaussianPath, times: Vec<f64>) -> Result<Self, ProcessError> {
+    pub fn from_times(process: &(impl GaussianPath + ?Sized), times: Vec<f64>) -> Result<Self, ProcessError> {
         if times.len() < 2 {
             return Err(ProcessError::Invalid { what: "time grid", reason: "needs at least 2 points".into() });
         }
@@ -40,7 +40,7 @@ impl TimeGrid {
     }
 
     /// `S` equal steps from `T` to `ε`: `t_k = T − (T − ε) k / S` (THEORY §3).
-    pub fn uniform(process: &impl GaussianPath, steps: usize, eps: f64) -> Result<Self, ProcessError> {
+    pub fn uniform(process: &(impl GaussianPath + ?Sized), steps: usize, eps: f64) -> Result<Self, ProcessError> {
         let horizon = process.horizon();
         check_steps_eps(steps, eps, horizon, false)?;
         let span = horizon - eps;
@@ -55,7 +55,7 @@ impl TimeGrid {
     /// path's inverse of `σ`; `σ_max = σ(T)`, `σ_min = σ(ε)`, `ε > 0`.
     ///
     /// Errors: [`ProcessError::Invalid`] when `σ(T)` is infinite (flow matching at `T = 1`).
-    pub fn karras(process: &impl GaussianPath, steps: usize, eps: f64, rho: f64) -> Result<Self, ProcessError> {
+    pub fn karras(process: &(impl GaussianPath + ?Sized), steps: usize, eps: f64, rho: f64) -> Result<Self, ProcessError> {
         let horizon = process.horizon();
         check_steps_eps(steps, eps, horizon, true)?;
         check("rho", rho, |r| r > 0.0, "must be finite and > 0")?;
@@ -72,7 +72,7 @@ impl TimeGrid {
 
     /// Equal steps in `λ = log(a/b)` (half the log-SNR) from `λ(T)` to `λ(ε)`, `ε > 0`: the grid of
     /// DPM-Solver (Lu et al. 2022, "logSNR"). Errors: [`ProcessError::Invalid`] when `λ(T) = −∞`.
-    pub fn log_snr_uniform(process: &impl GaussianPath, steps: usize, eps: f64) -> Result<Self, ProcessError> {
+    pub fn log_snr_uniform(process: &(impl GaussianPath + ?Sized), steps: usize, eps: f64) -> Result<Self, ProcessError> {
         let horizon = process.horizon();
         check_steps_eps(steps, eps, horizon, true)?;
         let (l0, l1) = (process.eval(horizon).lambda, process.eval(eps).lambda);
@@ -101,7 +101,7 @@ impl TimeGrid {
 }
 
 /// `σ(t) = b_t/a_t`, refused when infinite (`a_t = 0`).
-fn finite_sigma(process: &impl GaussianPath, t: f64) -> Result<f64, ProcessError> {
+fn finite_sigma(process: &(impl GaussianPath + ?Sized), t: f64) -> Result<f64, ProcessError> {
     let sigma = process.sigma_at(t);
     if sigma.is_finite() {
         Ok(sigma)

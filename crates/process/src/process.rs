@@ -153,7 +153,7 @@ pub trait ForwardProcess: Send + Sync {
     }
 }
 
-impl<P: ForwardProcess> GaussianPath for P {
+impl<P: ForwardProcess + ?Sized> GaussianPath for P {
     fn horizon(&self) -> f64 {
         ForwardProcess::horizon(self)
     }
@@ -276,9 +276,9 @@ impl ForwardProcess for VpLinear {
 /// (`s = 0.008`, `T = 1`, `t_max = 0.9946`) is the choice of DPM-Solver.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, VpCosine};
+/// use gmdiff_process::{GaussianPath, VpCosine};
 /// let c = VpCosine::default();
-/// let a = c.alpha(0.5);
+/// let a = c.eval(0.5).a;
 /// let f = |t: f64| ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos();
 /// assert!((a - f(0.5) / f(0.0)).abs() < 1e-14);
 /// ```
@@ -328,9 +328,9 @@ impl ForwardProcess for VpCosine {
 /// The Ornstein–Uhlenbeck process `dx = −x dt + sqrt(2) dw`: VP with `β ≡ 2`, so `a_t = e^{−t}`.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let ou = Ou::new(5.0).unwrap();
-/// assert!((ou.alpha(1.0) - (-1.0f64).exp()).abs() < 1e-16);
+/// assert!((ou.eval(1.0).a - (-1.0f64).exp()).abs() < 1e-16);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "OuSpec")]
