@@ -319,9 +319,19 @@ impl ForwardProcess for VpCosine {
     fn integrated_beta(&self, t: f64) -> f64 {
         2.0 * (self.angle(0.0).cos().ln() - self.angle(t).cos().ln())
     }
+    /// Solves `cos θ = e^{−B/2} cos θ₀` for `θ − θ₀` without cancellation, then
+    /// `t = T (1 + s)(θ − θ₀)/(π/2)`. With `S = sin θ = sqrt(sin²θ₀ − cos²θ₀ expm1(−B))`,
+    /// `sin(θ − θ₀) = −cos θ₀ expm1(−B)/(S + e^{−B/2} sin θ₀)` and
+    /// `cos(θ − θ₀) = e^{−B/2} cos²θ₀ + S sin θ₀`, so `B = 0` gives `t = 0` exactly and small `B`
+    /// keeps full relative accuracy (the direct `acos` lost ~`1/θ₀²` ulps there).
     fn time_of_integrated_beta(&self, big_b: f64) -> f64 {
-        let theta = ((-0.5 * big_b).exp() * self.angle(0.0).cos()).acos();
-        self.scale * (theta * (1.0 + self.offset) / FRAC_PI_2 - self.offset)
+        let (sin0, cos0) = self.angle(0.0).sin_cos();
+        let em1 = (-big_b).exp_m1();
+        let half = (-0.5 * big_b).exp();
+        let sin_theta = (sin0 * sin0 - cos0 * cos0 * em1).sqrt();
+        let sin_diff = -cos0 * em1 / (sin_theta + half * sin0);
+        let cos_diff = half * cos0 * cos0 + sin_theta * sin0;
+        self.scale * (1.0 + self.offset) * sin_diff.atan2(cos_diff) / FRAC_PI_2
     }
 }
 
