@@ -29,7 +29,7 @@ mod rng;
 mod score;
 mod validate;
 
-pub use chain::DiscreteChain;
+pub use chain::{DiscreteChain, TimestepSpacing, timesteps};
 pub use error::ProcessError;
 pub use grid::TimeGrid;
 pub use paths::{Edm, Flow, SubVp, Ve};
