@@ -7,7 +7,7 @@
 //! input checks every crate uses ([`check_parameter`], [`check_weights`], [`covariance_eigen`],
 //! [`check_covariance`]), so all crates accept and refuse the same inputs.
 //!
-//! Runnable examples: `examples/schedules.rs` prints `α_t`, `σ_t` and the log-SNR of every process,
+//! Runnable examples: `examples/schedules.rs` prints `α_t`, `σ_t` and `λ = log(α_t/σ_t)` of the VP processes,
 //! the uniform, Karras and log-SNR grids and the discrete chains' `ᾱ_k`
 //! (`cargo run --release -p gmdiff-process --example schedules`).
 //!
@@ -29,7 +29,7 @@ mod rng;
 mod score;
 mod validate;
 
-pub use chain::DiscreteChain;
+pub use chain::{DiscreteChain, TimestepSpacing, timesteps};
 pub use error::ProcessError;
 pub use grid::TimeGrid;
 pub use paths::{Edm, Flow, SubVp, Ve};

@@ -153,7 +153,7 @@ pub trait ForwardProcess: Send + Sync {
     }
 }
 
-impl<P: ForwardProcess> GaussianPath for P {
+impl<P: ForwardProcess + ?Sized> GaussianPath for P {
     fn horizon(&self) -> f64 {
         ForwardProcess::horizon(self)
     }
@@ -276,9 +276,9 @@ impl ForwardProcess for VpLinear {
 /// (`s = 0.008`, `T = 1`, `t_max = 0.9946`) is the choice of DPM-Solver.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, VpCosine};
+/// use gmdiff_process::{GaussianPath, VpCosine};
 /// let c = VpCosine::default();
-/// let a = c.alpha(0.5);
+/// let a = c.eval(0.5).a;
 /// let f = |t: f64| ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos();
 /// assert!((a - f(0.5) / f(0.0)).abs() < 1e-14);
 /// ```
@@ -319,18 +319,28 @@ impl ForwardProcess for VpCosine {
     fn integrated_beta(&self, t: f64) -> f64 {
         2.0 * (self.angle(0.0).cos().ln() - self.angle(t).cos().ln())
     }
+    /// Solves `cos θ = e^{−B/2} cos θ₀` for `θ − θ₀` without cancellation, then
+    /// `t = T (1 + s)(θ − θ₀)/(π/2)`. With `S = sin θ = sqrt(sin²θ₀ − cos²θ₀ expm1(−B))`,
+    /// `sin(θ − θ₀) = −cos θ₀ expm1(−B)/(S + e^{−B/2} sin θ₀)` and
+    /// `cos(θ − θ₀) = e^{−B/2} cos²θ₀ + S sin θ₀`, so `B = 0` gives `t = 0` exactly and small `B`
+    /// keeps full relative accuracy (the direct `acos` lost ~`1/θ₀²` ulps there).
     fn time_of_integrated_beta(&self, big_b: f64) -> f64 {
-        let theta = ((-0.5 * big_b).exp() * self.angle(0.0).cos()).acos();
-        self.scale * (theta * (1.0 + self.offset) / FRAC_PI_2 - self.offset)
+        let (sin0, cos0) = self.angle(0.0).sin_cos();
+        let em1 = (-big_b).exp_m1();
+        let half = (-0.5 * big_b).exp();
+        let sin_theta = (sin0 * sin0 - cos0 * cos0 * em1).sqrt();
+        let sin_diff = -cos0 * em1 / (sin_theta + half * sin0);
+        let cos_diff = half * cos0 * cos0 + sin_theta * sin0;
+        self.scale * (1.0 + self.offset) * sin_diff.atan2(cos_diff) / FRAC_PI_2
     }
 }
 
 /// The Ornstein–Uhlenbeck process `dx = −x dt + sqrt(2) dw`: VP with `β ≡ 2`, so `a_t = e^{−t}`.
 ///
 /// ```
-/// use gmdiff_process::{ForwardProcess, Ou};
+/// use gmdiff_process::{GaussianPath, Ou};
 /// let ou = Ou::new(5.0).unwrap();
-/// assert!((ou.alpha(1.0) - (-1.0f64).exp()).abs() < 1e-16);
+/// assert!((ou.eval(1.0).a - (-1.0f64).exp()).abs() < 1e-16);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "OuSpec")]

@@ -11,7 +11,7 @@ use faer::{MatMut, MatRef};
 ///
 /// ```
 /// use faer::{Mat, MatMut, MatRef};
-/// use gmdiff_process::{Coefficients, ForwardProcess, Ou, Score};
+/// use gmdiff_process::{Coefficients, GaussianPath, Ou, Score};
 ///
 /// /// The score of the diffused standard normal, which stays `N(0, I)` under OU: `s(x) = −x`.
 /// struct StandardNormal(usize);

@@ -1,36 +1,18 @@
 //! Invariants of the forward processes, chains and grids, each against an independent route.
 
+mod common;
+
+use common::quadrature;
 use gmdiff_process::*;
 use proptest::prelude::*;
 
-/// Adaptive Gauss–Legendre (5 nodes) quadrature of `f` on `[0, t]`, an independent route to `∫β`.
-///
-/// A panel is halved until its two halves agree with it to `1e-14` of the whole integral, so the
-/// steep end of the cosine schedule's β is resolved too.
-fn quadrature(f: impl Fn(f64) -> f64, t: f64) -> f64 {
-    const NODES: [f64; 5] = [0.0, -0.538_469_310_105_683_1, 0.538_469_310_105_683_1, -0.906_179_845_938_664, 0.906_179_845_938_664];
-    const WEIGHTS: [f64; 5] =
-        [0.568_888_888_888_888_9, 0.478_628_670_499_366_5, 0.478_628_670_499_366_5, 0.236_926_885_056_189_1, 0.236_926_885_056_189_1];
-    let panel =
-        |a: f64, b: f64| NODES.iter().zip(WEIGHTS).map(|(x, w)| w * f(0.5 * (a + b) + 0.5 * (b - a) * x)).sum::<f64>() * 0.5 * (b - a);
-    fn refine(panel: &dyn Fn(f64, f64) -> f64, a: f64, b: f64, whole: f64, tol: f64, depth: u32) -> f64 {
-        let m = 0.5 * (a + b);
-        let (left, right) = (panel(a, m), panel(m, b));
-        if depth == 0 || (left + right - whole).abs() <= tol {
-            left + right
-        } else {
-            refine(panel, a, m, left, tol, depth - 1) + refine(panel, m, b, right, tol, depth - 1)
-        }
-    }
-    refine(&panel, 0.0, t, panel(0.0, t), 1e-14 * panel(0.0, t).abs().max(1.0), 30)
-}
-
-fn processes() -> Vec<Process> {
+/// The VP processes, through their rate `β` (a [`ForwardProcess`]); each is also a [`GaussianPath`].
+fn processes() -> Vec<Box<dyn ForwardProcess>> {
     vec![
-        Process::default(),
-        Process::Vp(VpLinear::new(0.05, 10.0, 2.0).unwrap()),
-        Process::VpCosine(VpCosine::default()),
-        Process::Ou(Ou::new(5.0).unwrap()),
+        Box::new(VpLinear::default()),
+        Box::new(VpLinear::new(0.05, 10.0, 2.0).unwrap()),
+        Box::new(VpCosine::default()),
+        Box::new(Ou::new(5.0).unwrap()),
     ]
 }
 
@@ -38,9 +20,9 @@ fn processes() -> Vec<Process> {
 /// short of 1e-10 (at frac = 0.99750…, found by the property test below).
 #[test]
 fn integrated_beta_matches_quadrature_at_the_steep_end_of_the_cosine_schedule() {
-    let p = Process::VpCosine(VpCosine::default());
+    let p = VpCosine::default();
     for frac in [0.99, 0.997_507_297_678_161_8, 0.9999, 1.0] {
-        let t = frac * p.horizon();
+        let t = frac * ForwardProcess::horizon(&p);
         let (exact, quad) = (p.integrated_beta(t), quadrature(|s| p.beta(s), t));
         assert!((exact - quad).abs() <= 1e-10 * exact.abs().max(1.0), "t = {t}: {exact} vs {quad}");
     }
@@ -49,7 +31,7 @@ fn integrated_beta_matches_quadrature_at_the_steep_end_of_the_cosine_schedule() 
 proptest! {
     #[test]
     fn a_squared_plus_b_squared_is_one(frac in 0.0f64..=1.0, which in 0usize..4) {
-        let p = processes()[which];
+        let p = &*processes()[which];
         let c = p.at(frac * p.horizon()).unwrap();
         prop_assert!((c.a * c.a + c.b * c.b - 1.0).abs() < 4e-16 * 4.0);
         prop_assert!(c.a > 0.0 && c.a <= 1.0 && c.b >= 0.0 && c.b < 1.0);
@@ -57,7 +39,7 @@ proptest! {
 
     #[test]
     fn integrated_beta_matches_quadrature(frac in 0.0f64..=1.0, which in 0usize..4) {
-        let p = processes()[which];
+        let p = &*processes()[which];
         let t = frac * p.horizon();
         let exact = p.integrated_beta(t);
         let quad = quadrature(|s| p.beta(s), t);
@@ -66,7 +48,7 @@ proptest! {
 
     #[test]
     fn inverse_of_integrated_beta_round_trips(frac in 0.0f64..=1.0, which in 0usize..4) {
-        let p = processes()[which];
+        let p = &*processes()[which];
         let t = frac * p.horizon();
         let back = p.time_of_integrated_beta(p.integrated_beta(t));
         prop_assert!((back - t).abs() <= 1e-10 * p.horizon(), "{t} -> {back}");
@@ -74,13 +56,15 @@ proptest! {
 
     #[test]
     fn inverse_of_log_snr_round_trips(frac in 1e-4f64..=1.0, which in 0usize..4) {
-        let p = processes()[which];
+        let p = &*processes()[which];
         let t = frac * p.horizon();
-        let back = p.time_of_log_snr(p.log_snr(t));
+        let c = p.eval(t);
+        let back = p.time_of_lambda(c.lambda);
         prop_assert!((back - t).abs() <= 1e-9 * p.horizon(), "{t} -> {back}");
-        // λ = log(a²/b²) from the definition.
-        let (a, b) = (p.alpha(t), p.sigma(t));
-        prop_assert!((p.log_snr(t) - (a * a / (b * b)).ln()).abs() < 1e-9 * p.log_snr(t).abs().max(1.0));
+        // The log-SNR log(a²/b²) = 2λ, from the definition.
+        let (a, b) = (c.a, c.b);
+        let log_snr = 2.0 * c.lambda;
+        prop_assert!((log_snr - (a * a / (b * b)).ln()).abs() < 1e-9 * log_snr.abs().max(1.0));
     }
 
     #[test]
@@ -105,11 +89,11 @@ proptest! {
 
     #[test]
     fn grids_decrease_from_horizon_to_eps(steps in 1usize..300, eps in 1e-5f64..0.1, which in 0usize..4) {
-        let p = processes()[which];
+        let p = &*processes()[which];
         for g in [
-            TimeGrid::uniform(&p, steps, eps).unwrap(),
-            TimeGrid::karras(&p, steps, eps, 7.0).unwrap(),
-            TimeGrid::log_snr_uniform(&p, steps, eps).unwrap(),
+            TimeGrid::uniform(p, steps, eps).unwrap(),
+            TimeGrid::karras(p, steps, eps, 7.0).unwrap(),
+            TimeGrid::log_snr_uniform(p, steps, eps).unwrap(),
         ] {
             prop_assert_eq!(g.steps(), steps);
             prop_assert_eq!(g.times()[0], p.horizon());
@@ -132,7 +116,8 @@ fn paper_convention_integrated_beta() {
 fn log_snr_grid_is_uniform_in_lambda() {
     let p = VpLinear::default();
     let g = TimeGrid::log_snr_uniform(&p, 10, 1e-3).unwrap();
-    let l: Vec<f64> = g.times().iter().map(|&t| p.log_snr(t)).collect();
+    // The log-SNR 2λ = log(a²/b²), recomputed from a and b.
+    let l: Vec<f64> = g.times().iter().map(|&t| p.eval(t)).map(|c| (c.a * c.a / (c.b * c.b)).ln()).collect();
     let step = l[1] - l[0];
     for w in l.windows(2) {
         assert!((w[1] - w[0] - step).abs() < 1e-9);
@@ -143,7 +128,7 @@ fn log_snr_grid_is_uniform_in_lambda() {
 fn karras_grid_is_uniform_in_sigma_to_the_one_over_rho() {
     let p = VpLinear::default();
     let g = TimeGrid::karras(&p, 12, 1e-3, 7.0).unwrap();
-    let s: Vec<f64> = g.times().iter().map(|&t| (p.sigma(t) / p.alpha(t)).powf(1.0 / 7.0)).collect();
+    let s: Vec<f64> = g.times().iter().map(|&t| p.eval(t)).map(|c| (c.b / c.a).powf(1.0 / 7.0)).collect();
     let step = s[1] - s[0];
     for w in s.windows(2) {
         assert!((w[1] - w[0] - step).abs() < 1e-10);
@@ -198,17 +183,18 @@ fn queries_accept_any_time_where_the_process_is_defined() {
     let c = ou.coefficients(1.5).unwrap();
     assert_eq!(c.a, (-1.5f64).exp());
     assert_eq!(c.b, (-(-3.0f64).exp_m1()).sqrt());
-    assert_eq!(ou.defined_until(), f64::INFINITY);
+    assert_eq!(GaussianPath::defined_until(&ou), f64::INFINITY);
     // Very late times: a_t underflows to 0, b_t = 1 (p_t = N(0, I) in f64).
     let late = ou.coefficients(1e6).unwrap();
     assert_eq!((late.a, late.b), (0.0, 1.0));
     let vp = VpLinear::new(0.1, 20.0, 1.0).unwrap();
     let c = vp.coefficients(2.0).unwrap();
-    assert!((c.integrated_beta - (0.1 * 2.0 + 0.5 * 19.9 * 4.0)).abs() < 1e-13);
-    assert_eq!(c.beta, 0.1 + 2.0 * 19.9);
+    // log a = −B/2 and g² = β on a VP path.
+    assert!((-2.0 * c.log_a - (0.1 * 2.0 + 0.5 * 19.9 * 4.0)).abs() < 1e-13);
+    assert_eq!(c.g2, 0.1 + 2.0 * 19.9);
     // The cosine schedule is not defined past its end; negative and non-finite times are refused.
     let cos = VpCosine::default();
-    assert_eq!(cos.defined_until(), cos.horizon());
+    assert_eq!(GaussianPath::defined_until(&cos), GaussianPath::horizon(&cos));
     assert!(matches!(cos.coefficients(0.995), Err(ProcessError::TimeOutOfRange { .. })));
     for bad in [-1e-300, f64::NAN, f64::INFINITY] {
         assert!(matches!(ou.coefficients(bad), Err(ProcessError::TimeOutOfRange { .. })));
