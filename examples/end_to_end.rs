@@ -15,7 +15,7 @@
 use gmdiff::metrics::{Bandwidth, TwoSampleStatistic, permutation_test, w2_exact};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{GaussianPath, Process, TimeGrid, VpLinear};
-use gmdiff::solvers::{Sampler, Schedule, Start, sample};
+use gmdiff::solvers::{Builtin, Ddpm, DpmSolver2M, Schedule, Start, sample};
 
 const MIXTURE: &str = r#"{
     "weights": [0.45, 0.35, 0.2],
@@ -59,8 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let process = Process::Vp(vp);
     let runs = [
-        ("ddpm, 200 uniform steps", Sampler::Ddpm, Schedule::uniform_vp(200, eps)?),
-        ("dpmpp2m, 20 log-SNR steps", Sampler::DpmSolver2M, Schedule::grid(process, TimeGrid::log_snr_uniform(&process, 20, eps)?)),
+        ("ddpm, 200 uniform steps", Builtin::Ddpm(Ddpm), Schedule::uniform_vp(200, eps)?),
+        (
+            "dpmpp2m, 20 log-SNR steps",
+            Builtin::DpmSolver2M(DpmSolver2M),
+            Schedule::grid(process, TimeGrid::log_snr_uniform(&process, 20, eps)?),
+        ),
     ];
     let mut first = None;
     for (label, sampler, schedule) in runs {

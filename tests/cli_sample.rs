@@ -6,7 +6,7 @@
 //! Standard errors use Gaussian formulas with the exact covariance C:
 //! se(mean_j) = sqrt(C_jj / n), se(cov_ij) = sqrt((C_ii C_jj + C_ij²) / n).
 
-use gmdiff::solvers::{Dense, DenseGaussian, LawStart, Op, Sampler, Schedule, output_law};
+use gmdiff::solvers::{Builtin, Dense, DenseGaussian, LawStart, Op, Schedule, output_law};
 use std::process::Command;
 
 const MIXTURE: &str = r#"{"weights":[1.0],"means":[[1.5,-2.0,0.5]],
@@ -41,7 +41,7 @@ fn sample_moments_match_the_exact_discrete_law() {
         assert_eq!((x.nrows(), x.ncols()), (n, 3));
         let sched = Schedule::uniform_vp(steps, eps).unwrap();
         let law =
-            output_law(&Sampler::from_name(sampler).unwrap(), &sched, &target, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap().law;
+            output_law(&Builtin::from_name(sampler).unwrap(), &sched, &target, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap().law;
         let m = law.mean.unwrap();
         let Op::Full(Dense(c)) = law.cov else { panic!("dense covariance expected") };
         let nf = n as f64;

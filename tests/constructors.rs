@@ -32,9 +32,9 @@ use gmdiff::mixture::{
 };
 use gmdiff::process::{Coefficients, DiscreteChain, GaussianPath, Ou, Process, ProcessError, Score, TimeGrid, VpCosine, VpLinear};
 use gmdiff::solvers::{
-    AffinePerturbation, DdpmBoundInput, Dense, DenseGaussian, Diag, Langevin, LawStart, Marginal, Op, PerturbedPrecision, Sampler,
-    ScaledScore, Schedule, SolverError, SpectralGaussian, Start, Underdamped, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv,
-    output_law, sample,
+    AffinePerturbation, Builtin, Ddim, Ddpm, DdpmBoundInput, Dense, DenseGaussian, Diag, Dpom, Dpum, Euler, EulerMaruyama, Heun, Langevin,
+    LawStart, Marginal, Op, PerturbedPrecision, SamplerInfo, ScaledScore, Schedule, SolverError, SpectralGaussian, Start, Underdamped,
+    ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv, output_law, sample,
 };
 use std::fmt::{Debug, Display};
 use std::path::PathBuf;
@@ -1176,73 +1176,73 @@ fn solver_cases() -> Vec<Case> {
     vec![
         // Sampler::validate (the parameters of the samplers)
         case("Ddim: NaN eta", "eta", || {
-            refuse!(Sampler::Ddim { eta: f64::NAN }.validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
+            refuse!(Builtin::Ddim(Ddim { eta: f64::NAN }).validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
         }),
         case("Ddim: eta < 0", "eta", || {
-            refuse!(Sampler::Ddim { eta: -0.1 }.validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
+            refuse!(Builtin::Ddim(Ddim { eta: -0.1 }).validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
         }),
         case("Ddim: eta > 1", "eta", || {
-            refuse!(Sampler::Ddim { eta: 1.5 }.validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
+            refuse!(Builtin::Ddim(Ddim { eta: 1.5 }).validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
         }),
         case("Ddim: infinite eta", "eta", || {
-            refuse!(Sampler::Ddim { eta: f64::INFINITY }.validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
+            refuse!(Builtin::Ddim(Ddim { eta: f64::INFINITY }).validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
         }),
         case("Dpom: zero step scale", "step_scale", || {
             refuse!(
-                Sampler::Dpom(Langevin { step_scale: 0.0, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpom(Dpom(Langevin { step_scale: 0.0, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "step_scale", .. }
             )
         }),
         case("Dpom: NaN step scale", "step_scale", || {
             refuse!(
-                Sampler::Dpom(Langevin { step_scale: f64::NAN, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpom(Dpom(Langevin { step_scale: f64::NAN, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "step_scale", .. }
             )
         }),
         case("Dpom: infinite step scale", "step_scale", || {
             refuse!(
-                Sampler::Dpom(Langevin { step_scale: f64::INFINITY, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpom(Dpom(Langevin { step_scale: f64::INFINITY, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "step_scale", .. }
             )
         }),
         case("Dpom: every = 0", "every", || {
             refuse!(
-                Sampler::Dpom(Langevin { every: 0, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpom(Dpom(Langevin { every: 0, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "every", .. }
             )
         }),
         case("Dpum: zero friction", "friction", || {
             refuse!(
-                Sampler::Dpum(Underdamped { friction: 0.0, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpum(Dpum(Underdamped { friction: 0.0, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "friction", .. }
             )
         }),
         case("Dpum: NaN friction", "friction", || {
             refuse!(
-                Sampler::Dpum(Underdamped { friction: f64::NAN, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpum(Dpum(Underdamped { friction: f64::NAN, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "friction", .. }
             )
         }),
         case("Dpum: negative step scale", "step_scale", || {
             refuse!(
-                Sampler::Dpum(Underdamped { step_scale: -0.2, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpum(Dpum(Underdamped { step_scale: -0.2, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "step_scale", .. }
             )
         }),
         case("Dpum: every = 0", "every", || {
             refuse!(
-                Sampler::Dpum(Underdamped { every: 0, ..Default::default() }).validate(&sched(10, 1e-3)),
+                Builtin::Dpum(Dpum(Underdamped { every: 0, ..Default::default() })).validate(&sched(10, 1e-3)),
                 S::InvalidParameter { name: "every", .. }
             )
         }),
         case("EM on a discrete chain", "discrete chain", || {
-            refuse!(Sampler::EulerMaruyama.validate(&chain_sched()), S::Unsupported { .. })
+            refuse!(Builtin::EulerMaruyama(EulerMaruyama).validate(&chain_sched()), S::Unsupported { .. })
         }),
-        case("Heun on a discrete chain", "discrete chain", || refuse!(Sampler::Heun.validate(&chain_sched()), S::Unsupported { .. })),
+        case("Heun on a discrete chain", "discrete chain", || refuse!(Builtin::Heun(Heun).validate(&chain_sched()), S::Unsupported { .. })),
         case("Dpum on a discrete chain", "discrete chain", || {
-            refuse!(Sampler::Dpum(Underdamped::default()).validate(&chain_sched()), S::Unsupported { .. })
+            refuse!(Builtin::Dpum(Dpum(Underdamped::default())).validate(&chain_sched()), S::Unsupported { .. })
         }),
-        case("Sampler::from_name: unknown name", "accepted", || accept(Ok::<_, ()>(Sampler::from_name("ddpn")), Option::is_none)),
+        case("Builtin::from_name: unknown name", "accepted", || accept(Ok::<_, ()>(Builtin::from_name("ddpn")), Option::is_none)),
         // Schedule
         case("uniform_vp: steps = 0", "at least 1 step", || {
             refuse!(Schedule::uniform_vp(0, 1e-3), S::Process(ProcessError::Invalid { .. }))
@@ -1260,15 +1260,15 @@ fn solver_cases() -> Vec<Case> {
         case("Schedule::step: k = usize::MAX", "outside", || refuse!(sched(10, 1e-3).step(usize::MAX), S::InvalidParameter { .. })),
         // DDPM rates and the runs
         case("DDPM: one step of β = 20 is refused", "rate", || {
-            refuse!(sample(&Sampler::Ddpm, &sched(1, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { .. })
+            refuse!(sample(&Ddpm, &sched(1, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { .. })
         }),
         case("DDPM: 20 steps of β = 1 are refused", "rate", || {
-            refuse!(sample(&Sampler::Ddpm, &sched(20, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { step: 0, .. })
+            refuse!(sample(&Ddpm, &sched(20, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { step: 0, .. })
         }),
         case("DDPM exact law: β ≥ 1 is refused", "rate", || {
             refuse!(
                 output_law(
-                    &Sampler::Ddpm,
+                    &Builtin::Ddpm(Ddpm),
                     &sched(5, 1e-3),
                     &SpectralGaussian::centred(vec![1.0]).unwrap(),
                     LawStart::<Diag>::Standard,
@@ -1278,38 +1278,38 @@ fn solver_cases() -> Vec<Case> {
             )
         }),
         case("sample: start points of the wrong shape", "start points", || {
-            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &good(), Start::Points(Mat::zeros(4, 3).as_ref()), 4, 1), S::Dimension { .. })
+            refuse!(sample(&Euler, &sched(10, 1e-3), &good(), Start::Points(Mat::zeros(4, 3).as_ref()), 4, 1), S::Dimension { .. })
         }),
         case("sample: exact start of the wrong dimension", "start mixture", || {
             let other = mixture(r#"{"weights":[1],"means":[[0]],"covariances":[1]}"#);
-            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &good(), Start::Exact(&other), 4, 1), S::Dimension { .. })
+            refuse!(sample(&Euler, &sched(10, 1e-3), &good(), Start::Exact(&other), 4, 1), S::Dimension { .. })
         }),
         case("sample: NaN start points", "non-finite|diverged", || {
             refuse!(
-                sample(&Sampler::Euler, &sched(10, 1e-3), &good(), Start::Points(mat![[f64::NAN, 0.0]].as_ref()), 1, 1),
+                sample(&Euler, &sched(10, 1e-3), &good(), Start::Points(mat![[f64::NAN, 0.0]].as_ref()), 1, 1),
                 S::NonFinite { .. } | S::Score { .. }
             )
         }),
         case("sample: start points 1e300 away", "too far|finite", || {
             finite_or(
-                sample(&Sampler::Euler, &sched(10, 1e-3), &good(), Start::Points(mat![[1e300, 0.0]].as_ref()), 1, 1),
+                sample(&Euler, &sched(10, 1e-3), &good(), Start::Points(mat![[1e300, 0.0]].as_ref()), 1, 1),
                 |o| finite_mat(&o.samples),
                 |e| matches!(e, S::Score { .. } | S::NonFinite { .. }),
             )
         }),
         case("sample: invalid sampler parameters", "eta", || {
-            refuse!(sample(&Sampler::Ddim { eta: 2.0 }, &sched(10, 1e-3), &good(), Start::Standard, 4, 1), S::InvalidParameter { .. })
+            refuse!(sample(&Ddim { eta: 2.0 }, &sched(10, 1e-3), &good(), Start::Standard, 4, 1), S::InvalidParameter { .. })
         }),
         case("sample: Heun at ε = 0 on singular data", "singular", || {
-            refuse!(sample(&Sampler::Heun, &sched(10, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), S::Score { .. })
+            refuse!(sample(&Heun, &sched(10, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), S::Score { .. })
         }),
         case("sample: DDPM down to ε = 0 on singular data is fine", "accepted", || {
-            accept(sample(&Sampler::Ddpm, &sched(100, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), |o| finite_mat(&o.samples))
+            accept(sample(&Ddpm, &sched(100, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), |o| finite_mat(&o.samples))
         }),
         case("sample: NaN score scale", "diverged", || {
             refuse!(
                 sample(
-                    &Sampler::Euler,
+                    &Builtin::Euler(Euler),
                     &sched(10, 1e-3),
                     &ScaledScore::new(DenseGaussian::new(vec![0.0], mat![[1.0]]).unwrap(), f64::NAN),
                     Start::Standard,
@@ -1325,25 +1325,25 @@ fn solver_cases() -> Vec<Case> {
                 None::<Dense>,
                 Some(vec![0.1]),
             );
-            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
+            refuse!(sample(&Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
         }),
         case("AffinePerturbation: matrix of the wrong dimension (exact law)", "matrix", || {
             let p = AffinePerturbation::new(SpectralGaussian::centred(vec![1.0, 2.0]).unwrap(), Some(Diag(vec![0.1])), None);
-            refuse!(output_law(&Sampler::Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
+            refuse!(output_law(&Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
         }),
         case("PerturbedPrecision: E of the wrong dimension (particles)", "matrix", || {
             let p = PerturbedPrecision::new(DenseGaussian::new(vec![0.0, 0.0], mat![[1.0, 0.0], [0.0, 1.0]]).unwrap(), Dense(mat![[0.1]]));
-            refuse!(sample(&Sampler::Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
+            refuse!(sample(&Euler, &sched(10, 1e-3), &p, Start::Standard, 4, 1), S::Score { .. })
         }),
         case("PerturbedPrecision: E of the wrong dimension (exact law)", "matrix", || {
             let p = PerturbedPrecision::new(SpectralGaussian::centred(vec![1.0, 2.0]).unwrap(), Diag(vec![0.1, 0.2, 0.3]));
-            refuse!(output_law(&Sampler::Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
+            refuse!(output_law(&Euler, &sched(10, 1e-3), &p, LawStart::<Diag>::Exact, |_, _| Ok(())), S::Dimension { .. })
         }),
         case("output_law: NaN start law", "non-finite", || {
             let start = Marginal { mean: Some(vec![f64::NAN]), cov: Op::Scalar(1.0) };
             refuse!(
                 output_law(
-                    &Sampler::Euler,
+                    &Builtin::Euler(Euler),
                     &sched(10, 1e-3),
                     &SpectralGaussian::centred(vec![1.0]).unwrap(),
                     LawStart::<Diag>::Law(start),
@@ -1356,7 +1356,7 @@ fn solver_cases() -> Vec<Case> {
         case("output_law: eigenvalue and mean 1e308 give no NaN", "finite|diverged", || {
             let g = SpectralGaussian::new(vec![1e308], Some(vec![1e308])).unwrap();
             finite_or(
-                output_law(&Sampler::Ddpm, &sched(100, 1e-3), &g, LawStart::<Diag>::Exact, |_, _| Ok(())),
+                output_law(&Ddpm, &sched(100, 1e-3), &g, LawStart::<Diag>::Exact, |_, _| Ok(())),
                 |o| {
                     let Op::Full(Diag(v)) = &o.law.cov else { return false };
                     v.iter().all(|x| !x.is_nan()) && o.law.mean.as_ref().is_some_and(|m| m.iter().all(|x| !x.is_nan()))
@@ -1503,60 +1503,51 @@ fn gaussian_cases() -> Vec<Case> {
         // scheme / scheme_law
         case("scheme: DDPM with β ≥ 1", "rate", || {
             refuse!(
-                spectral().scheme(&Sampler::Ddpm, &sched(5, 1e-3), Init::Standard, &SpectralScore::Exact, false),
+                spectral().scheme(&Ddpm, &sched(5, 1e-3), Init::Standard, &SpectralScore::Exact, false),
                 Solver(SolverError::DdpmRate { .. })
             )
         }),
         case("scheme: eta outside [0, 1]", "eta", || {
             refuse!(
-                spectral().scheme(&Sampler::Ddim { eta: -1.0 }, &sched(10, 1e-3), Init::Standard, &SpectralScore::Exact, false),
+                spectral().scheme(&Ddim { eta: -1.0 }, &sched(10, 1e-3), Init::Standard, &SpectralScore::Exact, false),
                 Solver(SolverError::InvalidParameter { .. })
             )
         }),
         case("scheme: EM on a chain", "discrete chain", || {
             refuse!(
-                spectral().scheme(&Sampler::EulerMaruyama, &chain_sched(), Init::Exact, &SpectralScore::Exact, true),
+                spectral().scheme(&EulerMaruyama, &chain_sched(), Init::Exact, &SpectralScore::Exact, true),
                 Solver(SolverError::Unsupported { .. })
             )
         }),
         case("scheme: precision perturbation of the wrong length", "entries", || {
-            refuse!(
-                spectral().scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![0.1]), false),
-                Invalid(_)
-            )
+            refuse!(spectral().scheme(&Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![0.1]), false), Invalid(_))
         }),
         case("scheme: per-coordinate perturbation on a compressed spectrum", "uncompressed", || {
             let p = SpectralProblem::centred(vec![1.0, 1.0]).unwrap();
-            refuse!(
-                p.scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![0.1, 0.2]), false),
-                Invalid(_)
-            )
+            refuse!(p.scheme(&Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![0.1, 0.2]), false), Invalid(_))
         }),
         case("scheme: NaN score scale", "non-finite", || {
             refuse!(
-                spectral().scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Scaled(f64::NAN), false),
+                spectral().scheme(&Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Scaled(f64::NAN), false),
                 Solver(SolverError::NonFinite { .. })
             )
         }),
         case("scheme: NaN precision perturbation", "non-finite", || {
             refuse!(
-                spectral().scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![f64::NAN; 3]), false),
+                spectral().scheme(&Euler, &sched(10, 1e-3), Init::Standard, &SpectralScore::Precision(vec![f64::NAN; 3]), false),
                 Solver(SolverError::NonFinite { .. })
             )
         }),
         case("scheme: eigenvalue and mean 1e308 give no NaN", "finite|diverged", || {
             let p = SpectralProblem::new(vec![1e308], vec![1e308]).unwrap();
             finite_or(
-                p.scheme(&Sampler::Euler, &sched(50, 1e-3), Init::Exact, &SpectralScore::Exact, true),
+                p.scheme(&Euler, &sched(50, 1e-3), Init::Exact, &SpectralScore::Exact, true),
                 |r| !r.w2.is_nan() && !r.kl.is_nan(),
                 |e| matches!(e, Solver(SolverError::NonFinite { .. })),
             )
         }),
         case("scheme_law: DDPM with β ≥ 1", "rate", || {
-            refuse!(
-                spectral().scheme_law(&Sampler::Ddpm, &sched(5, 1e-3), Init::Exact, &SpectralScore::Exact),
-                Solver(SolverError::DdpmRate { .. })
-            )
+            refuse!(spectral().scheme_law(&Ddpm, &sched(5, 1e-3), Init::Exact, &SpectralScore::Exact), Solver(SolverError::DdpmRate { .. }))
         }),
         // continuous / truncation / decompose / continuous_against_eps
         case("continuous: NaN eps", "outside", || {
@@ -1582,14 +1573,11 @@ fn gaussian_cases() -> Vec<Case> {
             refuse!(spectral().truncation(&vp(), f64::INFINITY), P(ProcessError::TimeOutOfRange { .. }))
         }),
         case("decompose: steps = 0", "at least 1 step", || {
-            refuse!(
-                spectral().decompose(&Sampler::Euler, &vp(), 0, 1e-3, Init::Standard, &SpectralScore::Exact),
-                P(ProcessError::Invalid { .. })
-            )
+            refuse!(spectral().decompose(&Euler, &vp(), 0, 1e-3, Init::Standard, &SpectralScore::Exact), P(ProcessError::Invalid { .. }))
         }),
         case("decompose: NaN eps", "eps", || {
             refuse!(
-                spectral().decompose(&Sampler::Euler, &vp(), 10, f64::NAN, Init::Standard, &SpectralScore::Exact),
+                spectral().decompose(&Euler, &vp(), 10, f64::NAN, Init::Standard, &SpectralScore::Exact),
                 P(ProcessError::InvalidParameter { .. })
             )
         }),
@@ -1611,23 +1599,23 @@ fn gaussian_cases() -> Vec<Case> {
         }),
         case("DenseProblem::scheme: DDPM with β ≥ 1", "rate", || {
             let d = dense();
-            refuse!(d.scheme(&Sampler::Ddpm, &sched(5, 1e-3), Init::Standard, d.target(), false), Solver(SolverError::DdpmRate { .. }))
+            refuse!(d.scheme(&Ddpm, &sched(5, 1e-3), Init::Standard, d.target(), false), Solver(SolverError::DdpmRate { .. }))
         }),
         case("DenseProblem::scheme: score of a smaller dimension", "dimension", || {
             let score = DenseGaussian::new(vec![0.0], mat![[1.0]]).unwrap();
-            refuse!(dense().scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Standard, &score, true), Solver(SolverError::Dimension { .. }))
+            refuse!(dense().scheme(&Euler, &sched(10, 1e-3), Init::Standard, &score, true), Solver(SolverError::Dimension { .. }))
         }),
         case("DenseProblem::scheme: score of a larger dimension", "dimension", || {
             let score = DenseGaussian::new(vec![0.0; 3], Mat::identity(3, 3)).unwrap();
-            refuse!(dense().scheme(&Sampler::Euler, &sched(10, 1e-3), Init::Exact, &score, false), Solver(SolverError::Dimension { .. }))
+            refuse!(dense().scheme(&Euler, &sched(10, 1e-3), Init::Exact, &score, false), Solver(SolverError::Dimension { .. }))
         }),
         case("DenseProblem::decompose: score of a smaller dimension", "dimension", || {
             let score = DenseGaussian::new(vec![0.0], mat![[1.0]]).unwrap();
-            refuse!(dense().decompose(&Sampler::Euler, &vp(), 10, 1e-3, Init::Standard, &score), Solver(SolverError::Dimension { .. }))
+            refuse!(dense().decompose(&Euler, &vp(), 10, 1e-3, Init::Standard, &score), Solver(SolverError::Dimension { .. }))
         }),
         case("DenseProblem::decompose: steps = 0", "at least 1 step", || {
             let d = dense();
-            refuse!(d.decompose(&Sampler::Euler, &vp(), 0, 1e-3, Init::Standard, d.target()), P(ProcessError::Invalid { .. }))
+            refuse!(d.decompose(&Euler, &vp(), 0, 1e-3, Init::Standard, d.target()), P(ProcessError::Invalid { .. }))
         }),
         case("DenseProblem::continuous: eps > T", "outside", || {
             refuse!(dense().continuous(Dynamics::Ode, &vp(), 2.0, Init::Standard, None), P(ProcessError::TimeOutOfRange { .. }))
@@ -1635,7 +1623,7 @@ fn gaussian_cases() -> Vec<Case> {
         case("DenseProblem::scheme: Heun at ε = 0 on singular data is infinite, not NaN", "finite|singular", || {
             let d = DenseProblem::new(vec![0.0, 0.0], mat![[1.0, 0.0], [0.0, 0.0]]).unwrap();
             finite_or(
-                d.scheme(&Sampler::Heun, &sched(10, 0.0), Init::Standard, d.target(), false),
+                d.scheme(&Heun, &sched(10, 0.0), Init::Standard, d.target(), false),
                 |r| r.w2 == f64::INFINITY && r.note.is_some(),
                 |_| false,
             )
@@ -1858,36 +1846,33 @@ fn guidance_cases() -> Vec<Case> {
         }),
         case("flow_log_density: DDPM is not a flow", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(flow_log_density(&Sampler::Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
+            refuse!(flow_log_density(&Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
         }),
         case("flow_log_density: Euler on a chain", "discrete chain", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(flow_log_density(&Sampler::Euler, &chain_sched(), &s, 4, 1), G::Solver(SolverError::Unsupported { .. }))
+            refuse!(flow_log_density(&Euler, &chain_sched(), &s, 4, 1), G::Solver(SolverError::Unsupported { .. }))
         }),
         case("flow_log_density: Heun at ε = 0 on singular data", "singular", || {
             let s = GuidedScore::new(ClassConditional::per_component(mixture(SINGULAR)), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(flow_log_density(&Sampler::Heun, &sched(10, 0.0), &s, 4, 1), G::Solver(SolverError::Score { .. }))
+            refuse!(flow_log_density(&Heun, &sched(10, 0.0), &s, 4, 1), G::Solver(SolverError::Score { .. }))
         }),
         case("map_log_density: DDPM", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(map_log_density(&Sampler::Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
+            refuse!(map_log_density(&Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
         }),
         case("map_log_density: Heun", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(map_log_density(&Sampler::Heun, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
+            refuse!(map_log_density(&Heun, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
         }),
         case("map_log_density: eta outside [0, 1]", "eta", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(
-                map_log_density(&Sampler::Ddim { eta: 2.0 }, &sched(50, 1e-3), &s, 4, 1),
-                G::Solver(SolverError::InvalidParameter { .. })
-            )
+            refuse!(map_log_density(&Ddim { eta: 2.0 }, &sched(50, 1e-3), &s, 4, 1), G::Solver(SolverError::InvalidParameter { .. }))
         }),
         case("step_coefficients: DDPM", "unsupported", || {
-            refuse!(step_coefficients(&Sampler::Ddpm, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
+            refuse!(step_coefficients(&Ddpm, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
         }),
         case("step_coefficients: stochastic DDIM", "unsupported", || {
-            refuse!(step_coefficients(&Sampler::Ddim { eta: 0.5 }, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
+            refuse!(step_coefficients(&Ddim { eta: 0.5 }, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
         }),
         case("knn_entropy: k = 0", "`k`", || refuse!(knn_entropy(cloud().as_ref(), 0), G::Metrics(MetricsError::InvalidParameter { .. }))),
         case("knn_entropy: NaN sample", "non-finite", || {

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::io::read_points_csv;
 use gmdiff::process::{GaussianPath, TimeGrid};
-use gmdiff::solvers::{Sampler, ScaledScore, Schedule};
+use gmdiff::solvers::{Builtin, Ddim, ScaledScore, Schedule};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -130,10 +130,10 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
             .map_err(err)?
         }
         name => {
-            let mut sampler = Sampler::from_name(name).ok_or_else(|| {
-                CliError::Usage(format!("unknown sampler `{name}`: expected one of {}, sde, ode", Sampler::NAMES.join(", ")))
+            let mut sampler = Builtin::from_name(name).ok_or_else(|| {
+                CliError::Usage(format!("unknown sampler `{name}`: expected one of {}, sde, ode", Builtin::NAMES.join(", ")))
             })?;
-            if let Sampler::Ddim { eta } = &mut sampler {
+            if let Builtin::Ddim(Ddim { eta }) = &mut sampler {
                 *eta = args.eta;
             } else if args.eta != 0.0 {
                 return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));

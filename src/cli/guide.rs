@@ -18,7 +18,7 @@ use gmdiff::guidance::{
 };
 use gmdiff::io::read_mixture_json;
 use gmdiff::process::TimeGrid;
-use gmdiff::solvers::{Sampler, Schedule, Start, sample};
+use gmdiff::solvers::{Builtin, Ddim, Ddpm, Heun, Schedule, Start, sample};
 use std::io::Write;
 
 /// The sampler of `gmdiff guide`.
@@ -129,7 +129,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
     let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
     let (samples, entropy, entropy_stderr, method, note) = match args.sampler {
         GuideSampler::Ode => {
-            let o = flow_log_density(&Sampler::Heun, &schedule, &field, n, seed).map_err(guidance_error)?;
+            let o = flow_log_density(&Heun, &schedule, &field, n, seed).map_err(guidance_error)?;
             let e = o.entropy().map_err(guidance_error)?;
             (
                 o.samples,
@@ -140,12 +140,12 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
             )
         }
         GuideSampler::Ddim if args.eta != 0.0 => {
-            let x = sample(&Sampler::Ddim { eta: args.eta }, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
+            let x = sample(&Ddim { eta: args.eta }, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
             let h = knn_entropy(x.as_ref(), KNN_K).map_err(guidance_error)?;
             (x, Some(h), None, "Kozachenko-Leonenko k-NN estimate (k = 5); no standard error (dependent terms)", None)
         }
         GuideSampler::Ddim => {
-            let ddim = Sampler::Ddim { eta: 0.0 };
+            let ddim = Builtin::Ddim(Ddim { eta: 0.0 });
             match map_log_density(&ddim, &schedule, &field, n, seed) {
                 Ok(o) => {
                     let e = o.entropy().map_err(guidance_error)?;
@@ -159,7 +159,7 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
             }
         }
         GuideSampler::Ddpm => {
-            let x = sample(&Sampler::Ddpm, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
+            let x = sample(&Ddpm, &schedule, &field, Start::Standard, n, seed).map_err(solver)?.samples;
             let h = knn_entropy(x.as_ref(), KNN_K).map_err(guidance_error)?;
             (x, Some(h), None, "Kozachenko-Leonenko k-NN estimate (k = 5); no standard error (dependent terms)", None)
         }

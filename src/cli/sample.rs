@@ -5,7 +5,7 @@ use super::args::{CliError, ProcessArgs, RunArgs, progress_bar, samples_csv, tim
 use clap::{Args, ValueEnum};
 use gmdiff::io::read_mixture_json;
 use gmdiff::process::TimeGrid;
-use gmdiff::solvers::{Sampler, Schedule, Start, sample_observed};
+use gmdiff::solvers::{Builtin, Ddim, Schedule, Start, sample_observed};
 use std::io::Write;
 
 /// The time grid.
@@ -63,10 +63,10 @@ pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
         return exact(args, out);
     }
     let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
-    let mut sampler = Sampler::from_name(&args.sampler).ok_or_else(|| {
-        CliError::Usage(format!("unknown sampler `{}`: expected one of {}, exact", args.sampler, Sampler::NAMES.join(", ")))
+    let mut sampler = Builtin::from_name(&args.sampler).ok_or_else(|| {
+        CliError::Usage(format!("unknown sampler `{}`: expected one of {}, exact", args.sampler, Builtin::NAMES.join(", ")))
     })?;
-    if let Sampler::Ddim { eta } = &mut sampler {
+    if let Builtin::Ddim(Ddim { eta }) = &mut sampler {
         *eta = args.eta;
     } else if args.eta != 0.0 {
         return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));

@@ -6,7 +6,7 @@
 //! nothing and `cargo test` does not run it. The W2 values it prints are checked elsewhere
 //! (`w2_error_table` and the crate's tests).
 use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore, read_spectrum};
-use gmdiff_solvers::{Sampler, Schedule};
+use gmdiff_solvers::{Builtin, Schedule};
 
 fn main() {
     let path =
@@ -24,7 +24,7 @@ fn main() {
     let total = std::time::Instant::now();
     for s in ["em", "ei", "ddpm", "euler", "heun", "rk4"] {
         let t0 = std::time::Instant::now();
-        let r = p.scheme(&Sampler::from_name(s).expect("scheme"), &sched, Init::Standard, &SpectralScore::Exact, false).expect("run");
+        let r = p.scheme(&Builtin::from_name(s).expect("scheme"), &sched, Init::Standard, &SpectralScore::Exact, false).expect("run");
         println!("{s:>5}: W2 = {:.4}  ({:.3} s)", r.w2, t0.elapsed().as_secs_f64());
     }
     println!("six schemes: {:.3} s", total.elapsed().as_secs_f64());

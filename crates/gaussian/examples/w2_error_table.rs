@@ -19,7 +19,7 @@
 //! Run: `cargo run --release -p gmdiff-gaussian --example w2_error_table`
 use gmdiff_gaussian::{Dynamics, GaussianError, Init, SpectralProblem, SpectralScore};
 use gmdiff_process::Process;
-use gmdiff_solvers::{Sampler, Schedule, SolverError};
+use gmdiff_solvers::{Builtin, Schedule, SolverError};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spectrum = vec![0.0, 1e-3, 0.01, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0];
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sched = Schedule::uniform_vp(steps, eps)?;
         print!("{steps:<8}");
         for s in schemes {
-            let sampler = Sampler::from_name(s).ok_or("unknown sampler")?;
+            let sampler = Builtin::from_name(s).ok_or("unknown sampler")?;
             match p.scheme(&sampler, &sched, Init::Standard, &SpectralScore::Exact, false) {
                 Ok(r) => print!(" {:>10.6}", r.w2),
                 // DDPM's rate β_k = h β(t_k) must stay below 1: coarse uniform grids are refused.
@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n3. Discretisation error (from the exact p_T, against p_ε) and observed order");
     println!("{:<8} {:>12} {:>12} {:>7}", "scheme", "1000 steps", "2000 steps", "order");
     for s in schemes {
-        let sampler = Sampler::from_name(s).ok_or("unknown sampler")?;
+        let sampler = Builtin::from_name(s).ok_or("unknown sampler")?;
         let e = |steps| p.decompose(&sampler, &process, steps, eps, Init::Standard, &SpectralScore::Exact).map(|d| d.discretization);
         let (e1, e2) = (e(1000)?, e(2000)?);
         let order = (e1 / e2).log2();

@@ -9,15 +9,15 @@ use crate::support::landing;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use gmdiff_process::{Coefficients, Process};
-use gmdiff_solvers::{Dense, DenseGaussian, LawStart, LinearScore, Marginal, Op, Sampler, Schedule, SolverError, output_law};
+use gmdiff_solvers::{Dense, DenseGaussian, LawSampler, LawStart, LinearScore, Marginal, Op, Schedule, SolverError, output_law};
 
 /// Dense Gaussian data.
 ///
 /// ```
 /// use gmdiff_gaussian::{DenseProblem, Init};
-/// use gmdiff_solvers::{Sampler, Schedule};
+/// use gmdiff_solvers::{Heun, Schedule};
 /// let p = DenseProblem::new(vec![1.0, 0.0], faer::mat![[1.0, 0.5], [0.5, 1.0]]).unwrap();
-/// let r = p.scheme(&Sampler::Heun, &Schedule::uniform_vp(100, 1e-3).unwrap(), Init::Standard, p.target(), false).unwrap();
+/// let r = p.scheme(&Heun, &Schedule::uniform_vp(100, 1e-3).unwrap(), Init::Standard, p.target(), false).unwrap();
 /// assert!(r.w2 < 0.1);
 /// ```
 #[derive(Debug, Clone)]
@@ -109,9 +109,9 @@ impl DenseProblem {
     /// DDIM or DPM-Solver++(2M) landing at `b_S = 0` with the exact score, the output's component in
     /// the null space of `Σ` is exactly the data's and the KL is taken over `range(Σ)`; otherwise a
     /// singular `p_0` gives `KL = ∞`.
-    pub fn scheme<T: LinearScore<Dense> + ?Sized>(
+    pub fn scheme<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         schedule: &Schedule,
         init: Init,
         score: &T,
@@ -165,7 +165,7 @@ impl DenseProblem {
                     kl: f64::INFINITY,
                     trajectory,
                     trajectory_times,
-                    score_evals: sampler.score_evals(schedule),
+                    score_evals: gmdiff_solvers::score_evals(sampler, schedule)?,
                     note: Some(format!("the scheme evaluates the exact score at t = {t}, where p_t is singular: the output is infinite")),
                 })
             }
@@ -196,15 +196,15 @@ impl DenseProblem {
     /// ```
     /// use gmdiff_gaussian::{DenseProblem, Init};
     /// use gmdiff_process::Process;
-    /// use gmdiff_solvers::{Dense, PerturbedPrecision, Sampler};
+    /// use gmdiff_solvers::{Dense, Heun, PerturbedPrecision};
     /// let p = DenseProblem::new(vec![1.0, 0.0], faer::mat![[1.0, 0.4], [0.4, 0.5]]).unwrap();
     /// let e = Dense(faer::mat![[0.0, 0.1], [0.1, 0.0]]);
-    /// let d = p.decompose(&Sampler::Heun, &Process::default(), 50, 1e-3, Init::Standard, &PerturbedPrecision::new(p.target().clone(), e)).unwrap();
+    /// let d = p.decompose(&Heun, &Process::default(), 50, 1e-3, Init::Standard, &PerturbedPrecision::new(p.target().clone(), e)).unwrap();
     /// assert!(d.score > 0.0 && d.total.is_finite());
     /// ```
-    pub fn decompose<T: LinearScore<Dense> + ?Sized>(
+    pub fn decompose<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         process: &Process,
         steps: usize,
         eps: f64,
@@ -261,7 +261,7 @@ impl DenseProblem {
             _ => f64::INFINITY,
         };
         let spectral = self.spectral()?;
-        let dynamics = if sampler.is_stochastic() { crate::Dynamics::Sde } else { crate::Dynamics::Ode };
+        let dynamics = if gmdiff_solvers::is_stochastic(sampler, &schedule)? { crate::Dynamics::Sde } else { crate::Dynamics::Ode };
         Ok(crate::Decomposition {
             total,
             truncation: spectral.truncation(process, eps)?,

@@ -25,11 +25,11 @@
 //!
 //! ```
 //! use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore};
-//! use gmdiff_solvers::{Sampler, Schedule};
+//! use gmdiff_solvers::{EulerMaruyama, Heun, Schedule};
 //! let p = SpectralProblem::centred(vec![0.0, 0.3, 1.0, 4.0]).unwrap();
-//! let heun = p.scheme(&Sampler::Heun, &Schedule::uniform_vp(50, 0.0).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
+//! let heun = p.scheme(&Heun, &Schedule::uniform_vp(50, 0.0).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
 //! assert_eq!(heun.w2, f64::INFINITY);
-//! let em = p.scheme(&Sampler::EulerMaruyama, &Schedule::uniform_vp(50, 0.0).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
+//! let em = p.scheme(&EulerMaruyama, &Schedule::uniform_vp(50, 0.0).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
 //! assert!(em.w2.is_finite());
 //! ```
 #![warn(missing_docs)]

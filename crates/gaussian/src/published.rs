@@ -16,7 +16,7 @@
 pub struct Table5Row {
     /// The row as we label it (the Heun rows state the authors' `N = NFE` quirk).
     pub label: &'static str,
-    /// The sampler, by [`gmdiff_solvers::Sampler::from_name`].
+    /// The sampler, by [`gmdiff_solvers::Builtin::from_name`].
     pub scheme: &'static str,
     /// The early stop `ε`.
     pub eps: f64,

@@ -7,7 +7,8 @@ use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
 use crate::support::{Landing, landing};
 use gmdiff_process::{Coefficients, GaussianPath, Process};
 use gmdiff_solvers::{
-    Diag, GaussLaw, LawStart, Marginal, Op, PerturbedPrecision, Sampler, ScaledScore, Schedule, SolverError, SpectralGaussian, output_law,
+    Diag, GaussLaw, LawSampler, LawStart, Marginal, Op, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian,
+    output_law,
 };
 use rayon::prelude::*;
 
@@ -61,10 +62,10 @@ pub struct Report {
 ///
 /// ```
 /// use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore};
-/// use gmdiff_solvers::{Sampler, Schedule};
+/// use gmdiff_solvers::{EulerMaruyama, Schedule};
 /// let p = SpectralProblem::centred(vec![0.0, 0.5, 0.5, 2.0]).unwrap();
 /// assert_eq!(p.lanes(), 3);
-/// let r = p.scheme(&Sampler::EulerMaruyama, &Schedule::uniform_vp(500, 1e-3).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
+/// let r = p.scheme(&EulerMaruyama, &Schedule::uniform_vp(500, 1e-3).unwrap(), Init::Standard, &SpectralScore::Exact, false).unwrap();
 /// assert!(r.w2 > 0.0 && r.w2 < 0.2);
 /// ```
 #[derive(Debug, Clone)]
@@ -210,9 +211,9 @@ impl SpectralProblem {
     /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN. Null lanes of `Σ` follow the
     /// support rule (`docs/gaussian.md`): exactly the data's point mass after a DDIM or
     /// DPM-Solver++(2M) landing at `b_S = 0` with a score exact there, else `KL = ∞`.
-    pub fn scheme(
+    pub fn scheme<S: LawSampler<Diag> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         schedule: &Schedule,
         init: Init,
         score: &SpectralScore,
@@ -292,7 +293,7 @@ impl SpectralProblem {
         let kl: f64 = chunks.iter().map(|c| c.kl).sum();
         let singular = chunks.iter().find_map(|c| c.singular);
         let evals = chunks.iter().map(|c| c.evals).max().unwrap_or(0);
-        let evals = if singular.is_some() { sampler.score_evals(schedule) } else { evals };
+        let evals = if singular.is_some() { gmdiff_solvers::score_evals(sampler, schedule)? } else { evals };
         let trajectory_times = trajectory.then(|| points.iter().rev().map(|c| c.t).collect());
         let trajectory = trajectory.then(|| {
             (0..=steps)
@@ -385,14 +386,14 @@ impl SpectralProblem {
     /// ```
     /// use gmdiff_gaussian::{Init, SpectralProblem, SpectralScore};
     /// use gmdiff_process::Process;
-    /// use gmdiff_solvers::Sampler;
+    /// use gmdiff_solvers::Euler;
     /// let p = SpectralProblem::centred(vec![0.1, 1.0, 3.0]).unwrap();
-    /// let d = p.decompose(&Sampler::Euler, &Process::default(), 200, 1e-3, Init::Standard, &SpectralScore::Scaled(0.01)).unwrap();
+    /// let d = p.decompose(&Euler, &Process::default(), 200, 1e-3, Init::Standard, &SpectralScore::Scaled(0.01)).unwrap();
     /// assert!(d.score > 0.0 && d.truncation > 0.0 && d.total > 0.0);
     /// ```
-    pub fn decompose(
+    pub fn decompose<S: LawSampler<Diag> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         process: &Process,
         steps: usize,
         eps: f64,
@@ -403,7 +404,7 @@ impl SpectralProblem {
         let schedule = Schedule::grid(*process, grid);
         let at_eps = process.at(eps)?;
         let total = self.scheme(sampler, &schedule, init, score, false)?.w2;
-        let dynamics = if sampler.is_stochastic() { Dynamics::Sde } else { Dynamics::Ode };
+        let dynamics = if gmdiff_solvers::is_stochastic(sampler, &schedule)? { Dynamics::Sde } else { Dynamics::Ode };
         let initialization = self.continuous_against_eps(dynamics, process, eps, init)?;
         let discretization = self.scheme_against(sampler, &schedule, Init::Exact, &SpectralScore::Exact, &at_eps)?;
         let exact_score = self.scheme_law(sampler, &schedule, init, &SpectralScore::Exact)?;
@@ -452,9 +453,9 @@ impl SpectralProblem {
         (w.sqrt(), kl)
     }
 
-    fn scheme_against(
+    fn scheme_against<S: LawSampler<Diag> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         schedule: &Schedule,
         init: Init,
         score: &SpectralScore,
@@ -474,9 +475,9 @@ impl SpectralProblem {
 
     /// The output law per lane `(means, variances)`, or `None` when the score is infinite somewhere;
     /// null lanes settled by the support rule as in [`SpectralProblem::scheme`].
-    pub fn scheme_law(
+    pub fn scheme_law<S: LawSampler<Diag> + ?Sized>(
         &self,
-        sampler: &Sampler,
+        sampler: &S,
         schedule: &Schedule,
         init: Init,
         score: &SpectralScore,

@@ -29,7 +29,7 @@
 
 use crate::error::GaussianError;
 use gmdiff_process::Coefficients;
-use gmdiff_solvers::{Sampler, Schedule};
+use gmdiff_solvers::{SamplerInfo, Schedule};
 
 /// The sampler's last step is the landing `X_S = a_S x̂₀(X_{S−1})` (module docs).
 #[derive(Debug, Clone, Copy)]
@@ -41,9 +41,9 @@ pub(crate) struct Landing {
 }
 
 /// `Some` when `sampler`'s last step on `schedule` lands on the data prediction at `b_S = 0`.
-pub(crate) fn landing(sampler: &Sampler, schedule: &Schedule) -> Result<Option<Landing>, GaussianError> {
+pub(crate) fn landing<S: SamplerInfo + ?Sized>(sampler: &S, schedule: &Schedule) -> Result<Option<Landing>, GaussianError> {
     let steps = schedule.steps();
-    if steps == 0 || !matches!(sampler, Sampler::Ddim { .. } | Sampler::DpmSolver2M) {
+    if steps == 0 || !matches!(sampler.name(), "ddim" | "dpmpp2m") {
         return Ok(None);
     }
     let last = schedule.point(steps)?;

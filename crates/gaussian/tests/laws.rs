@@ -3,8 +3,8 @@
 //! spectral paths against each other, spectra I/O, and ∞ (never NaN).
 
 use gmdiff_gaussian::{DenseProblem, Dynamics, Init, SpectralProblem, SpectralScore, continuous_coordinate, read_spectrum};
-use gmdiff_process::{GaussianPath, Process, VpLinear};
-use gmdiff_solvers::{Sampler, Schedule};
+use gmdiff_process::{ForwardProcess, GaussianPath, Process, VpLinear};
+use gmdiff_solvers::{Builtin, EulerMaruyama, Schedule};
 
 fn big_bt(t: f64) -> f64 {
     0.5 * VpLinear::default().integrated_beta(t)
@@ -67,7 +67,7 @@ fn w2_matches_the_recurrence_oracle_on_held_out_configurations() {
             for (init, exact) in [(Init::Standard, false), (Init::Exact, true)] {
                 let got = p
                     .scheme(
-                        &Sampler::from_name(scheme).unwrap(),
+                        &Builtin::from_name(scheme).unwrap(),
                         &Schedule::uniform_vp(points - 1, eps).unwrap(),
                         init,
                         &SpectralScore::Exact,
@@ -89,7 +89,7 @@ fn zero_eigenvalue_at_eps_zero_gives_infinity_not_nan() {
     for scheme in ["heun", "rk4"] {
         let r = p
             .scheme(
-                &Sampler::from_name(scheme).unwrap(),
+                &Builtin::from_name(scheme).unwrap(),
                 &Schedule::uniform_vp(30, 0.0).unwrap(),
                 Init::Standard,
                 &SpectralScore::Exact,
@@ -124,7 +124,7 @@ fn non_centred_sampler_laws_converge_to_the_continuous_laws() {
             .map(|&n| {
                 let sched = Schedule::uniform_vp(n, eps).unwrap();
                 let (m, v) =
-                    p.scheme_law(&Sampler::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact).unwrap().unwrap();
+                    p.scheme_law(&Builtin::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact).unwrap().unwrap();
                 // W2 between the sampler's law and the continuous law (commuting, so per coordinate).
                 (0..3).map(|i| (m[i] - exact[i].0).powi(2) + (v[i].sqrt() - exact[i].1.sqrt()).powi(2)).sum::<f64>().sqrt()
             })
@@ -155,7 +155,7 @@ fn dense_and_spectral_paths_agree() {
     let spectral = dense.spectral().unwrap();
     for scheme in ["em", "ddpm", "heun", "dpmpp2m", "ode-ei"] {
         let sched = Schedule::uniform_vp(60, 1e-3).unwrap();
-        let sm = Sampler::from_name(scheme).unwrap();
+        let sm = Builtin::from_name(scheme).unwrap();
         let a = dense.scheme(&sm, &sched, Init::Standard, dense.target(), true).unwrap();
         let b = spectral.scheme(&sm, &sched, Init::Standard, &SpectralScore::Exact, true).unwrap();
         assert!((a.w2 - b.w2).abs() < 1e-6 * b.w2.max(1e-3), "{scheme}: dense {} vs spectral {}", a.w2, b.w2);
@@ -169,12 +169,12 @@ fn dense_and_spectral_paths_agree() {
 fn decomposition_parts_are_consistent() {
     let p = SpectralProblem::centred(spectrum()).unwrap();
     let vp = Process::default();
-    let d = p.decompose(&Sampler::EulerMaruyama, &vp, 100, 1e-3, Init::Standard, &SpectralScore::Scaled(0.05)).unwrap();
+    let d = p.decompose(&EulerMaruyama, &vp, 100, 1e-3, Init::Standard, &SpectralScore::Scaled(0.05)).unwrap();
     // Triangle inequality: total ≤ truncation + initialization + discretization + score is not an
     // identity for W2 of compositions, but each part is ≥ 0 and total is at most their sum here.
     assert!(d.total <= d.truncation + d.initialization + d.discretization + d.score + 1e-12, "{d:?}");
     assert!(d.score > 0.0 && d.initialization > 0.0 && d.discretization > 0.0);
-    let exact = p.decompose(&Sampler::EulerMaruyama, &vp, 100, 1e-3, Init::Exact, &SpectralScore::Exact).unwrap();
+    let exact = p.decompose(&EulerMaruyama, &vp, 100, 1e-3, Init::Exact, &SpectralScore::Exact).unwrap();
     assert_eq!((exact.initialization, exact.score), (0.0, 0.0));
     assert!((exact.truncation - p.truncation(&vp, 1e-3).unwrap()).abs() < 1e-15);
 }
@@ -220,7 +220,7 @@ fn dense_decomposition_matches_the_spectral_one_for_a_commuting_error() {
     let spectral = dense.spectral().unwrap();
     let vp = Process::default();
     for (scheme, init) in [("em", Init::Standard), ("heun", Init::Exact), ("ddpm", Init::Standard)] {
-        let sm = Sampler::from_name(scheme).unwrap();
+        let sm = Builtin::from_name(scheme).unwrap();
         let a = dense.decompose(&sm, &vp, 80, 2e-3, init, &gmdiff_solvers::ScaledScore::new(dense.target().clone(), 0.07)).unwrap();
         let b = spectral.decompose(&sm, &vp, 80, 2e-3, init, &SpectralScore::Scaled(0.07)).unwrap();
         for (x, y) in [

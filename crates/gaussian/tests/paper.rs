@@ -6,11 +6,11 @@ mod common;
 use gmdiff_gaussian::published::{TABLE5, TABLE5_NFE, reproduces};
 use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff_process::{GaussianPath, Process};
-use gmdiff_solvers::{Sampler, Schedule};
+use gmdiff_solvers::{Builtin, Schedule};
 
 fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) -> f64 {
     let sched = Schedule::uniform_vp(points - 1, eps).unwrap();
-    p.scheme(&Sampler::from_name(scheme).unwrap(), &sched, init, &SpectralScore::Exact, false).unwrap().w2
+    p.scheme(&Builtin::from_name(scheme).unwrap(), &sched, init, &SpectralScore::Exact, false).unwrap().w2
 }
 
 /// `published` is "a" (both starts agree to two decimals) or "a / b" (init p_T / init N(0, I));
@@ -68,7 +68,7 @@ fn continuous_truncation_and_figure_1a_cifar10() {
     assert_eq!(format!("{gap:.5}"), "0.00547", "W2(N(0,I), p_T) = {gap}");
     for (scheme, published) in [("em", "0.160"), ("ei", "0.160"), ("ddpm", "0.234"), ("euler", "0.167")] {
         let sched = Schedule::uniform_vp(999, 0.0).unwrap();
-        let r = p.scheme(&Sampler::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, true).unwrap();
+        let r = p.scheme(&Builtin::from_name(scheme).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, true).unwrap();
         let traj = r.trajectory.unwrap();
         assert_eq!(traj.len(), 1000);
         assert_eq!(traj[0], r.w2);
@@ -108,7 +108,7 @@ fn adsn_six_schemes_timing() {
     let sched = Schedule::uniform_vp(1000, 1e-3).unwrap();
     let t0 = std::time::Instant::now();
     for s in ["em", "ei", "ddpm", "euler", "heun", "rk4"] {
-        let r = p.scheme(&Sampler::from_name(s).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, false).unwrap();
+        let r = p.scheme(&Builtin::from_name(s).unwrap(), &sched, Init::Standard, &SpectralScore::Exact, false).unwrap();
         assert!(r.w2.is_finite());
     }
     println!("ADSN d = 196608, 1000 steps, six schemes: {:.3} s", t0.elapsed().as_secs_f64());

@@ -3,7 +3,7 @@
 
 use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore};
 use gmdiff_process::Process;
-use gmdiff_solvers::{Sampler, Schedule};
+use gmdiff_solvers::{Builtin, Rk4, Schedule};
 use proptest::prelude::*;
 
 proptest! {
@@ -13,7 +13,7 @@ proptest! {
     #[test]
     fn never_nan(
         spectrum in prop::collection::vec(prop_oneof![Just(0.0), 1e-6..50.0f64], 1..12),
-        scheme in prop::sample::select(Sampler::NAMES.to_vec()),
+        scheme in prop::sample::select(Builtin::NAMES.to_vec()),
         steps in 40usize..90,
         eps in prop_oneof![Just(0.0), 1e-5..0.1f64],
         exact in any::<bool>(),
@@ -21,7 +21,7 @@ proptest! {
     ) {
         let p = SpectralProblem::centred(spectrum).unwrap();
         let init = if exact { Init::Exact } else { Init::Standard };
-        let r = p.scheme(&Sampler::from_name(scheme).unwrap(), &Schedule::uniform_vp(steps, eps).unwrap(), init, &SpectralScore::Scaled(delta), true).unwrap();
+        let r = p.scheme(&Builtin::from_name(scheme).unwrap(), &Schedule::uniform_vp(steps, eps).unwrap(), init, &SpectralScore::Scaled(delta), true).unwrap();
         prop_assert!(!r.w2.is_nan() && !r.kl.is_nan());
         prop_assert!(r.trajectory.unwrap().iter().all(|v| !v.is_nan()));
         prop_assert_eq!(r.w2.is_infinite(), r.note.is_some());
@@ -35,7 +35,7 @@ fn spectral_results_do_not_depend_on_the_thread_count() {
     let sched = Schedule::uniform_vp(100, 1e-3).unwrap();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| p.scheme(&Sampler::Rk4, &sched, Init::Standard, &SpectralScore::Exact, true).unwrap())
+        pool.install(|| p.scheme(&Rk4, &sched, Init::Standard, &SpectralScore::Exact, true).unwrap())
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.w2.to_bits(), b.w2.to_bits());

@@ -22,7 +22,7 @@
 //! KL over the support is `Σ_{λ > 0} ½ (v/λ − 1 − ln(v/λ))`.
 
 use gmdiff_gaussian::{DenseProblem, Init, SpectralProblem, SpectralScore, read_spectrum};
-use gmdiff_solvers::{Diag, LawStart, Op, Sampler, Schedule, SpectralGaussian, output_law};
+use gmdiff_solvers::{Builtin, Ddim, Diag, DpmSolver2M, LawStart, Op, Schedule, SpectralGaussian, output_law};
 use proptest::prelude::*;
 
 /// `(a_t, b_t)` of the default VP process, written independently of gmdiff-process.
@@ -92,7 +92,7 @@ fn dense_diag(spectrum: &[f64]) -> DenseProblem {
     DenseProblem::new(vec![0.0; d], faer::Mat::from_fn(d, d, |i, j| if i == j { spectrum[i] } else { 0.0 })).unwrap()
 }
 
-fn kls(spectrum: &[f64], sampler: &Sampler, steps: usize) -> (f64, f64) {
+fn kls(spectrum: &[f64], sampler: &Builtin, steps: usize) -> (f64, f64) {
     let sched = Schedule::uniform_vp(steps, 0.0).unwrap();
     let spectral = SpectralProblem::centred(spectrum.to_vec()).unwrap();
     let s = spectral.scheme(sampler, &sched, Init::Standard, &SpectralScore::Exact, false).unwrap();
@@ -130,9 +130,9 @@ fn the_0_1_2_spectrum_at_every_step_count() {
     assert!((truth50 - 0.0023711636997279504).abs() <= 1e-12 * truth50, "the f64 oracle itself: {truth50}");
     for steps in 1..=100 {
         for (sampler, truth) in [
-            (Sampler::Ddim { eta: 0.0 }, kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
-            (Sampler::Ddim { eta: 0.5 }, kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.5))),
-            (Sampler::DpmSolver2M, kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
+            (Builtin::Ddim(Ddim { eta: 0.0 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
+            (Builtin::Ddim(Ddim { eta: 0.5 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.5))),
+            (Builtin::DpmSolver2M(DpmSolver2M), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
         ] {
             let (s, d) = kls(&spectrum, &sampler, steps);
             assert!(close(s, truth, 3), "{sampler:?}, {steps} steps: spectral {s} vs truth {truth}");
@@ -151,8 +151,8 @@ fn cifar10_at_49_and_50_steps() {
     for steps in [49, 50] {
         let sched = Schedule::uniform_vp(steps, 0.0).unwrap();
         for (sampler, truth) in [
-            (Sampler::Ddim { eta: 0.0 }, kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
-            (Sampler::DpmSolver2M, kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
+            (Builtin::Ddim(Ddim { eta: 0.0 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
+            (Builtin::DpmSolver2M(DpmSolver2M), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
         ] {
             let kl = p.scheme(&sampler, &sched, Init::Standard, &SpectralScore::Exact, false).unwrap().kl;
             println!("CIFAR-10 {sampler:?} {steps} steps: KL {kl} (recurrence {truth})");
@@ -170,8 +170,8 @@ fn the_rule_matches_the_step_code() {
     let target = SpectralGaussian::centred(vec![0.0, 1.0]).unwrap();
     for steps in [1, 2, 7, 10, 49, 50, 100] {
         let sched = Schedule::uniform_vp(steps, 0.0).unwrap();
-        for name in Sampler::NAMES {
-            let sampler = Sampler::from_name(name).unwrap();
+        for name in Builtin::NAMES {
+            let sampler = Builtin::from_name(name).unwrap();
             let v = match output_law(&sampler, &sched, &target, LawStart::<Diag>::Standard, |_, _| Ok(())) {
                 Ok(out) => match out.law.cov {
                     Op::Full(Diag(v)) => v[0],
@@ -193,23 +193,23 @@ fn a_score_error_on_the_null_space_keeps_the_kl_infinite() {
     // (1 + δ) s has the data prediction −δ x/a_t on a null lane: the output is not on the support.
     let p = SpectralProblem::centred(vec![0.0, 1.0, 2.0]).unwrap();
     let sched = Schedule::uniform_vp(50, 0.0).unwrap();
-    let r = p.scheme(&Sampler::Ddim { eta: 0.0 }, &sched, Init::Standard, &SpectralScore::Scaled(0.01), false).unwrap();
+    let r = p.scheme(&Ddim { eta: 0.0 }, &sched, Init::Standard, &SpectralScore::Scaled(0.01), false).unwrap();
     assert_eq!(r.kl, f64::INFINITY);
     // A precision error that vanishes on the null lane keeps the rule; one that does not, breaks it.
     let q = SpectralProblem::new(vec![0.0, 1.0, 2.0], vec![0.5, 0.0, -1.0]).unwrap();
-    let on_range = q.scheme(&Sampler::DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
+    let on_range = q.scheme(&DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
     assert!(on_range.kl.is_finite());
-    let on_null = q.scheme(&Sampler::DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.1, 0.1, 0.1]), false).unwrap();
+    let on_null = q.scheme(&DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.1, 0.1, 0.1]), false).unwrap();
     assert_eq!(on_null.kl, f64::INFINITY);
     // ε > 0: no landing, p_0 singular: ∞.
     let eps = Schedule::uniform_vp(50, 1e-3).unwrap();
-    assert_eq!(p.scheme(&Sampler::Ddim { eta: 0.0 }, &eps, Init::Standard, &SpectralScore::Exact, false).unwrap().kl, f64::INFINITY);
+    assert_eq!(p.scheme(&Ddim { eta: 0.0 }, &eps, Init::Standard, &SpectralScore::Exact, false).unwrap().kl, f64::INFINITY);
 }
 
 /// Every sampler of the CLI plus DDIM with η = 0.5.
-fn samplers() -> Vec<Sampler> {
-    let mut v: Vec<Sampler> = Sampler::NAMES.iter().map(|n| Sampler::from_name(n).unwrap()).collect();
-    v.push(Sampler::Ddim { eta: 0.5 });
+fn samplers() -> Vec<Builtin> {
+    let mut v: Vec<Builtin> = Builtin::NAMES.iter().map(|n| Builtin::from_name(n).unwrap()).collect();
+    v.push(Builtin::Ddim(Ddim { eta: 0.5 }));
     v
 }
 

@@ -27,7 +27,7 @@
 use gmdiff_guidance::{ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density};
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff_process::{Ou, Process, TimeGrid};
-use gmdiff_solvers::{Sampler, Schedule, Start, sample};
+use gmdiff_solvers::{Builtin, Ddim, Ddpm, Rk4, Schedule, Start, sample};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unit = |m: [f64; 2]| Gaussian::new(m.to_vec(), Covariance::isotropic(2, 1.0)?);
@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut trend: Vec<(f64, f64, f64)> = Vec::new();
     for eta in [0.0, 0.5, 1.0, 2.0, 4.0, 8.0] {
         let score = GuidedScore::new(model.clone(), class, eta, Guidance::Classifier)?;
-        let ddim = Sampler::Ddim { eta: 0.0 };
+        let ddim = Builtin::Ddim(Ddim { eta: 0.0 });
         let c_ddim: f64;
         let ddim_col = match map_log_density(&ddim, &sched, &score, n, seed) {
             Ok(out) => {
@@ -78,8 +78,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Err(e) => return Err(e.into()),
         };
-        let flow = flow_log_density(&Sampler::Rk4, &sched, &score, n, seed)?.entropy()?;
-        let ddpm = sample(&Sampler::Ddpm, &sched, &score, Start::Standard, n, seed)?.samples;
+        let flow = flow_log_density(&Rk4, &sched, &score, n, seed)?.entropy()?;
+        let ddpm = sample(&Ddpm, &sched, &score, Start::Standard, n, seed)?.samples;
         let c_ddpm = confidence(&model, class, ddpm.as_ref())?;
         println!(
             "{eta:>5.1} | {:>17} {:>17} | {:>17} {:>17} {:>9.4}",

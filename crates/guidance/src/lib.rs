@@ -23,7 +23,7 @@
 //! ```
 //! use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore, confidence};
 //! use gmdiff_process::{Ou, Process, TimeGrid};
-//! use gmdiff_solvers::{Sampler, Schedule, Start, sample};
+//! use gmdiff_solvers::{Schedule, Start, sample};
 //! // THEORY §4: unit-covariance components at (2,0), (−1, ±1.7); guide toward class 0.
 //! let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(r#"{"weights":[0.3333333333333333,0.3333333333333333,0.3333333333333334],
 //!     "means":[[2.0,0.0],[-1.0,1.7],[-1.0,-1.7]],"covariances":[1.0,1.0,1.0]}"#).unwrap();
@@ -32,7 +32,7 @@
 //! let sched = Schedule::grid(p, TimeGrid::uniform(&p, 50, 1e-3).unwrap());
 //! let conf = |eta| {
 //!     let s = GuidedScore::new(model.clone(), 0, eta, Guidance::Classifier).unwrap();
-//!     let x = sample(&Sampler::Ddim { eta: 0.0 }, &sched, &s, Start::Standard, 2000, 7).unwrap().samples;
+//!     let x = sample(&Ddim { eta: 0.0 }, &sched, &s, Start::Standard, 2000, 7).unwrap().samples;
 //!     confidence(&model, 0, x.as_ref()).unwrap().mean
 //! };
 //! assert!(conf(3.0) > conf(0.0));
@@ -49,4 +49,6 @@ pub use classes::ClassConditional;
 pub use classifier::NoisyClassifier;
 pub use error::GuidanceError;
 pub use guided::{Guidance, GuidedScore, ScoreJacobian};
-pub use measure::{DensityOutput, Estimate, confidence, flow_log_density, knn_entropy, map_log_density, step_coefficients};
+pub use measure::{
+    Augmented, DensityOutput, Estimate, Sym, Symbolic, confidence, flow_log_density, knn_entropy, map_log_density, step_coefficients,
+};

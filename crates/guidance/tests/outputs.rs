@@ -6,7 +6,10 @@ use faer::Mat;
 use gmdiff_guidance::{ClassConditional, Guidance, GuidanceError, GuidedScore, confidence, flow_log_density, knn_entropy, map_log_density};
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff_process::{Ou, Process, TimeGrid};
-use gmdiff_solvers::{Dense, DenseGaussian, LawStart, Sampler, Schedule, Start, output_law, sample};
+use gmdiff_solvers::{
+    Builtin, Ddim, Ddpm, Dense, DenseGaussian, DpmSolver2M, Euler, EulerMaruyama, Heun, LawStart, OdeExponential, Rk4, Schedule, Start,
+    output_law, sample,
+};
 
 fn ou_schedule(steps: usize) -> Schedule {
     let p = Process::Ou(Ou::new(5.0).unwrap());
@@ -33,7 +36,7 @@ fn gaussian_class() -> (ClassConditional, Vec<f64>, Mat<f64>) {
 }
 
 /// `log N(x_r; law)` for the exact output law of `sampler` on the Gaussian class.
-fn exact_output_logpdf(sampler: &Sampler, sched: &Schedule, mu: &[f64], cov: &Mat<f64>, x: &Mat<f64>) -> (Vec<f64>, f64) {
+fn exact_output_logpdf(sampler: &Builtin, sched: &Schedule, mu: &[f64], cov: &Mat<f64>, x: &Mat<f64>) -> (Vec<f64>, f64) {
     let g = DenseGaussian::new(mu.to_vec(), cov.clone()).unwrap();
     let out = output_law(sampler, sched, &g, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap();
     let mean = out.law.mean.clone().unwrap_or(vec![0.0; 2]);
@@ -48,7 +51,7 @@ fn ddim_map_density_is_the_exact_gaussian_output_density() {
     let s = GuidedScore::new(model, 1, 0.0, Guidance::Classifier).unwrap();
     for steps in [5, 40] {
         let sched = ou_schedule(steps);
-        for sampler in [Sampler::Ddim { eta: 0.0 }, Sampler::Euler, Sampler::OdeExponential] {
+        for sampler in [Builtin::Ddim(Ddim { eta: 0.0 }), Builtin::Euler(Euler), Builtin::OdeExponential(OdeExponential)] {
             let out = map_log_density(&sampler, &sched, &s, 500, 11).unwrap();
             let (exact, h) = exact_output_logpdf(&sampler, &sched, &mu, &cov, &out.samples);
             let worst = out.log_density.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
@@ -65,8 +68,8 @@ fn flow_density_matches_the_closed_form_and_converges_at_the_scheme_order() {
     let s = GuidedScore::new(model, 1, 0.0, Guidance::ClassifierFree).unwrap();
     // RK4: the integrated log-density agrees per sample with the exact Gaussian density of the RK4 output.
     let sched = ou_schedule(60);
-    let out = flow_log_density(&Sampler::Rk4, &sched, &s, 2000, 5).unwrap();
-    let (exact, h) = exact_output_logpdf(&Sampler::Rk4, &sched, &mu, &cov, &out.samples);
+    let out = flow_log_density(&Rk4, &sched, &s, 2000, 5).unwrap();
+    let (exact, h) = exact_output_logpdf(&Builtin::Rk4(Rk4), &sched, &mu, &cov, &out.samples);
     let worst = out.log_density.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(worst < 1e-5, "RK4 per-sample gap {worst:e}");
     let e = out.entropy().unwrap();
@@ -74,8 +77,8 @@ fn flow_density_matches_the_closed_form_and_converges_at_the_scheme_order() {
     // Euler: the quadrature of ∫ div is first order; the gap to the exact map density halves with h.
     let gap = |steps| {
         let sched = ou_schedule(steps);
-        let f = flow_log_density(&Sampler::Euler, &sched, &s, 300, 9).unwrap();
-        let m = map_log_density(&Sampler::Euler, &sched, &s, 300, 9).unwrap();
+        let f = flow_log_density(&Euler, &sched, &s, 300, 9).unwrap();
+        let m = map_log_density(&Euler, &sched, &s, 300, 9).unwrap();
         assert_eq!(f.samples, m.samples);
         f.log_density.iter().zip(&m.log_density).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
     };
@@ -89,7 +92,7 @@ fn samples_are_those_of_the_solvers_and_independent_of_threads() {
     let s = GuidedScore::new(model, 0, 3.0, Guidance::Classifier).unwrap();
     let sched = ou_schedule(30);
     let pool = |k| rayon::ThreadPoolBuilder::new().num_threads(k).build().unwrap();
-    for sampler in [Sampler::Heun, Sampler::Rk4] {
+    for sampler in [Builtin::Heun(Heun), Builtin::Rk4(Rk4)] {
         let direct = sample(&sampler, &sched, &s, Start::Standard, 700, 21).unwrap().samples;
         let one = pool(1).install(|| flow_log_density(&sampler, &sched, &s, 700, 21).unwrap());
         let two = pool(2).install(|| flow_log_density(&sampler, &sched, &s, 700, 21).unwrap());
@@ -97,14 +100,14 @@ fn samples_are_those_of_the_solvers_and_independent_of_threads() {
         assert_eq!(one.samples, two.samples);
         assert_eq!(one.log_density, two.log_density);
     }
-    let ddim = Sampler::Ddim { eta: 0.0 };
+    let ddim = Builtin::Ddim(Ddim { eta: 0.0 });
     let direct = sample(&ddim, &sched, &s, Start::Standard, 700, 21).unwrap().samples;
     let one = pool(1).install(|| map_log_density(&ddim, &sched, &s, 700, 21).unwrap());
     let two = pool(2).install(|| map_log_density(&ddim, &sched, &s, 700, 21).unwrap());
     assert_eq!(one.samples, direct);
     assert_eq!(one.log_density, two.log_density);
-    let a = pool(1).install(|| sample(&Sampler::Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
-    let b = pool(2).install(|| sample(&Sampler::Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
+    let a = pool(1).install(|| sample(&Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
+    let b = pool(2).install(|| sample(&Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
     assert_eq!(a, b);
 }
 
@@ -114,7 +117,7 @@ fn guidance_raises_confidence_and_lowers_entropy() {
     let sched = ou_schedule(50);
     let n = 3000;
     let etas = [0.0, 1.0, 3.0];
-    for sampler in [Sampler::Ddpm, Sampler::Ddim { eta: 0.0 }] {
+    for sampler in [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 })] {
         let c: Vec<_> = etas
             .iter()
             .map(|&eta| {
@@ -131,14 +134,14 @@ fn guidance_raises_confidence_and_lowers_entropy() {
         .iter()
         .map(|&eta| {
             let s = GuidedScore::new(model.clone(), 0, eta, Guidance::Classifier).unwrap();
-            map_log_density(&Sampler::Ddim { eta: 0.0 }, &sched, &s, n, 3).unwrap().entropy().unwrap()
+            map_log_density(&Ddim { eta: 0.0 }, &sched, &s, n, 3).unwrap().entropy().unwrap()
         })
         .collect();
     let flow: Vec<_> = etas
         .iter()
         .map(|&eta| {
             let s = GuidedScore::new(model.clone(), 0, eta, Guidance::Classifier).unwrap();
-            flow_log_density(&Sampler::Heun, &sched, &s, n, 3).unwrap().entropy().unwrap()
+            flow_log_density(&Heun, &sched, &s, n, 3).unwrap().entropy().unwrap()
         })
         .collect();
     for h in [&ddim, &flow] {
@@ -148,7 +151,7 @@ fn guidance_raises_confidence_and_lowers_entropy() {
     }
     // The k-NN estimate of the same DDIM outputs agrees with the exact one to its bias.
     let s = GuidedScore::new(model.clone(), 0, 1.0, Guidance::Classifier).unwrap();
-    let out = map_log_density(&Sampler::Ddim { eta: 0.0 }, &sched, &s, n, 3).unwrap();
+    let out = map_log_density(&Ddim { eta: 0.0 }, &sched, &s, n, 3).unwrap();
     let knn = knn_entropy(out.samples.as_ref(), 5).unwrap();
     assert!((knn - ddim[1].mean).abs() < 0.1, "k-NN {knn} vs exact {}", ddim[1].mean);
 }
@@ -157,10 +160,19 @@ fn guidance_raises_confidence_and_lowers_entropy() {
 fn unsupported_samplers_are_typed_errors() {
     let s = GuidedScore::new(theory_model(), 0, 1.0, Guidance::Classifier).unwrap();
     let sched = ou_schedule(10);
-    for sampler in [Sampler::Ddpm, Sampler::Ddim { eta: 0.0 }, Sampler::OdeExponential, Sampler::DpmSolver2M] {
+    for sampler in
+        [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 }), Builtin::OdeExponential(OdeExponential), Builtin::DpmSolver2M(DpmSolver2M)]
+    {
         assert!(matches!(flow_log_density(&sampler, &sched, &s, 10, 0), Err(GuidanceError::Unsupported { .. })), "{}", sampler.name());
     }
-    for sampler in [Sampler::Ddpm, Sampler::Ddim { eta: 0.5 }, Sampler::Heun, Sampler::Rk4, Sampler::DpmSolver2M, Sampler::EulerMaruyama] {
+    for sampler in [
+        Builtin::Ddpm(Ddpm),
+        Builtin::Ddim(Ddim { eta: 0.5 }),
+        Builtin::Heun(Heun),
+        Builtin::Rk4(Rk4),
+        Builtin::DpmSolver2M(DpmSolver2M),
+        Builtin::EulerMaruyama(EulerMaruyama),
+    ] {
         assert!(matches!(map_log_density(&sampler, &sched, &s, 10, 0), Err(GuidanceError::Unsupported { .. })), "{}", sampler.name());
     }
     assert!(matches!(confidence(&theory_model(), 0, faer::mat![[1.0, 0.0]].as_ref()), Err(GuidanceError::TooFewValues { found: 1 })));

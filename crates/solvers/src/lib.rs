@@ -45,11 +45,14 @@ mod targets;
 pub use algebra::{Algebra, Carrier};
 pub use bounds::{DdpmBound, DdpmBoundInput, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv};
 pub use error::SolverError;
-pub use law::{Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, output_law};
+pub use law::{
+    Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, output_law,
+};
 pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
 pub use sampler::{Count, Sampler, SamplerInfo, is_stochastic, refuse_chain, run, score_evals, slots};
 pub use samplers::{
-    Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4, Underdamped,
+    Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
+    Underdamped,
 };
 pub use schedule::{Schedule, StepInfo};
 pub use targets::{AffinePerturbation, DenseGaussian, FieldPerturbation, PerturbedPrecision, ScaledScore, SpectralGaussian};

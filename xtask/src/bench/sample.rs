@@ -6,13 +6,13 @@
 
 use super::{Params, best_of};
 use crate::error::{Result, XtaskError};
-use gmdiff::solvers::{Sampler, Schedule, Start, sample};
+use gmdiff::solvers::{Builtin, Schedule, Start, sample};
 use gmdiff::testing::peer_mixture;
 
 pub fn run(p: &Params<'_>) -> Result<f64> {
     let name = p.sampler.unwrap_or("ddpm");
-    let sampler = Sampler::from_name(name)
-        .ok_or_else(|| XtaskError::Usage(format!("sample workload: unknown sampler `{name}` (one of {})", Sampler::NAMES.join(", "))))?;
+    let sampler = Builtin::from_name(name)
+        .ok_or_else(|| XtaskError::Usage(format!("sample workload: unknown sampler `{name}` (one of {})", Builtin::NAMES.join(", "))))?;
     let schedule = Schedule::uniform_vp(p.steps.unwrap_or(200), 1e-3).map_err(|e| XtaskError::Usage(format!("sample workload: {e}")))?;
     let mixture = peer_mixture(p.d, p.k, p.seed);
     let go = || sample(&sampler, &schedule, &mixture, Start::Standard, p.n, p.seed);

@@ -31,8 +31,8 @@ use gmdiff::metrics::tv_gaussian_1d;
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture, lipschitz_bound};
 use gmdiff::process::{DiscreteChain, GaussianPath, Ou, Process, TimeGrid};
 use gmdiff::solvers::{
-    DdpmBoundInput, Diag, LawStart, LinearScore, Op, Sampler, ScaledScore, Schedule, SpectralGaussian, ddpm_bound, dpom_tv, dpum_tv,
-    output_law,
+    Builtin, DdpmBoundInput, Diag, ExponentialIntegrator, LawStart, LinearScore, Op, ScaledScore, Schedule, SpectralGaussian, ddpm_bound,
+    dpom_tv, dpum_tv, output_law,
 };
 use serde_json::{Value, json};
 
@@ -65,7 +65,7 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// TV between the exact output law of `sampler` and `p_ε`.
-fn measured_tv<T: LinearScore<Diag>>(sampler: &Sampler, n: usize, score: &T) -> Result<f64> {
+fn measured_tv<T: LinearScore<Diag>>(sampler: &Builtin, n: usize, score: &T) -> Result<f64> {
     let p = Process::Ou(Ou::new(HORIZON).map_err(fail)?);
     let schedule = Schedule::grid(p, TimeGrid::uniform(&p, n, EPS).map_err(fail)?);
     let out = output_law(sampler, &schedule, score, LawStart::<Diag>::Standard, |_, _| Ok(())).map_err(fail)?;
@@ -115,8 +115,11 @@ impl Experiment for ErrorBounds {
         let kl0 = 0.5 * (VAR + MU * MU - 1.0 - VAR.ln());
         let mut outcome = Outcome::new().note(format!("L = {l:.6}, m₂ = {m2}, KL(q‖γ) = {kl0:.6}, d = 1, T = {HORIZON}"));
 
-        let samplers =
-            [Sampler::ExponentialIntegrator, Sampler::from_name("dpom").expect("known"), Sampler::from_name("dpum").expect("known")];
+        let samplers = [
+            Builtin::ExponentialIntegrator(ExponentialIntegrator),
+            Builtin::from_name("dpom").expect("known"),
+            Builtin::from_name("dpum").expect("known"),
+        ];
         let mut rows = Vec::new();
         let mut measured: Vec<Vec<f64>> = vec![Vec::new(); 3];
         let mut bound_tv = Vec::new();
@@ -194,11 +197,11 @@ impl Experiment for ErrorBounds {
             })
             .sum::<f64>()
             / n_err as f64;
-        let base = measured_tv(&Sampler::ExponentialIntegrator, n_err, &target)?;
+        let base = measured_tv(&Builtin::ExponentialIntegrator(ExponentialIntegrator), n_err, &target)?;
         let deltas = [0.01, 0.03, 0.1, 0.3];
         let mut err_rows = Vec::new();
         for &delta in &deltas {
-            let tv = measured_tv(&Sampler::ExponentialIntegrator, n_err, &ScaledScore::new(target.clone(), delta))?;
+            let tv = measured_tv(&Builtin::ExponentialIntegrator(ExponentialIntegrator), n_err, &ScaledScore::new(target.clone(), delta))?;
             let eps_score = delta * mean_fisher.sqrt();
             err_rows.push(vec![delta, eps_score, tv, tv - base, eps_score * HORIZON.sqrt()]);
         }

@@ -27,7 +27,7 @@ use faer::Mat;
 use gmdiff::guidance::{ClassConditional, Guidance, GuidedScore, confidence};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff::process::{Ou, Process, TimeGrid, particle_rng};
-use gmdiff::solvers::{Sampler, Schedule, Start, sample};
+use gmdiff::solvers::{Builtin, Ddim, Ddpm, Schedule, Start, sample};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde_json::{Value, json};
@@ -121,7 +121,7 @@ impl Experiment for GuidanceConfidence {
         let schedule = ou_schedule(steps)?;
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_confidence: {e}"));
         let settings = [("theory_2d", theory_model()), ("d16", d16_model())];
-        let samplers = [Sampler::Ddpm, Sampler::Ddim { eta: 0.0 }];
+        let samplers = [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 })];
         let pb = ctx.progress((settings.len() * samplers.len() * ETAS.len()) as u64, "guidance: confidence vs η");
         let mut outcome = Outcome::new();
         let mut rows = Vec::new();
@@ -165,7 +165,7 @@ impl Experiment for GuidanceConfidence {
                         Series::points(format!("η = {eta}"), pts)
                     })
                     .collect();
-                if *setting == "theory_2d" || matches!(sampler, Sampler::Ddim { .. }) {
+                if *setting == "theory_2d" || matches!(sampler, Builtin::Ddim(_)) {
                     let file = format!("samples_{}_{}.svg", if *setting == "theory_2d" { "2d" } else { "d16" }, sampler.name());
                     let path = ctx.output(&file)?;
                     let title = format!("{setting}: {} outputs guided toward class 0 ({} steps)", sampler.name(), steps);

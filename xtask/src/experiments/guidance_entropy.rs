@@ -27,7 +27,7 @@
 
 use gmdiff::guidance::{ClassConditional, Guidance, GuidedScore, flow_log_density, knn_entropy, map_log_density};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff::solvers::{Dense, DenseGaussian, LawStart, Sampler, output_law};
+use gmdiff::solvers::{Builtin, Ddim, Dense, DenseGaussian, Heun, LawStart, output_law};
 use serde_json::{Value, json};
 
 use super::guidance_confidence::{monotone, ou_schedule, theory_model};
@@ -70,15 +70,15 @@ impl Experiment for GuidanceEntropy {
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_entropy: {e}"));
         let (coarse, fine) = (ou_schedule(steps)?, ou_schedule(2 * steps)?);
         let model = theory_model();
-        let ddim = Sampler::Ddim { eta: 0.0 };
+        let ddim = Builtin::Ddim(Ddim { eta: 0.0 });
         let pb = ctx.progress(ETAS.len() as u64 + 1, "guidance: entropy vs η");
         let (mut h_ddim, mut h_flow, mut knn_ddim, mut knn_flow, mut gaps) = (vec![], vec![], vec![], vec![], vec![]);
         let mut rows = Vec::new();
         for &eta in &ETAS {
             let field = GuidedScore::new(model.clone(), 0, eta, Guidance::Classifier).map_err(|e| fail(&e))?;
             let d = map_log_density(&ddim, &coarse, &field, n, seed).map_err(|e| fail(&e))?;
-            let f = flow_log_density(&Sampler::Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?;
-            let f2 = flow_log_density(&Sampler::Heun, &fine, &field, n, seed).map_err(|e| fail(&e))?;
+            let f = flow_log_density(&Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?;
+            let f2 = flow_log_density(&Heun, &fine, &field, n, seed).map_err(|e| fail(&e))?;
             let (ed, ef, ef2) =
                 (d.entropy().map_err(|e| fail(&e))?, f.entropy().map_err(|e| fail(&e))?, f2.entropy().map_err(|e| fail(&e))?);
             let (kd, kf) =
@@ -116,8 +116,8 @@ impl Experiment for GuidanceEntropy {
         let gm = ClassConditional::per_component(GaussianMixture::new(vec![0.4, 0.6], comps).map_err(|e| fail(&e))?);
         let field = GuidedScore::new(gm, 1, 0.0, Guidance::Classifier).map_err(|e| fail(&e))?;
         let target = Gaussian::new(mu.clone(), Covariance::full(cov.clone()).map_err(|e| fail(&e))?).map_err(|e| fail(&e))?.entropy();
-        let f = flow_log_density(&Sampler::Heun, &fine, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
-        let f_coarse = flow_log_density(&Sampler::Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
+        let f = flow_log_density(&Heun, &fine, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
+        let f_coarse = flow_log_density(&Heun, &coarse, &field, n, seed).map_err(|e| fail(&e))?.entropy().map_err(|e| fail(&e))?;
         let disc = (f.mean - f_coarse.mean).abs();
         outcome = outcome.check(
             Check::new(

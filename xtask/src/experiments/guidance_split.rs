@@ -24,7 +24,7 @@
 
 use gmdiff::guidance::{ClassConditional, Guidance, GuidedScore, ScoreJacobian};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff::solvers::{Sampler, Start, sample};
+use gmdiff::solvers::{Ddpm, Start, sample};
 use serde_json::{Value, json};
 
 use super::guidance_confidence::ou_schedule;
@@ -171,7 +171,7 @@ impl Experiment for GuidanceSplit {
             for &eta in &ETAS {
                 let field = GuidedScore::new(model.clone(), 1, eta, Guidance::Classifier).map_err(|e| fail(&e))?;
                 let amp = amplification(&field, steps)?;
-                let cell = match sample(&Sampler::Ddpm, &schedule, &field, Start::Standard, n, ctx.seed()) {
+                let cell = match sample(&Ddpm, &schedule, &field, Start::Standard, n, ctx.seed()) {
                     Ok(out) => {
                         let x: Vec<f64> = (0..n).map(|i| out.samples[(i, 0)]).collect();
                         let (class, centre, left, right, sd) = classify(&x);

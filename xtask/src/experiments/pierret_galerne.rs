@@ -28,7 +28,7 @@
 use gmdiff::gaussian::published::{TABLE5, TABLE5_NFE, Table5Row, reproduces};
 use gmdiff::gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::process::Process;
-use gmdiff::solvers::{Sampler, Schedule};
+use gmdiff::solvers::{Builtin, Schedule};
 use serde_json::{Value, json};
 
 use crate::error::{Result, XtaskError};
@@ -47,7 +47,7 @@ fn fail(e: impl std::fmt::Display) -> XtaskError {
 
 fn w2(p: &SpectralProblem, scheme: &str, points: usize, eps: f64, init: Init) -> Result<f64> {
     let sched = Schedule::uniform_vp(points - 1, eps).map_err(fail)?;
-    let s = Sampler::from_name(scheme).ok_or_else(|| fail(format!("unknown scheme {scheme}")))?;
+    let s = Builtin::from_name(scheme).ok_or_else(|| fail(format!("unknown scheme {scheme}")))?;
     Ok(p.scheme(&s, &sched, init, &SpectralScore::Exact, false).map_err(fail)?.w2)
 }
 
@@ -173,7 +173,7 @@ impl Experiment for PierretGalerne {
         let times: Vec<f64> = (0..=999).map(|k| sched.point(999 - k).map(|c| c.t)).collect::<std::result::Result<_, _>>().map_err(fail)?;
         let mut columns = Vec::new();
         for (scheme, pubd) in [("em", "0.160"), ("ei", "0.160"), ("ddpm", "0.234"), ("euler", "0.167")] {
-            let s = Sampler::from_name(scheme).ok_or_else(|| fail("scheme"))?;
+            let s = Builtin::from_name(scheme).ok_or_else(|| fail("scheme"))?;
             let r = p.scheme(&s, &sched, Init::Standard, &SpectralScore::Exact, true).map_err(fail)?;
             let traj = r.trajectory.unwrap_or_default();
             fig.push(Series::line(

@@ -43,7 +43,8 @@ use gmdiff::metrics::{bures_w2, energy_distance};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff::process::{GaussianPath, VpLinear};
 use gmdiff::solvers::{
-    Dense, DenseGaussian, LawStart, LinearScore, Sampler, ScaledScore, Schedule, SolverError, Start, output_law, sample,
+    Builtin, Dense, DenseGaussian, ExponentialIntegrator, LawStart, LinearScore, ScaledScore, Schedule, SolverError, Start, output_law,
+    sample,
 };
 use serde_json::{Value, json};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -108,7 +109,7 @@ struct LawSweep {
     points_fitted: usize,
 }
 
-fn law_sweep<T: LinearScore<Dense>>(sampler: &Sampler, score: &T) -> Result<LawSweep> {
+fn law_sweep<T: LinearScore<Dense>>(sampler: &Builtin, score: &T) -> Result<LawSweep> {
     let (mu, sigma) = gaussian_target();
     let c = VpLinear::default().at(EPS).map_err(fail)?;
     let m_eps: Vec<f64> = mu.iter().map(|v| c.a * v).collect();
@@ -165,8 +166,8 @@ impl Experiment for SamplerZoo {
     fn config(&self, ctx: &Context) -> Value {
         let (steps, n) = steps_and_samples(ctx);
         let (mu, sigma) = gaussian_target();
-        json!({ "steps": steps, "n": n, "eps": EPS, "process": "vp 0.1-20 T=1", "samplers": Sampler::NAMES,
-                "orders": Sampler::NAMES.iter().map(|s| order(s)).collect::<Vec<_>>(),
+        json!({ "steps": steps, "n": n, "eps": EPS, "process": "vp 0.1-20 T=1", "samplers": Builtin::NAMES,
+                "orders": Builtin::NAMES.iter().map(|s| order(s)).collect::<Vec<_>>(),
                 "target": serde_json::to_value(target()).ok(), "gaussian": [mu, [sigma[(0, 0)], sigma[(0, 1)], sigma[(1, 1)]]],
                 "law_steps": LAW_STEPS, "roundoff": ROUNDOFF, "order_slack": ORDER_SLACK, "alpha": ALPHA, "control_delta": DELTA,
                 "version": 2 })
@@ -193,8 +194,8 @@ impl Experiment for SamplerZoo {
                 .detail("slope of log e(S) on log S over the three largest S, e = ‖Δmean‖ + ‖Δcov‖_F of the exact output law");
             (ok, check)
         };
-        for name in Sampler::NAMES {
-            let sampler = Sampler::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
+        for name in Builtin::NAMES {
+            let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
             let sweep = law_sweep(&sampler, &g)?;
             let (_, check) = sweep_check(name, &sweep, order(name));
             outcome = outcome.check(check);
@@ -210,7 +211,7 @@ impl Experiment for SamplerZoo {
         let scaled = ScaledScore::new(g.clone(), DELTA);
         let mut control = Check::new("negative control: EI and Heun with the score scaled by 1.1 FAIL the order check", true);
         for name in ["ei", "heun"] {
-            let sampler = Sampler::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
+            let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
             let sweep = law_sweep(&sampler, &scaled)?;
             let (passed_criterion, _) = sweep_check(name, &sweep, order(name));
             control.passed &= !passed_criterion;
@@ -259,9 +260,9 @@ impl Experiment for SamplerZoo {
         let mut rows: Vec<Vec<String>> = Vec::new();
         let mut curves = Vec::new();
         let largest = *steps.last().unwrap_or(&0);
-        let pb = ctx.progress((Sampler::NAMES.len() * steps.len()) as u64, "samplers");
-        for (si, name) in Sampler::NAMES.iter().enumerate() {
-            let sampler = Sampler::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
+        let pb = ctx.progress((Builtin::NAMES.len() * steps.len()) as u64, "samplers");
+        for (si, name) in Builtin::NAMES.iter().enumerate() {
+            let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
             let mut curve = Vec::new();
             let mut shown = Vec::new();
             let mut finest = None;
@@ -323,8 +324,8 @@ impl Experiment for SamplerZoo {
         // The negative control on the mixture, for comparison (not part of the verdict: at this n
         // the energy test may or may not resolve a 10% score error).
         let sched = Schedule::uniform_vp(largest, EPS).map_err(fail)?;
-        let wrong = sample(&Sampler::ExponentialIntegrator, &sched, &ScaledScore::new(m.clone(), DELTA), Start::Standard, n, seed ^ 0x5eed)
-            .map_err(fail)?;
+        let wrong =
+            sample(&ExponentialIntegrator, &sched, &ScaledScore::new(m.clone(), DELTA), Start::Standard, n, seed ^ 0x5eed).map_err(fail)?;
         let d_wrong = energy_distance(wrong.samples.as_ref(), reference.as_ref()).map_err(fail)?;
         rows.push(vec![
             "ei, score × 1.1 (control)".into(),
@@ -342,7 +343,7 @@ impl Experiment for SamplerZoo {
         let path = ctx.output("error_vs_nfe.svg")?;
         line_plot(
             &path,
-            "Sampler zoo: energy distance to the target against score evaluations",
+            "Builtin zoo: energy distance to the target against score evaluations",
             "score evaluations per sample",
             "energy distance",
             &curves,

@@ -55,6 +55,11 @@ macro_rules! builtin {
             /// Every built-in sampler name (the CLI's `--sampler` values), in registration order.
             pub const NAMES: [&'static str; <[&str]>::len(&[$(stringify!($file)),+])] = [$($ty::NAME),+];
 
+            /// The name ([`crate::SamplerInfo::name`], callable without importing the trait).
+            pub fn name(&self) -> &'static str {
+                crate::SamplerInfo::name(self)
+            }
+
             /// The sampler of a name, with default parameters (`ddim` is `η = 0`, the correctors
             /// of `dpom` and `dpum` their defaults).
             pub fn from_name(name: &str) -> Option<Self> {
