@@ -528,6 +528,9 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> LinearScore<C> for ByRef<'_, T> {
     fn marginal(&self, at: &Coefficients) -> Marginal<C> {
         self.0.marginal(at)
     }
+    fn data_mean(&self) -> Option<Option<Vec<f64>>> {
+        self.0.data_mean()
+    }
 }
 
 /// The exact law of the output of `sampler` for an affine score, by running the sampler's own step

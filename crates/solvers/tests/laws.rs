@@ -4,7 +4,7 @@
 
 mod common;
 use faer::Mat;
-use gmdiff_process::{DiscreteChain, ForwardProcess, GaussianPath, VpLinear};
+use gmdiff_process::{DiscreteChain, GaussianPath, VpLinear};
 use gmdiff_solvers::{
     Builtin, Ddim, Ddpm, Dense, DenseGaussian, Diag, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, Heun, LawStart, OdeExponential, Op,
     PerturbedPrecision, Rk4, SamplerInfo, Schedule, SpectralGaussian, Start, output_law, sample,

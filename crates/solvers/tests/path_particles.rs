@@ -9,14 +9,14 @@
 //!
 //! On flow matching at `T = 1` (`a_T = 0`) the samplers that integrate the reverse SDE or freeze the
 //! score (em, ei, ddpm, ode-ei, dpom, dpum) have infinite coefficients; they must refuse that start
-//! with a typed error, and are checked on `T = 0.99` instead.
+//! with a typed error, and are checked on `T = 0.9` instead (on `T = 0.99` the DDPM rate `h g²/c²` already exceeds 1 at 40 steps).
 
 use faer::mat;
 use gmdiff_process::{Edm, Flow, GaussianPath, Process, SubVp, TimeGrid, Ve, VpLinear};
 use gmdiff_solvers::{Builtin, Dense, DenseGaussian, LawStart, Op, Schedule, SolverError, Start, output_law, sample};
 
 const N: usize = 100_000;
-const STEPS: usize = 12;
+const STEPS: usize = 40;
 
 fn schedule(p: Process) -> Schedule {
     let grid = match p {
@@ -68,7 +68,7 @@ fn exact_laws_agree_with_particles_on_every_path() {
                 Ok(z) => z,
                 Err(e) if matches!(p, Process::Flow(_)) && refuse_at_zero_signal.contains(&name) => {
                     assert!(matches!(e, SolverError::Unsupported { .. }), "{name} on flow at T = 1: {e}");
-                    max_z(&sampler, &schedule(Process::Flow(Flow::new(0.99).unwrap())), &target).unwrap()
+                    max_z(&sampler, &schedule(Process::Flow(Flow::new(0.9).unwrap())), &target).unwrap()
                 }
                 Err(e) => panic!("{name} on {p:?}: {e}"),
             };

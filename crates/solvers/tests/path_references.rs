@@ -19,7 +19,7 @@
 //! written out here too, not read from the path.
 
 use gmdiff_process::{Edm, Flow, GaussianPath, Process, TimeGrid, Ve};
-use gmdiff_solvers::{Ddim, Diag, Euler, LawStart, Marginal, Op, Schedule, SpectralGaussian, output_law};
+use gmdiff_solvers::{Ddim, Diag, Euler, LawSampler, LawStart, Marginal, Op, Schedule, SpectralGaussian, output_law};
 
 const LAMBDAS: [f64; 4] = [0.0, 0.04, 1.0, 6.0];
 const MEANS: [f64; 4] = [0.3, -1.5, 0.0, 2.0];
@@ -29,10 +29,10 @@ fn target() -> SpectralGaussian {
 }
 
 /// The engine's output (means, variances) from `N(0, s² I)`.
-fn engine(sampler: &(impl gmdiff_solvers::Sampler<gmdiff_solvers::LawEngine<'static, Diag, SpectralGaussian>> + ?Sized), schedule: &Schedule, s: f64) -> (Vec<f64>, Vec<f64>) {
-    let t: &'static SpectralGaussian = Box::leak(Box::new(target()));
+fn engine(sampler: &impl LawSampler<Diag>, schedule: &Schedule, s: f64) -> (Vec<f64>, Vec<f64>) {
+    let t = target();
     let start = LawStart::Law(Marginal { mean: None, cov: Op::Scalar(s * s) });
-    let out = output_law(sampler, schedule, t, start, |_, _| Ok(())).unwrap();
+    let out = output_law(sampler, schedule, &t, start, |_, _| Ok(())).unwrap();
     let var = match out.law.cov {
         Op::Full(Diag(v)) => v,
         Op::Scalar(v) => vec![v; LAMBDAS.len()],

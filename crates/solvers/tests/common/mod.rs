@@ -2,7 +2,7 @@
 //! out by hand as an independent oracle for the generic step code.
 #![allow(dead_code)]
 
-use gmdiff_process::{GaussianPath, VpLinear};
+use gmdiff_process::{ForwardProcess, VpLinear};
 
 /// β̃(t) = β(t)/2 and B̃(t) = B(t)/2 of the default VP process.
 pub fn bt(t: f64) -> f64 {
