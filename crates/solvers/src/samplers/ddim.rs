@@ -49,14 +49,18 @@ impl<A: Algebra + ?Sized> Sampler<A> for Ddim {
         // σ² = η² b_s² (1 − e^{2(λ_t − λ_s)}): the variance of q(x_s | x_t, x₀).
         let sigma = self.eta * s.b * (-(2.0 * (t.lambda - s.lambda)).exp_m1()).sqrt();
         let keep = (s.b * s.b - sigma * sigma).max(0.0).sqrt();
-        let x0 = alg.denoise(t, x)?;
-        // a_s x̂₀ + keep ε̂ with ε̂ = (X − a_t x̂₀)/b_t.
-        let (c_x, c_0) = (keep / t.b, s.a - keep * t.a / t.b);
+        // a_s x̂₀ + keep ε̂: through the score (x̂₀ = (X + b_t² s)/a_t, ε̂ = −b_t s) where a_t > 0,
+        // through x̂₀ (ε̂ = X/b_t) where a_t = 0.
+        let (c_x, c_p, p) = if t.a > 0.0 {
+            (s.a / t.a, s.a * t.b * t.b / t.a - keep * t.b, alg.score(t, x)?)
+        } else {
+            (keep / t.b, s.a, alg.denoise(t, x)?)
+        };
         state[0] = if sigma > 0.0 {
             let xi = alg.noise();
-            alg.lin(&[(c_x, x), (c_0, &x0), (sigma, &xi)])
+            alg.lin(&[(c_x, x), (c_p, &p), (sigma, &xi)])
         } else {
-            alg.lin(&[(c_x, x), (c_0, &x0)])
+            alg.lin(&[(c_x, x), (c_p, &p)])
         };
         Ok(state)
     }

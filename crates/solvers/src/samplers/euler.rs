@@ -1,6 +1,6 @@
 //! Flow-ODE explicit Euler.
 
-use super::{drift, need_grid};
+use super::{drift_parts, need_grid};
 use crate::algebra::Algebra;
 use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo, refuse_chain};
@@ -40,8 +40,8 @@ impl<A: Algebra + ?Sized> Sampler<A> for Euler {
         let (t, h) = (&info.from, info.h);
         need_grid(self.name(), info)?;
         let x = &state[0];
-        let k = drift(alg, t, x)?;
-        state[0] = alg.lin(&[(1.0, x), (h, &k)]);
+        let (c_x, c_p, p) = drift_parts(alg, t, x)?;
+        state[0] = alg.lin(&[(1.0 + h * c_x, x), (h * c_p, &p)]);
         Ok(state)
     }
 }

@@ -123,12 +123,17 @@ builtin! {
 /// infinite and the same velocity is written through the `x₀` prediction:
 /// `dx/dt = (db/b) x + (da − a db/b) x̂₀`, so `−dx/dt = −(db/b) x − da x̂₀` there.
 pub(crate) fn drift<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<A::Value, SolverError> {
+    let (c_x, c_p, p) = drift_parts(alg, at, x)?;
+    Ok(alg.lin(&[(c_x, x), (c_p, &p)]))
+}
+
+/// [`drift`] as `k = c_x x + c_p p`, with `p` the score (`a_t > 0`) or `x̂₀` (`a_t = 0`), so that a
+/// step `X + h k` is one linear combination.
+pub(crate) fn drift_parts<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<(f64, f64, A::Value), SolverError> {
     if at.a > 0.0 {
-        let sc = alg.score(at, x)?;
-        Ok(alg.lin(&[(-at.f, x), (0.5 * at.g2, &sc)]))
+        Ok((-at.f, 0.5 * at.g2, alg.score(at, x)?))
     } else {
-        let x0 = alg.denoise(at, x)?;
-        Ok(alg.lin(&[(-at.db / at.b, x), (-at.da, &x0)]))
+        Ok((-at.db / at.b, -at.da, alg.denoise(at, x)?))
     }
 }
 
