@@ -115,12 +115,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 4. Second order: error of the exact output law against the true p_ε, from the exact p_T.
     let at = VpLinear::default().at(eps)?;
-    let (true_m, true_c) = ([at.a * mu[0], at.a * mu[1]], [0, 1].map(|a| [0, 1].map(|b| at.a * at.a * sigma[(a, b)] + if a == b { at.b * at.b } else { 0.0 })));
+    let (true_m, true_c) = (
+        [at.a * mu[0], at.a * mu[1]],
+        [0, 1].map(|a| [0, 1].map(|b| at.a * at.a * sigma[(a, b)] + if a == b { at.b * at.b } else { 0.0 })),
+    );
     let mut errors = Vec::new();
     for steps in [20, 40, 80] {
         let law = output_law(&Midpoint, &Schedule::uniform_vp(steps, eps)?, &target, LawStart::<Dense>::Exact, |_, _| Ok(()))?;
         let (m, c) = moments(&law.law);
-        let e = (0..2).map(|j| (m[j] - true_m[j]).abs()).chain((0..4).map(|k| (c[k / 2][k % 2] - true_c[k / 2][k % 2]).abs())).fold(0.0, f64::max);
+        let e = (0..2)
+            .map(|j| (m[j] - true_m[j]).abs())
+            .chain((0..4).map(|k| (c[k / 2][k % 2] - true_c[k / 2][k % 2]).abs()))
+            .fold(0.0, f64::max);
         errors.push(e);
     }
     let orders: Vec<f64> = errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
