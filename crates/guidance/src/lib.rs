@@ -23,7 +23,7 @@
 //! ```
 //! use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore, confidence};
 //! use gmdiff_process::{Ou, Process, TimeGrid};
-//! use gmdiff_solvers::{Schedule, Start, sample};
+//! use gmdiff_solvers::{Ddim, Schedule, Start, sample};
 //! // THEORY §4: unit-covariance components at (2,0), (−1, ±1.7); guide toward class 0.
 //! let m: gmdiff_mixture::GaussianMixture = serde_json::from_str(r#"{"weights":[0.3333333333333333,0.3333333333333333,0.3333333333333334],
 //!     "means":[[2.0,0.0],[-1.0,1.7],[-1.0,-1.7]],"covariances":[1.0,1.0,1.0]}"#).unwrap();

@@ -7,7 +7,7 @@
 use gmdiff_process::DiscreteChain;
 use gmdiff_solvers::{
     Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
-    Sampler, SamplerInfo, Schedule, SolverError, Underdamped, is_stochastic, score_evals, slots,
+    Sampler, Schedule, SolverError, Underdamped, is_stochastic, score_evals, slots,
 };
 
 /// `(score evaluations, draws noise, slots)` from the definition of each built-in sampler.

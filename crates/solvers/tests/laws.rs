@@ -7,7 +7,7 @@ use faer::Mat;
 use gmdiff_process::{DiscreteChain, GaussianPath, VpLinear};
 use gmdiff_solvers::{
     Builtin, Ddim, Ddpm, Dense, DenseGaussian, Diag, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, Heun, LawStart, OdeExponential, Op,
-    PerturbedPrecision, Rk4, SamplerInfo, Schedule, SpectralGaussian, Start, output_law, sample,
+    PerturbedPrecision, Rk4, Schedule, SpectralGaussian, Start, output_law, sample,
 };
 
 fn diag(op: Op<Diag>, d: usize) -> Vec<f64> {

@@ -4,9 +4,7 @@
 use faer::Mat;
 use gmdiff_mixture::{Covariance, Gaussian, GaussianMixture};
 use gmdiff_process::{DiscreteChain, Process, TimeGrid, VpLinear};
-use gmdiff_solvers::{
-    Builtin, Ddim, Ddpm, Euler, EulerMaruyama, Heun, Rk4, SamplerInfo, Schedule, SolverError, Start, sample, score_evals,
-};
+use gmdiff_solvers::{Builtin, Ddim, Ddpm, Euler, EulerMaruyama, Heun, Rk4, Schedule, SolverError, Start, sample, score_evals};
 
 fn all_samplers() -> Vec<Builtin> {
     Builtin::NAMES.iter().map(|n| Builtin::from_name(n).unwrap()).chain([Builtin::Ddim(Ddim { eta: 0.6 })]).collect()
