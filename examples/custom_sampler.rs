@@ -1,7 +1,8 @@
 //! A sampler written outside gmdiff, run on particles and on exact Gaussian laws by the same code.
 //!
 //! The sampler is the explicit midpoint rule (second-order Runge–Kutta) on the probability-flow
-//! ODE, which gmdiff does not ship. In reverse time with `f(t, x) = β̃(t) (x + s_t(x))`, `β̃ = β/2`,
+//! ODE, which gmdiff does not ship. In reverse time with the drift `f(t, x) = −f_t x + ½ g_t² s_t(x)`
+//! (VP: `β̃(t) (x + s_t(x))`, `β̃ = β/2`),
 //! step length `h` and midpoint `m = t − h/2`:
 //!
 //! `k₁ = f(t, X)`, `k₂ = f(m, X + h/2 k₁)`, `X ← X + h k₂` (two score evaluations per step).
@@ -22,7 +23,7 @@
 //!
 //! Run: `cargo run --release -p gmdiff --example custom_sampler`
 use faer::Mat;
-use gmdiff::process::{Coefficients, ForwardProcess, VpLinear};
+use gmdiff::process::{Coefficients, GaussianPath, VpLinear};
 use gmdiff::solvers::{
     Algebra, Dense, DenseGaussian, LawStart, Op, Sampler, SamplerInfo, Schedule, SolverError, Start, StepInfo, output_law, refuse_chain,
     sample, score_evals,
@@ -42,11 +43,11 @@ impl SamplerInfo for Midpoint {
     }
 }
 
-/// `f(t, x) = β̃(t) (x + s_t(x))`.
+/// The reverse-time probability-flow drift `k(t, x) = −f x + ½ g² s_t(x)` of any Gaussian path with
+/// `a_t > 0` (VP: `β̃ (x + s_t(x))`), from the path's [`Coefficients`].
 fn drift<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<A::Value, SolverError> {
-    let b = 0.5 * at.beta;
     let s = alg.score(at, x)?;
-    Ok(alg.lin(&[(b, x), (b, &s)]))
+    Ok(alg.lin(&[(-at.f, x), (0.5 * at.g2, &s)]))
 }
 
 impl<A: Algebra + ?Sized> Sampler<A> for Midpoint {

@@ -130,11 +130,7 @@ pub(crate) fn drift<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::
 /// [`drift`] as `k = c_x x + c_p p`, with `p` the score (`a_t > 0`) or `x̂₀` (`a_t = 0`), so that a
 /// step `X + h k` is one linear combination.
 pub(crate) fn drift_parts<A: Algebra + ?Sized>(alg: &mut A, at: &Coefficients, x: &A::Value) -> Result<(f64, f64, A::Value), SolverError> {
-    if at.a > 0.0 {
-        Ok((-at.f, 0.5 * at.g2, alg.score(at, x)?))
-    } else {
-        Ok((-at.db / at.b, -at.da, alg.denoise(at, x)?))
-    }
+    if at.a > 0.0 { Ok((-at.f, 0.5 * at.g2, alg.score(at, x)?)) } else { Ok((-at.db / at.b, -at.da, alg.denoise(at, x)?)) }
 }
 
 /// Refuses a step on a discrete chain at run time (the step needs continuous time).
