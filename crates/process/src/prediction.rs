@@ -48,7 +48,8 @@ pub enum Prediction {
 
 impl Prediction {
     /// Every kind, in declaration order.
-    pub const ALL: [Prediction; 5] = [Prediction::Score, Prediction::Epsilon, Prediction::Sample, Prediction::VPrediction, Prediction::Velocity];
+    pub const ALL: [Prediction; 5] =
+        [Prediction::Score, Prediction::Epsilon, Prediction::Sample, Prediction::VPrediction, Prediction::Velocity];
 
     /// The canonical name: `score`, `epsilon`, `sample`, `v_prediction`, `velocity`.
     pub fn name(self) -> &'static str {
@@ -179,7 +180,13 @@ impl Conversion {
     /// `out_i = p x_i + q value_i` over slices of equal length (panics otherwise, like a slice
     /// index).
     pub fn apply_slice(&self, x: &[f64], value: &[f64], out: &mut [f64]) {
-        assert!(x.len() == out.len() && value.len() == out.len(), "apply_slice: lengths {}, {}, {} differ", x.len(), value.len(), out.len());
+        assert!(
+            x.len() == out.len() && value.len() == out.len(),
+            "apply_slice: lengths {}, {}, {} differ",
+            x.len(),
+            value.len(),
+            out.len()
+        );
         for ((o, &xi), &vi) in out.iter_mut().zip(x).zip(value) {
             *o = self.p * xi + self.q * vi;
         }

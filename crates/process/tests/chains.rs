@@ -75,10 +75,7 @@ fn spacings_reproduce_lin_et_al_table_2() {
 /// where leading with `steps_offset = 1` would reach 1000 (refused here).
 #[test]
 fn spacings_reproduce_diffusers_printed_values() {
-    assert_eq!(
-        timesteps(TimestepSpacing::Trailing, 1000, 13).unwrap(),
-        [999, 922, 845, 768, 691, 614, 537, 461, 384, 307, 230, 153, 76]
-    );
+    assert_eq!(timesteps(TimestepSpacing::Trailing, 1000, 13).unwrap(), [999, 922, 845, 768, 691, 614, 537, 461, 384, 307, 230, 153, 76]);
     let all: Vec<usize> = (0..1000).rev().collect();
     assert_eq!(timesteps(TimestepSpacing::Linspace, 1000, 1000).unwrap(), all);
     assert_eq!(timesteps(TimestepSpacing::Trailing, 1000, 1000).unwrap(), all);

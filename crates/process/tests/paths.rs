@@ -131,7 +131,12 @@ fn derivative(f: impl Fn(f64) -> f64, t: f64, h: f64) -> f64 {
 
 /// `|x − y| ≤ tol · scale`, with a message naming the path.
 fn close(name: &str, what: &str, t: f64, x: f64, y: f64, tol: f64, scale: f64) -> Result<(), TestCaseError> {
-    prop_assert!((x - y).abs() <= tol * scale, "{name}, {what} at t = {t}: {x} vs reference {y} (|Δ| = {:.2e} > {:.2e})", (x - y).abs(), tol * scale);
+    prop_assert!(
+        (x - y).abs() <= tol * scale,
+        "{name}, {what} at t = {t}: {x} vs reference {y} (|Δ| = {:.2e} > {:.2e})",
+        (x - y).abs(),
+        tol * scale
+    );
     Ok(())
 }
 
