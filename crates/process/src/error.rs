@@ -13,9 +13,9 @@ pub enum ProcessError {
         /// What the admissible range is.
         reason: &'static str,
     },
-    /// A time outside the process horizon `[0, T]` (from [`crate::ForwardProcess::at`]), or
+    /// A time outside the process horizon `[0, T]` (from [`crate::GaussianPath::at`]), or
     /// outside the times where the process is defined (from
-    /// [`crate::ForwardProcess::coefficients`], `horizon` = `defined_until()`).
+    /// [`crate::GaussianPath::coefficients`], `horizon` = `defined_until()`).
     #[error("time t = {t} is outside [0, T] = [0, {horizon}]")]
     TimeOutOfRange {
         /// The requested time.

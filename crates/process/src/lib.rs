@@ -7,6 +7,12 @@
 //! input checks every crate uses ([`check_parameter`], [`check_weights`], [`covariance_eigen`],
 //! [`check_covariance`]), so all crates accept and refuse the same inputs.
 //!
+//! Also here: the time grids ([`TimeGrid`]: uniform, quadratic, Karras, exponential,
+//! polyexponential, log-SNR, and the final step to `t = 0`), diffusers' discrete chains and
+//! timestep spacings ([`DiscreteChain`], [`timesteps`]), and the prediction kinds (score, `ε`, `x₀`,
+//! `v`, flow velocity) with the one place that converts between them ([`Prediction`],
+//! [`Conversion`]). Formulas, sources and tests: `docs/paths.md`.
+//!
 //! Runnable examples: `examples/schedules.rs` prints `α_t`, `σ_t` and `λ = log(α_t/σ_t)` of the VP processes,
 //! the uniform, Karras and log-SNR grids and the discrete chains' `ᾱ_k`
 //! (`cargo run --release -p gmdiff-process --example schedules`).
