@@ -4,7 +4,7 @@ use crate::error::SolverError;
 use crate::law::{Coef, Dense, Diag, LinearScore, Marginal, Op};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use gmdiff_process::{Coefficients, Score};
+use gmdiff_process::{Coefficients, Conversion, Prediction, Score};
 
 /// The data `N(μ, Σ)` given in an orthonormal eigenbasis of `Σ`: eigenvalues `λ_i ≥ 0` and the mean's
 /// coordinates `m_i = u_iᵀ μ` (the spectral fast path).
@@ -306,6 +306,11 @@ fn check_perturbation<C: Coef>(d: usize, matrix: Option<&C>, shift: Option<&[f64
 /// (dense, or diagonal in the spectral basis) and shift `u`. `‖s̃ − s‖ ≤ ‖E‖ ‖x‖ + ‖u‖` controls
 /// the score error `ε_score`; `E` need not commute with the data covariance.
 ///
+/// The error can be injected in any prediction space ([`AffinePerturbation::in_space`]): the model's
+/// output `p̃ = p + E x + u` in the space of `kind` (ε, x₀, v, flow velocity) is, in score space,
+/// `s̃ = s + q_t (E x + u)` with `q_t` the coefficient of the value in the one conversion
+/// `kind → score` ([`gmdiff_process::Conversion`]): `−1/b` for ε, `a/b²` for x₀, `−a/b` for v on VP.
+///
 /// ```
 /// use gmdiff_solvers::{AffinePerturbation, Diag, LinearScore, SpectralGaussian};
 /// use gmdiff_process::{GaussianPath, Ou};
@@ -318,12 +323,24 @@ pub struct AffinePerturbation<T, C> {
     inner: T,
     matrix: Option<C>,
     shift: Option<Vec<f64>>,
+    space: Prediction,
 }
 
 impl<T, C> AffinePerturbation<T, C> {
-    /// `s̃ = s + E x + u`.
+    /// `s̃ = s + E x + u` (the error in score space).
     pub fn new(inner: T, matrix: Option<C>, shift: Option<Vec<f64>>) -> Self {
-        Self { inner, matrix, shift }
+        Self { inner, matrix, shift, space: Prediction::Score }
+    }
+    /// The same error `E x + u` added to the model's prediction of `kind` instead of the score.
+    pub fn in_space(mut self, kind: Prediction) -> Self {
+        self.space = kind;
+        self
+    }
+    /// `q_t`: the score-space weight of an error in this perturbation's prediction space at `at`.
+    fn weight(&self, at: &Coefficients) -> Result<f64, SolverError> {
+        Conversion::new(self.space, Prediction::Score, at)
+            .map(|c| c.q)
+            .map_err(|e| SolverError::Score { t: at.t, message: format!("a score error in {} space: {e}", self.space) })
     }
 }
 
@@ -333,14 +350,15 @@ impl<C: Coef, T: LinearScore<C>> LinearScore<C> for AffinePerturbation<T, C> {
     }
     fn affine(&self, at: &Coefficients) -> Result<(Op<C>, Option<Vec<f64>>), SolverError> {
         check_perturbation(self.inner.dim(), self.matrix.as_ref(), self.shift.as_deref())?;
+        let q = self.weight(at)?;
         let (mut l, c) = self.inner.affine(at)?;
         if let Some(e) = &self.matrix {
-            l.add_scaled(1.0, &Op::Full(e.clone()));
+            l.add_scaled(q, &Op::Full(e.clone()));
         }
         let c = match (c, &self.shift) {
             (c, None) => c,
-            (None, Some(u)) => Some(u.clone()),
-            (Some(c), Some(u)) => Some(c.iter().zip(u).map(|(a, b)| a + b).collect()),
+            (None, Some(u)) => Some(u.iter().map(|u| q * u).collect()),
+            (Some(c), Some(u)) => Some(c.iter().zip(u).map(|(a, b)| a + q * b).collect()),
         };
         Ok((l, c))
     }
@@ -356,14 +374,15 @@ impl<T: Score> Score for AffinePerturbation<T, Dense> {
     }
     fn score_into(&self, at: &Coefficients, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> Result<(), SolverError> {
         check_perturbation(self.inner.dim(), self.matrix.as_ref(), self.shift.as_deref())?;
+        let q = self.weight(at)?;
         self.inner.score_into(at, x, out.rb_mut()).map_err(|e| SolverError::Score { t: at.t, message: e.to_string() })?;
         if let Some(e) = &self.matrix {
-            matmul(out.rb_mut(), Accum::Add, x, e.0.transpose(), 1.0, Par::Seq);
+            matmul(out.rb_mut(), Accum::Add, x, e.0.transpose(), q, Par::Seq);
         }
         if let Some(u) = &self.shift {
             for j in 0..out.ncols() {
                 for i in 0..out.nrows() {
-                    out[(i, j)] += u[j];
+                    out[(i, j)] += q * u[j];
                 }
             }
         }
