@@ -1174,7 +1174,7 @@ fn metrics_cases() -> Vec<Case> {
 fn solver_cases() -> Vec<Case> {
     use SolverError as S;
     vec![
-        // Sampler::validate (the parameters of the samplers)
+        // SamplerInfo::validate (the parameters of the samplers)
         case("Ddim: NaN eta", "eta", || {
             refuse!(Builtin::Ddim(Ddim { eta: f64::NAN }).validate(&sched(10, 1e-3)), S::InvalidParameter { name: "eta", .. })
         }),

@@ -159,7 +159,7 @@ impl<S: ScoreJacobian + ?Sized> Carrier for Augmented<'_, S> {
     }
 }
 
-/// Runs a flow-ODE Runge–Kutta sampler (`Euler`, `Heun` or `Rk4`) from `N(0, I_d)` and integrates
+/// Runs a flow-ODE Runge–Kutta sampler (`Euler`, `Heun`, `Rk4` or your own) from `N(0, I_d)` and integrates
 /// the log-density along it: the instantaneous change of variables
 /// `log p_out(x_out) = log N(x_start; 0, I) − ∫ ∇·v ds`, with `v = β̃ (x + s_t(x))` and
 /// `∇·v = β̃ (d + tr ∇s_t)`, the exact divergence from [`ScoreJacobian`].
@@ -170,7 +170,9 @@ impl<S: ScoreJacobian + ?Sized> Carrier for Augmented<'_, S> {
 /// `log_density` approximates the log-density of the *continuous* flow's output law at the
 /// sample with the scheme's order (`O(h)`, `O(h²)`, `O(h⁴)`); it is not the exact density of the
 /// discrete map. [`map_log_density`] gives that exactly for one-step maps (Euler, DDIM). Errors
-/// for any other sampler.
+/// ([`GuidanceError::Unsupported`]) unless every step is an explicit Runge–Kutta step on the drift,
+/// read off the sampler's own code on [`Stages`] (built-ins: Euler, Heun, RK4; any user sampler of
+/// that form).
 ///
 /// ```
 /// use gmdiff_guidance::{ClassConditional, Guidance, GuidedScore, flow_log_density};
@@ -185,22 +187,18 @@ impl<S: ScoreJacobian + ?Sized> Carrier for Augmented<'_, S> {
 /// // The output is ≈ N(1, 0.25): entropy ½ log(2πe · 0.25) ≈ 0.726.
 /// assert!((out.entropy().unwrap().mean - 0.7258).abs() < 0.05);
 /// ```
-pub fn flow_log_density<'a, S: ScoreJacobian + ?Sized, M: Sampler<Augmented<'a, S>> + ?Sized>(
+pub fn flow_log_density<'a, S: ScoreJacobian + ?Sized, M: Sampler<Augmented<'a, S>> + Sampler<Stages> + ?Sized>(
     sampler: &M,
     schedule: &Schedule,
     field: &'a S,
     n: usize,
     seed: u64,
 ) -> Result<DensityOutput, GuidanceError> {
-    // The augmented state is exact only for Runge–Kutta stages on the drift β̃ (x + s); the
-    // built-ins of that form are recognised by name.
-    if !matches!(sampler.name(), "euler" | "heun" | "rk4") {
-        return Err(GuidanceError::Unsupported {
-            what: format!(
-                "the instantaneous change of variables runs on the flow-ODE Runge–Kutta samplers euler, heun, rk4, not `{}` (use map_log_density for ddim)",
-                sampler.name()
-            ),
-        });
+    sampler.validate(schedule)?;
+    // The augmented state is exact only for Runge–Kutta stages on the drift β̃ (x + s): read the
+    // structure of every step off the sampler's own code.
+    for k in 0..schedule.steps() {
+        runge_kutta_on_drift(sampler, &schedule.step(k)?)?;
     }
     let d = field.dim();
     let (x, l) = standard_start(field, n, seed)?;
@@ -224,6 +222,103 @@ pub fn flow_log_density<'a, S: ScoreJacobian + ?Sized, M: Sampler<Augmented<'a, 
         log_density: (0..n).map(|i| v[i * w + d]).collect(),
         score_evals: carrier.evals,
     })
+}
+
+/// A value of [`Stages`]: coefficients on the basis `(X, s_1, …, s_m)`, the step's start and the
+/// results of its score evaluations so far.
+#[derive(Debug, Clone)]
+pub struct StageValue(Vec<f64>);
+
+/// The algebra [`flow_log_density`] runs one step on to check that it is an explicit Runge–Kutta
+/// step on the flow drift `f(t, x) = β̃(t) (x + s_t(x))`: it records each score evaluation's
+/// argument and `β̃`, and any noise.
+#[derive(Debug, Default)]
+pub struct Stages {
+    calls: Vec<(f64, StageValue)>,
+    noise: bool,
+}
+
+impl Algebra for Stages {
+    type Value = StageValue;
+    fn lin(&mut self, terms: &[(f64, &StageValue)]) -> StageValue {
+        let len = terms.iter().map(|(_, v)| v.0.len()).max().unwrap_or(0);
+        let mut out = vec![0.0; len];
+        for (c, v) in terms {
+            for (o, x) in out.iter_mut().zip(&v.0) {
+                *o += c * x;
+            }
+        }
+        StageValue(out)
+    }
+    fn score(&mut self, at: &Coefficients, x: &StageValue) -> Result<StageValue, SolverError> {
+        self.calls.push((0.5 * at.beta, x.clone()));
+        let mut e = vec![0.0; self.calls.len() + 1];
+        e[self.calls.len()] = 1.0;
+        Ok(StageValue(e))
+    }
+    fn noise(&mut self) -> StageValue {
+        self.noise = true;
+        StageValue(Vec::new())
+    }
+    fn score_evals(&self) -> usize {
+        self.calls.len()
+    }
+}
+
+/// Checks that one step of `sampler` is `X ← X + Σ_i c_i f(t_i, Y_i)` with `Σ_i c_i = h` (consistent)
+/// and every stage `Y_k = X + Σ_{i<k} a_ki f(t_i, Y_i)`: explicit Runge–Kutta on the flow drift,
+/// one slot, no noise. Then the augmented carrier integrates `ℓ` by the same stages. The
+/// coefficients `c_i` are solved from the last stage down, and the remainder must vanish to
+/// `1e-9` relative.
+fn runge_kutta_on_drift<M: Sampler<Stages> + ?Sized>(sampler: &M, info: &StepInfo) -> Result<(), GuidanceError> {
+    let unsupported = |why: &str| GuidanceError::Unsupported {
+        what: format!(
+            "the instantaneous change of variables runs on explicit Runge–Kutta steps on the flow drift β̃ (x + s) (euler, heun, rk4); `{}` {why} (use map_log_density for ddim)",
+            sampler.name()
+        ),
+    };
+    let mut alg = Stages::default();
+    let start = sampler.init(&mut alg, StageValue(vec![1.0]));
+    if start.len() != 1 || alg.noise {
+        return Err(unsupported("keeps more than a position or draws noise"));
+    }
+    let out = sampler.step(&mut alg, info, start).map_err(|e| match e {
+        SolverError::Unsupported { .. } => unsupported("does not run here"),
+        other => GuidanceError::Solver(other),
+    })?;
+    if alg.noise || out.len() != 1 {
+        return Err(unsupported("draws noise or keeps more than a position"));
+    }
+    // `v − X` must be Σ_{i<k} c_i β̃_i (Y_i + s_i); returns Σ c_i.
+    let increments = |v: &StageValue, k: usize| -> Option<f64> {
+        let mut r = v.0.clone();
+        r.resize(alg.calls.len() + 1, 0.0);
+        r[0] -= 1.0;
+        let scale = v.0.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let mut total = 0.0;
+        for i in (0..k).rev() {
+            let (b, y) = &alg.calls[i];
+            if *b == 0.0 || !b.is_finite() {
+                return None;
+            }
+            let c = r[i + 1] / b;
+            total += c;
+            for (r, y) in r.iter_mut().zip(&y.0) {
+                *r -= c * b * y;
+            }
+            r[i + 1] = 0.0;
+        }
+        r.iter().all(|x| x.abs() <= 1e-9 * scale).then_some(total)
+    };
+    for k in 0..alg.calls.len() {
+        if increments(&alg.calls[k].1, k).is_none() {
+            return Err(unsupported("evaluates the score off the Runge–Kutta stages"));
+        }
+    }
+    match increments(&out[0], alg.calls.len()) {
+        Some(total) if !alg.calls.is_empty() && (total - info.h).abs() <= 1e-9 * info.h.abs() => Ok(()),
+        _ => Err(unsupported("is not a consistent Runge–Kutta step on the drift")),
+    }
 }
 
 /// A symbolic value `c_x X + c_s s_t(X)` for reading a step's coefficients off the solvers' code.
