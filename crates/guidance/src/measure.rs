@@ -91,23 +91,36 @@ impl DensityOutput {
     }
 }
 
-/// `n` start points `x_r ~ N(0, I_d)`, drawn by the solvers' own particles (so exactly as
-/// `gmdiff_solvers::Start::Standard` draws them), with `log N(x_r; 0, I)`.
-fn standard_start<S: ScoreJacobian + ?Sized>(field: &S, n: usize, seed: u64) -> Result<(Vec<f64>, Vec<f64>), GuidanceError> {
+/// `n` start points `x_r ~ N(0, s² I_d)` (the path's standard start, `s = schedule.start_std()`),
+/// drawn by the solvers' own particles (so exactly as `gmdiff_solvers::Start::Standard` draws them),
+/// with `log N(x_r; 0, s² I) = −|x_r|²/(2s²) − d log s − (d/2) log 2π`.
+fn standard_start<S: ScoreJacobian + ?Sized>(
+    field: &S,
+    schedule: &Schedule,
+    n: usize,
+    seed: u64,
+) -> Result<(Vec<f64>, Vec<f64>), GuidanceError> {
     let d = field.dim();
     // The state, its log-densities and a few work arrays of the same size.
     gmdiff_solvers::check_particle_memory(n, d + 1, 4)?;
-    let x = Particles::new(field, n, seed).noise();
+    let z = Particles::new(field, n, seed).noise();
+    let s = schedule.start_std();
     let half_log_2pi = 0.5 * (2.0 * PI).ln();
-    let l = x.chunks(d).map(|row| -0.5 * row.iter().map(|v| v * v).sum::<f64>() - d as f64 * half_log_2pi).collect();
-    Ok((x, l))
+    let log_norm = |z: &[f64]| -0.5 * z.iter().map(|v| v * v).sum::<f64>() - d as f64 * half_log_2pi;
+    if s == 1.0 {
+        let l = z.chunks(d).map(log_norm).collect();
+        return Ok((z, l));
+    }
+    let l = z.chunks(d).map(|z| log_norm(z) - d as f64 * s.ln()).collect();
+    Ok((z.into_iter().map(|v| s * v).collect(), l))
 }
 
 /// The particle carrier augmented with the log-density: each particle is the row
-/// `(x_1, …, x_d, ℓ)`; the score of the augmented state is `(s_t(x), −(d + ∇·s_t(x)) − ℓ)`, so the
-/// flow drift `β̃ (X + s)` of every Runge–Kutta scheme of the solvers acts on `ℓ` as
-/// `−β̃ (d + ∇·s_t(x)) = −∇·(β̃ (x + s_t(x)))`: the instantaneous change of variables, integrated
-/// by the *same* stages as the samples. [`flow_log_density`] runs samplers on it.
+/// `(x_1, …, x_d, ℓ)`; the score of the augmented state is `(s_t(x), r (d + ℓ) − ∇·s_t(x))` with
+/// `r = 2f/g²`, so the reverse-time drift `−f X + ½ g² s` of every Runge–Kutta scheme of the solvers
+/// acts on `ℓ` as `f d − ½ g² ∇·s_t(x) = −∇·(−f x + ½ g² s_t(x))` (VP: `r = −1` and
+/// `−β̃ (d + ∇·s)`): the instantaneous change of variables, integrated by the *same* stages as the
+/// samples. [`flow_log_density`] runs samplers on it.
 pub struct Augmented<'a, S: ScoreJacobian + ?Sized> {
     field: &'a S,
     n: usize,
@@ -124,6 +137,7 @@ impl<S: ScoreJacobian + ?Sized> Algebra for Augmented<'_, S> {
     }
     fn score(&mut self, at: &Coefficients, v: &Vec<f64>) -> Result<Vec<f64>, SolverError> {
         let (n, d, w) = (self.n, self.d, self.d + 1);
+        let r = 2.0 * at.f / at.g2;
         let x = Mat::from_fn(n, d, |i, j| v[i * w + j]);
         let mut s = Mat::zeros(n, d);
         let mut div = vec![0.0; n];
@@ -135,7 +149,8 @@ impl<S: ScoreJacobian + ?Sized> Algebra for Augmented<'_, S> {
             for j in 0..d {
                 out[i * w + j] = s[(i, j)];
             }
-            out[i * w + d] = -(d as f64 + div[i]) - v[i * w + d];
+            // σ = r (d + ℓ) − ∇·s with r = 2f/g² (−1 on VP, where this is −(d + ∇·s) − ℓ bit for bit).
+            out[i * w + d] = r * d as f64 - div[i] + r * v[i * w + d];
         }
         self.evals += 1;
         Ok(out)
@@ -159,10 +174,11 @@ impl<S: ScoreJacobian + ?Sized> Carrier for Augmented<'_, S> {
     }
 }
 
-/// Runs a flow-ODE Runge–Kutta sampler (`Euler`, `Heun`, `Rk4` or your own) from `N(0, I_d)` and integrates
-/// the log-density along it: the instantaneous change of variables
-/// `log p_out(x_out) = log N(x_start; 0, I) − ∫ ∇·v ds`, with `v = β̃ (x + s_t(x))` and
-/// `∇·v = β̃ (d + tr ∇s_t)`, the exact divergence from [`ScoreJacobian`].
+/// Runs a flow-ODE Runge–Kutta sampler (`Euler`, `Heun`, `Rk4` or your own) from the path's standard
+/// start `N(0, s² I_d)` and integrates the log-density along it: the instantaneous change of
+/// variables `log p_out(x_out) = log N(x_start; 0, s² I) − ∫ ∇·k ds`, with the reverse-time drift
+/// `k = −f x + ½ g² s_t(x)` (VP: `β̃ (x + s)`) and `∇·k = −f d + ½ g² tr ∇s_t`, the exact divergence
+/// from [`ScoreJacobian`].
 ///
 /// The samples are bit-identical to `gmdiff_solvers::sample(sampler, schedule, field,
 /// Start::Standard, n, seed)`: the solvers' own step code runs on the augmented state
@@ -195,13 +211,13 @@ pub fn flow_log_density<'a, S: ScoreJacobian + ?Sized, M: Sampler<Augmented<'a, 
     seed: u64,
 ) -> Result<DensityOutput, GuidanceError> {
     sampler.validate(schedule)?;
-    // The augmented state is exact only for Runge–Kutta stages on the drift β̃ (x + s): read the
+    // The augmented state is exact only for Runge–Kutta stages on the drift −f x + ½ g² s: read the
     // structure of every step off the sampler's own code.
     for k in 0..schedule.steps() {
         runge_kutta_on_drift(sampler, &schedule.step(k)?)?;
     }
     let d = field.dim();
-    let (x, l) = standard_start(field, n, seed)?;
+    let (x, l) = standard_start(field, schedule, n, seed)?;
     let w = d + 1;
     let mut aug = vec![0.0; n * w];
     for i in 0..n {
@@ -230,11 +246,11 @@ pub fn flow_log_density<'a, S: ScoreJacobian + ?Sized, M: Sampler<Augmented<'a, 
 pub struct StageValue(Vec<f64>);
 
 /// The algebra [`flow_log_density`] runs one step on to check that it is an explicit Runge–Kutta
-/// step on the flow drift `f(t, x) = β̃(t) (x + s_t(x))`: it records each score evaluation's
-/// argument and `β̃`, and any noise.
+/// step on the flow drift `k(t, x) = −f x + ½ g² s_t(x)` (VP: `β̃ (x + s)`): it records each score
+/// evaluation's argument and the drift's two coefficients `(−f, ½ g²)`, and any noise.
 #[derive(Debug, Default)]
 pub struct Stages {
-    calls: Vec<(f64, StageValue)>,
+    calls: Vec<(f64, f64, StageValue)>,
     noise: bool,
 }
 
@@ -251,7 +267,7 @@ impl Algebra for Stages {
         StageValue(out)
     }
     fn score(&mut self, at: &Coefficients, x: &StageValue) -> Result<StageValue, SolverError> {
-        self.calls.push((0.5 * at.beta, x.clone()));
+        self.calls.push((-at.f, 0.5 * at.g2, x.clone()));
         let mut e = vec![0.0; self.calls.len() + 1];
         e[self.calls.len()] = 1.0;
         Ok(StageValue(e))
@@ -273,7 +289,7 @@ impl Algebra for Stages {
 fn runge_kutta_on_drift<M: Sampler<Stages> + ?Sized>(sampler: &M, info: &StepInfo) -> Result<(), GuidanceError> {
     let unsupported = |why: &str| GuidanceError::Unsupported {
         what: format!(
-            "the instantaneous change of variables runs on explicit Runge–Kutta steps on the flow drift β̃ (x + s) (euler, heun, rk4); `{}` {why} (use map_log_density for ddim)",
+            "the instantaneous change of variables runs on explicit Runge–Kutta steps on the flow drift −f x + ½ g² s (euler, heun, rk4); `{}` {why} (use map_log_density for ddim)",
             sampler.name()
         ),
     };
@@ -289,7 +305,7 @@ fn runge_kutta_on_drift<M: Sampler<Stages> + ?Sized>(sampler: &M, info: &StepInf
     if alg.noise || out.len() != 1 {
         return Err(unsupported("draws noise or keeps more than a position"));
     }
-    // `v − X` must be Σ_{i<k} c_i β̃_i (Y_i + s_i); returns Σ c_i.
+    // `v − X` must be Σ_{i<k} c_i (−f_i Y_i + ½ g_i² s_i); returns Σ c_i.
     let increments = |v: &StageValue, k: usize| -> Option<f64> {
         let mut r = v.0.clone();
         r.resize(alg.calls.len() + 1, 0.0);
@@ -297,21 +313,21 @@ fn runge_kutta_on_drift<M: Sampler<Stages> + ?Sized>(sampler: &M, info: &StepInf
         let scale = v.0.iter().fold(1.0f64, |m, x| m.max(x.abs()));
         let mut total = 0.0;
         for i in (0..k).rev() {
-            let (b, y) = &alg.calls[i];
-            if *b == 0.0 || !b.is_finite() {
+            let (cy, cs, y) = &alg.calls[i];
+            if *cs == 0.0 || !cs.is_finite() || !cy.is_finite() {
                 return None;
             }
-            let c = r[i + 1] / b;
+            let c = r[i + 1] / cs;
             total += c;
             for (r, y) in r.iter_mut().zip(&y.0) {
-                *r -= c * b * y;
+                *r -= c * cy * y;
             }
             r[i + 1] = 0.0;
         }
         r.iter().all(|x| x.abs() <= 1e-9 * scale).then_some(total)
     };
     for k in 0..alg.calls.len() {
-        if increments(&alg.calls[k].1, k).is_none() {
+        if increments(&alg.calls[k].2, k).is_none() {
             return Err(unsupported("evaluates the score off the Runge–Kutta stages"));
         }
     }
@@ -437,7 +453,7 @@ pub fn map_log_density<S: ScoreJacobian + ?Sized, M: Sampler<Symbolic> + ?Sized>
 ) -> Result<DensityOutput, GuidanceError> {
     sampler.validate(schedule)?;
     let d = field.dim();
-    let (mut x, mut l) = standard_start(field, n, seed)?;
+    let (mut x, mut l) = standard_start(field, schedule, n, seed)?;
     for k in 0..schedule.steps() {
         let info = schedule.step(k)?;
         let (cx, cs) = step_coefficients(sampler, &info)?;

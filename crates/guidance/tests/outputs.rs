@@ -199,10 +199,10 @@ impl<A: Algebra + ?Sized> Sampler<A> for Midpoint {
     fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
         let (t, m, h) = (&info.from, info.mid.as_ref().expect("a grid"), info.h);
         let s1 = alg.score(t, &state[0])?;
-        let k1 = alg.lin(&[(0.5 * t.beta, &state[0]), (0.5 * t.beta, &s1)]);
+        let k1 = alg.lin(&[(-t.f, &state[0]), (0.5 * t.g2, &s1)]);
         let y = alg.lin(&[(1.0, &state[0]), (0.5 * h, &k1)]);
         let s2 = alg.score(m, &y)?;
-        let k2 = alg.lin(&[(0.5 * m.beta, &y), (0.5 * m.beta, &s2)]);
+        let k2 = alg.lin(&[(-m.f, &y), (0.5 * m.g2, &s2)]);
         state[0] = alg.lin(&[(1.0, &state[0]), (h, &k2)]);
         Ok(state)
     }

@@ -36,7 +36,8 @@ pub trait SamplerInfo: std::fmt::Debug + Send + Sync {
 ///
 /// ```
 /// use gmdiff_solvers::{Algebra, Sampler, SamplerInfo, Schedule, SolverError, StepInfo, refuse_chain, score_evals};
-/// /// Flow-ODE explicit midpoint: `X ← X + h f(t − h/2, X + h/2 f(t, X))`, `f = β̃ (x + s)`.
+/// /// Flow-ODE explicit midpoint: `X ← X + h k(t − h/2, X + h/2 k(t, X))`, with the path's
+/// /// reverse-time drift `k = −f x + ½ g² s` (VP: `β̃ (x + s)`).
 /// #[derive(Debug)]
 /// struct Midpoint;
 /// impl SamplerInfo for Midpoint {
@@ -47,17 +48,18 @@ pub trait SamplerInfo: std::fmt::Debug + Send + Sync {
 ///     fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
 ///         let (t, m, h) = (&info.from, info.mid.as_ref().expect("grid"), info.h);
 ///         let s1 = alg.score(t, &state[0])?;
-///         let k1 = alg.lin(&[(0.5 * t.beta, &state[0]), (0.5 * t.beta, &s1)]);
+///         let k1 = alg.lin(&[(-t.f, &state[0]), (0.5 * t.g2, &s1)]);
 ///         let y = alg.lin(&[(1.0, &state[0]), (0.5 * h, &k1)]);
 ///         let s2 = alg.score(m, &y)?;
-///         state[0] = alg.lin(&[(1.0 + 0.5 * h * m.beta, &state[0]), (0.25 * h * h * m.beta, &k1), (0.5 * h * m.beta, &s2)]);
+///         let k2 = alg.lin(&[(-m.f, &y), (0.5 * m.g2, &s2)]);
+///         state[0] = alg.lin(&[(1.0, &state[0]), (h, &k2)]);
 ///         Ok(state)
 ///     }
 /// }
 /// assert_eq!(score_evals(&Midpoint, &Schedule::uniform_vp(10, 1e-3).unwrap()).unwrap(), 20);
 /// ```
 pub trait Sampler<A: Algebra + ?Sized>: SamplerInfo {
-    /// The initial state from a start position `x` (the law `N(0, I)` or `p_T`); one slot by default.
+    /// The initial state from a start position `x` (the standard start or `p_T`); one slot by default.
     fn init(&self, alg: &mut A, x: A::Value) -> Vec<A::Value> {
         let _ = alg;
         vec![x]
