@@ -405,7 +405,7 @@ impl SamplerArgs {
     /// name that is not a built-in sampler: `exact`, `sde`, `ode`).
     pub fn refuse_foreign(&self, name: &str) -> Result<(), CliError> {
         if self.eta.is_some() && name != Ddim::NAME {
-            return Err(CliError::Usage(format!("--eta applies only to --sampler ddim, not {name}")));
+            return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
         }
         let corrector = [
             ("--corrector-every", self.corrector_every.is_some()),
