@@ -67,7 +67,7 @@ pub struct ProcessArgs {
     /// Horizon T of vp, ou, sub-vp and flow [default: 1; for `guide`: 5].
     #[arg(long, allow_negative_numbers = true)]
     pub horizon: Option<f64>,
-    /// σ_min of ve [default: 0.01].
+    /// σ_min of ve [default: 0.01] (the σ_min of edm's grid is --eps).
     #[arg(long, allow_negative_numbers = true)]
     pub sigma_min: Option<f64>,
     /// σ_max of ve [default: 50] and edm [default: 80; its horizon T = σ_max].
@@ -205,8 +205,8 @@ pub struct RunArgs {
     /// Seed: particle i draws from ChaCha8(seed, stream i).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Early stop ε: the grid ends at forward time ε [default: 1e-3; for --process edm: σ_min =
-    /// 0.002, after which one last step goes to σ = 0].
+    /// Early stop ε: the grid ends at forward time ε [default: 1e-3; for --process edm: 0.002,
+    /// EDM's σ_min].
     #[arg(long, allow_negative_numbers = true)]
     pub eps: Option<f64>,
     /// Output file of the samples, .csv or .npy by its extension, written atomically (`sample`
@@ -362,7 +362,8 @@ pub struct SamplerArgs {
     /// dpum: friction γ of the underdamped corrector, in units of 1/b_t [default: 2].
     #[arg(long, allow_negative_numbers = true)]
     pub friction: Option<f64>,
-    /// Time grid [default: uniform; for --process edm: karras].
+    /// Time grid [default: uniform; for --process edm: karras]. On --process edm, --steps N is EDM's
+    /// num_steps: N σ values from σ_max down to σ_min = --eps, then a last step to σ = 0 (N ≥ 2).
     #[arg(long, value_enum)]
     pub grid: Option<GridKind>,
     /// ρ of --grid karras [default: 7] and polyexponential [default: 1]; refused for other grids.
