@@ -180,6 +180,49 @@ fn process_cases(t: &Template) -> Vec<Case> {
     ]
 }
 
+/// Bad parameters of the other Gaussian paths (issue 12), for every subcommand with a process.
+fn path_cases(t: &Template) -> Vec<Case> {
+    vec![
+        t.clone().set("--process", "vp").set("--sigma-min", "0.1").case("σ_min with vp", "--sigma-min"),
+        t.clone().set("--process", "flow").set("--sigma-max", "5").case("σ_max with flow", "--sigma-max"),
+        t.clone().set("--process", "flow").set("--horizon", "1.5").case("flow horizon past 1", "T"),
+        t.clone().set("--process", "ve").set("--sigma-min", "1").set("--sigma-max", "0.5").case("ve σ_max below σ_min", "sigma_max"),
+        t.clone().set("--process", "ve").set("--sigma-min", "0").case("ve σ_min = 0", "sigma_min"),
+        t.clone().set("--process", "ve").set("--horizon", "2").case("horizon of ve", "horizon"),
+        t.clone().set("--process", "edm").set("--horizon", "2").case("horizon of edm", "--sigma-max"),
+        t.clone().set("--process", "edm").set("--sigma-max", "-1").case("negative edm σ_max", "sigma_max"),
+    ]
+}
+
+/// Misused sampler options (the block shared by `sample` and `gaussian-error`); `t` runs a
+/// non-ddim, non-corrector sampler on the default VP path with `--steps`.
+fn sampler_option_cases(t: &Template, sampler: &str) -> Vec<Case> {
+    let s = |name: &str| t.clone().set(sampler, name);
+    vec![
+        t.clone().set("--eta", "0").case("explicit η = 0 without ddim", "--eta"),
+        t.clone().set("--rho", "3").case("ρ with the uniform grid", "--rho"),
+        t.clone().set("--grid", "log-snr").set("--rho", "3").case("ρ with the log-snr grid", "--rho"),
+        t.clone().set("--grid", "polyexponential").set("--rho", "0").case("ρ = 0 of the polyexponential grid", "rho"),
+        s("ddim").set("--friction", "1").case("friction with ddim", "--friction"),
+        s("dpom").set("--friction", "1").case("friction with dpom", "--friction"),
+        t.clone().set("--corrector-every", "2").case("corrector period without a corrector", "dpom and dpum"),
+        t.clone().set("--corrector-iterations", "2").case("corrector iterations without a corrector", "dpom and dpum"),
+        t.clone().set("--corrector-step-scale", "0.1").case("corrector step without a corrector", "dpom and dpum"),
+        s("dpom").set("--corrector-step-scale", "-1").case("negative corrector step", "step_scale"),
+        s("dpum").set("--friction", "0").case("zero friction", "friction"),
+        s("dpum").set("--corrector-every", "0").case("corrector every 0 steps", "every"),
+        s("dpum").set("--corrector-every", "-1").case("negative corrector period", "-1"),
+        t.clone().set("--grid", "exponential").set("--eps", "0").case("exponential grid with ε = 0", "ε"),
+        t.clone().set("--process", "edm").set("--steps", "1").case("one EDM step (num_steps ≥ 2)", "N ≥ 2"),
+        t.clone().set("--process", "edm").set("--eps", "0").case("EDM Karras grid without σ_min", "σ_min"),
+        t.clone().set("--process", "edm").set("--eps", "100").case("EDM σ_min above σ_max", "ε"),
+        t.clone().set("--process", "flow").set("--grid", "karras").case("Karras grid on flow at T = 1", "--horizon below 1"),
+        t.clone().set("--process", "flow").set("--grid", "log-snr").case("log-SNR grid on flow at T = 1", "--horizon below 1"),
+        s("em").set("--process", "flow").case("EM on flow at T = 1 (f infinite)", "a_T = 0"),
+        s("dpum").set("--process", "flow").case("DPUM on flow at T = 1", "a_T = 0"),
+    ]
+}
+
 /// Bad times t, for the subcommands evaluated at one time.
 fn time_cases(t: &Template) -> Vec<Case> {
     vec![
@@ -243,7 +286,9 @@ fn cases() -> Vec<Case> {
     let t = sample();
     v.extend(mixture_cases(&t));
     v.extend(process_cases(&t));
+    v.extend(path_cases(&t));
     v.extend(grid_cases(&t));
+    v.extend(sampler_option_cases(&t, "--sampler"));
     v.extend([
         t.clone().set("--sampler", "ddpm").set("--steps", "10").case("DDPM steps too large for β (β_k ≥ 1)", "β_k"),
         t.clone().set("--sampler", "leapfrog").case("unknown sampler", "leapfrog"),
@@ -265,6 +310,10 @@ fn cases() -> Vec<Case> {
         t.clone().set("--steps", "").case("missing steps", "--steps"),
         t.clone().set("--sampler", "eulr").case("unknown sampler lists exact", "exact"),
         t.clone().set("--process", "ou").set("--eps", "2").case("ε beyond the OU horizon names the fix", "--horizon"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--grid", "karras").case("exact draws take no grid", "--grid"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--eps", "0.1").case("exact draws take no ε", "--eps"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--eta", "0.5").case("exact draws take no η", "--eta"),
+        t.clone().set("--sampler", "exact").set("--steps", "").set("--sigma-max", "5").case("exact draws take no σ_max", "process"),
     ]);
 
     let t = guide();
@@ -315,7 +364,9 @@ fn cases() -> Vec<Case> {
     let t = gaussian_error();
     let dense = |name: &'static str, text: &str| t.clone().file(name, Some(text));
     v.extend(process_cases(&t));
+    v.extend(path_cases(&t));
     v.extend(grid_cases(&t));
+    v.extend(sampler_option_cases(&t, "--scheme"));
     v.extend([
         t.clone().set("--scheme", "ddpm").set("--steps", "10").case("DDPM steps too large for β (β_k ≥ 1)", "β_k"),
         t.clone().set("--scheme", "magic").case("unknown scheme", "magic"),
@@ -324,6 +375,13 @@ fn cases() -> Vec<Case> {
         t.clone().set("--score-scale", "NaN").case("NaN score scale", "score-scale"),
         t.clone().set("--scheme", "sde").set("--eps", "1").case("exact SDE with ε = T", "eps"),
         t.clone().set("--scheme", "ode").push("--decompose").case("decompose of the exact ODE", "decompose"),
+        // The exact continuous law is not exposed by the library: refused rather than recomputed.
+        t.clone().set("--scheme", "sde").push("--law").case("law of the exact SDE", "--law"),
+        t.clone().set("--scheme", "ode").set("--steps", "").set("--grid", "karras").case("grid of sde/ode without steps", "--grid"),
+        t.clone().set("--scheme", "ode").set("--eta", "0.5").case("η with the exact ODE", "--eta"),
+        t.clone().set("--scheme", "sde").set("--friction", "1").case("friction with the exact SDE", "--friction"),
+        t.clone().set("--grid", "karras").push("--decompose").case("decompose on a Karras grid", "uniform"),
+        t.clone().set("--process", "edm").push("--decompose").case("decompose on the EDM grid", "uniform"),
         t.clone().set("--mean", "").set("--covariance", "").case("no data", "--spectrum"),
         t.clone().set("--covariance", "").case("mean without covariance", "covariance"),
         t.clone().set("--spectrum", "{dir}/spec.txt").case("spectrum and mean together", "spectrum"),

@@ -4,7 +4,8 @@ use clap::{Args, ValueEnum};
 use faer::MatRef;
 use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
-use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, Ve, VpCosine, VpLinear};
+use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, TimeGrid, Ve, VpCosine, VpLinear};
+use gmdiff::solvers::{Builtin, Ddim, Dpom, Dpum, Schedule};
 use std::path::PathBuf;
 
 /// Any error of a subcommand; printed as one `error:` line, exit status 2.
@@ -66,7 +67,7 @@ pub struct ProcessArgs {
     /// Horizon T of vp, ou, sub-vp and flow [default: 1; for `guide`: 5].
     #[arg(long, allow_negative_numbers = true)]
     pub horizon: Option<f64>,
-    /// σ_min of ve [default: 0.01].
+    /// σ_min of ve [default: 0.01] (the σ_min of edm's grid is --eps).
     #[arg(long, allow_negative_numbers = true)]
     pub sigma_min: Option<f64>,
     /// σ_max of ve [default: 50] and edm [default: 80; its horizon T = σ_max].
@@ -173,7 +174,7 @@ pub fn time_error(e: ProcessError, process: &Process, flag: &str) -> CliError {
         ProcessError::InvalidParameter { name: "eps", value, .. } => {
             let fix = if matches!(process, Process::VpCosine(_)) { "lower --eps" } else { "lower --eps or raise --horizon" };
             CliError::Usage(format!(
-                "--eps {value} must satisfy 0 ≤ ε < T = {} (0 < ε for the karras and log-snr grids): {fix}",
+                "--eps {value} must satisfy 0 ≤ ε < T = {} (0 < ε for the karras, log-snr, exponential and polyexponential grids): {fix}",
                 process.horizon()
             ))
         }
@@ -204,9 +205,10 @@ pub struct RunArgs {
     /// Seed: particle i draws from ChaCha8(seed, stream i).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Early stop ε: the grid ends at forward time ε.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    pub eps: f64,
+    /// Early stop ε: the grid ends at forward time ε [default: 1e-3; for --process edm: 0.002,
+    /// EDM's σ_min].
+    #[arg(long, allow_negative_numbers = true)]
+    pub eps: Option<f64>,
     /// Output file of the samples, .csv or .npy by its extension, written atomically (`sample`
     /// prints CSV when it is absent).
     #[arg(long)]
@@ -214,6 +216,10 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--eps`, or its default for `process` ([`default_eps`] with 1e-3).
+    pub fn eps(&self, process: &Process) -> f64 {
+        self.eps.unwrap_or_else(|| default_eps(process, 1e-3))
+    }
     /// `--steps`, which every sampler but `exact` needs.
     pub fn steps(&self) -> Result<usize, CliError> {
         self.steps.ok_or_else(|| CliError::Usage("--steps is required (the number of sampler steps)".into()))
@@ -267,4 +273,226 @@ pub fn spinner(what: &str) -> indicatif::ProgressBar {
     bar.set_message(what.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// EDM's σ_min = 0.002 (Karras et al. 2022, Table 1): the default `--eps` of `--process edm`.
+pub const EDM_SIGMA_MIN: f64 = 0.002;
+
+/// The default early stop of a subcommand on `process`: σ_min = [`EDM_SIGMA_MIN`] on the EDM path
+/// (the end of its σ grid, before the final step to σ = 0), else the subcommand's `fallback`.
+pub fn default_eps(process: &Process, fallback: f64) -> f64 {
+    if matches!(process, Process::Edm(_)) { EDM_SIGMA_MIN } else { fallback }
+}
+
+/// The start law of a reverse-time run (`--init`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitKind {
+    /// The path's standard start N(0, s² I): s = 1 for vp, vp-cosine, ou, sub-vp and flow; s = σ_max
+    /// for ve and edm.
+    Standard,
+    /// The exact diffused target p_T.
+    Exact,
+}
+
+/// The time grid of a sampler (`--grid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GridKind {
+    /// Equal steps in t from T down to ε.
+    Uniform,
+    /// Karras et al. (2022, eq. 5): equal steps in σ^{1/ρ}, σ = b/a; needs ε > 0.
+    Karras,
+    /// Equal steps in λ = log(a/b) (DPM-Solver's logSNR); needs ε > 0.
+    LogSnr,
+    /// Equal steps in sqrt(t) (DPM-Solver's time_quadratic).
+    Quadratic,
+    /// Equal steps in log σ (k-diffusion's get_sigmas_exponential); needs ε > 0.
+    Exponential,
+    /// log σ a degree-ρ polynomial of k/S (k-diffusion's get_sigmas_polyexponential); needs ε > 0.
+    Polyexponential,
+}
+
+impl GridKind {
+    fn name(self) -> &'static str {
+        match self {
+            GridKind::Uniform => "uniform",
+            GridKind::Karras => "karras",
+            GridKind::LogSnr => "log-snr",
+            GridKind::Quadratic => "quadratic",
+            GridKind::Exponential => "exponential",
+            GridKind::Polyexponential => "polyexponential",
+        }
+    }
+    /// The default ρ of the grids that take one: 7 for karras (EDM), 1 for polyexponential (k-diffusion).
+    fn default_rho(self) -> Option<f64> {
+        match self {
+            GridKind::Karras => Some(7.0),
+            GridKind::Polyexponential => Some(1.0),
+            _ => None,
+        }
+    }
+    /// True for the grids built in σ = b/a or λ = log(a/b), which need σ(T) finite and ε > 0.
+    fn in_sigma(self) -> bool {
+        !matches!(self, GridKind::Uniform | GridKind::Quadratic)
+    }
+}
+
+/// The sampler options shared by `sample` and `gaussian-error`: the sampler, its parameters and the
+/// time grid. A parameter given to a sampler or grid it does not belong to is refused.
+#[derive(Args, Debug, Clone)]
+pub struct SamplerArgs {
+    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum; `sample` also takes
+    /// exact (i.i.d. draws of the target p_0, no steps), `gaussian-error` also sde and ode (the exact
+    /// continuous dynamics). `--scheme` is an alias.
+    #[arg(long, visible_alias = "scheme")]
+    pub sampler: String,
+    /// η of ddim, 0 ≤ η ≤ 1 (0 = deterministic, 1 = DDPM-like) [default: 0]; ddim only.
+    #[arg(long, allow_negative_numbers = true)]
+    pub eta: Option<f64>,
+    /// dpom and dpum: run the corrector after every N-th predictor step, never after the last
+    /// [default: 1].
+    #[arg(long)]
+    pub corrector_every: Option<usize>,
+    /// dpom and dpum: corrector iterations per correction [default: 1].
+    #[arg(long)]
+    pub corrector_iterations: Option<usize>,
+    /// dpom: Langevin step h = scale · b_t² [default: 0.05]; dpum: BAOAB step h = scale · b_t
+    /// [default: 0.2].
+    #[arg(long, allow_negative_numbers = true)]
+    pub corrector_step_scale: Option<f64>,
+    /// dpum: friction γ of the underdamped corrector, in units of 1/b_t [default: 2].
+    #[arg(long, allow_negative_numbers = true)]
+    pub friction: Option<f64>,
+    /// Time grid [default: uniform; for --process edm: karras]. On --process edm, --steps N is EDM's
+    /// num_steps: N σ values from σ_max down to σ_min = --eps, then a last step to σ = 0 (N ≥ 2).
+    #[arg(long, value_enum)]
+    pub grid: Option<GridKind>,
+    /// ρ of --grid karras [default: 7] and polyexponential [default: 1]; refused for other grids.
+    #[arg(long, allow_negative_numbers = true)]
+    pub rho: Option<f64>,
+}
+
+impl SamplerArgs {
+    /// The built-in sampler named by `--sampler`, with `--eta` and the corrector settings applied;
+    /// `extra` lists the subcommand's other sampler names for the error message.
+    pub fn builtin(&self, extra: &str) -> Result<Builtin, CliError> {
+        let name = self.sampler.as_str();
+        let mut sampler = Builtin::from_name(name)
+            .ok_or_else(|| CliError::Usage(format!("unknown sampler `{name}`: expected one of {}, {extra}", Builtin::NAMES.join(", "))))?;
+        self.refuse_foreign(name)?;
+        fn set<T: Copy>(field: &mut T, given: Option<T>) {
+            if let Some(v) = given {
+                *field = v;
+            }
+        }
+        match &mut sampler {
+            Builtin::Ddim(Ddim { eta }) => set(eta, self.eta),
+            Builtin::Dpom(Dpom(c)) => {
+                set(&mut c.every, self.corrector_every);
+                set(&mut c.iterations, self.corrector_iterations);
+                set(&mut c.step_scale, self.corrector_step_scale);
+            }
+            Builtin::Dpum(Dpum(c)) => {
+                set(&mut c.every, self.corrector_every);
+                set(&mut c.iterations, self.corrector_iterations);
+                set(&mut c.step_scale, self.corrector_step_scale);
+                set(&mut c.friction, self.friction);
+            }
+            _ => {}
+        }
+        Ok(sampler)
+    }
+
+    /// Refuses the sampler parameters that the sampler `name` does not take (all of them for a
+    /// name that is not a built-in sampler: `exact`, `sde`, `ode`).
+    pub fn refuse_foreign(&self, name: &str) -> Result<(), CliError> {
+        if self.eta.is_some() && name != Ddim::NAME {
+            return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
+        }
+        let corrector = [
+            ("--corrector-every", self.corrector_every.is_some()),
+            ("--corrector-iterations", self.corrector_iterations.is_some()),
+            ("--corrector-step-scale", self.corrector_step_scale.is_some()),
+        ];
+        if let Some((flag, _)) = corrector.iter().find(|(_, given)| *given)
+            && name != Dpom::NAME
+            && name != Dpum::NAME
+        {
+            return Err(CliError::Usage(format!("{flag} applies only to --sampler dpom and dpum (the corrector samplers), not {name}")));
+        }
+        if self.friction.is_some() && name != Dpum::NAME {
+            return Err(CliError::Usage(format!("--friction applies only to --sampler dpum (the underdamped corrector), not {name}")));
+        }
+        Ok(())
+    }
+
+    /// Refuses `--grid` and `--rho` where no grid is built (`sample --sampler exact`).
+    pub fn refuse_grid(&self, why: &str) -> Result<(), CliError> {
+        if self.grid.is_some() || self.rho.is_some() {
+            return Err(CliError::Usage(format!("--grid and --rho do not apply: {why}")));
+        }
+        Ok(())
+    }
+
+    /// The grid kind: `--grid`, else karras on the EDM path and uniform on the others.
+    pub fn grid_kind(&self, process: &Process) -> GridKind {
+        self.grid.unwrap_or(if matches!(process, Process::Edm(_)) { GridKind::Karras } else { GridKind::Uniform })
+    }
+
+    /// The time grid of `steps` steps on `process`, ending at the early stop `eps`.
+    ///
+    /// On the EDM path `--steps N` is EDM's `num_steps` (Karras et al. 2022, Algorithm 1): the
+    /// chosen grid of `N − 1` steps from σ_max down to σ_min = ε, then one last step to σ = 0
+    /// ([`TimeGrid::with_final_zero`]), `N ≥ 2`; with ε = 0 (uniform and quadratic grids only) the
+    /// grid of `N` steps already ends at σ = 0. Every EDM run has `N` steps and ends at σ = 0.
+    pub fn grid(&self, process: &Process, steps: usize, eps: f64) -> Result<TimeGrid, CliError> {
+        let kind = self.grid_kind(process);
+        let rho = match (kind.default_rho(), self.rho) {
+            (None, Some(_)) => {
+                return Err(CliError::Usage(format!("--rho applies only to --grid karras and polyexponential, not {}", kind.name())));
+            }
+            (default, given) => given.or(default).unwrap_or(f64::NAN),
+        };
+        if kind.in_sigma() && process.sigma_at(process.horizon()).is_infinite() {
+            return Err(CliError::Usage(format!(
+                "--grid {} needs σ(T) = b_T/a_T finite, but a_T = 0 at the horizon T = {} of flow: pass --horizon below 1 or use --grid uniform or quadratic",
+                kind.name(),
+                process.horizon()
+            )));
+        }
+        let edm = matches!(process, Process::Edm(_));
+        let (steps, eps) = if edm {
+            if steps < 2 {
+                return Err(CliError::Usage(format!(
+                    "--steps {steps} with --process edm: --steps N is EDM's num_steps (N σ values from σ_max down to σ_min = --eps, then σ = 0) and needs N ≥ 2"
+                )));
+            }
+            if eps == 0.0 && kind.in_sigma() {
+                return Err(CliError::Usage(format!(
+                    "--eps 0 with --process edm and --grid {}: this grid needs σ_min = ε > 0 (its σ values end at σ_min, then σ = 0 follows anyway): omit --eps (σ_min = 0.002) or use --grid uniform or quadratic",
+                    kind.name()
+                )));
+            }
+            if eps == 0.0 { (steps, eps) } else { (steps - 1, eps) }
+        } else {
+            (steps, eps)
+        };
+        let grid = match kind {
+            GridKind::Uniform => TimeGrid::uniform(process, steps, eps),
+            GridKind::Karras => TimeGrid::karras(process, steps, eps, rho),
+            GridKind::LogSnr => TimeGrid::log_snr_uniform(process, steps, eps),
+            GridKind::Quadratic => TimeGrid::quadratic(process, steps, eps),
+            GridKind::Exponential => TimeGrid::exponential(process, steps, eps),
+            GridKind::Polyexponential => TimeGrid::polyexponential(process, steps, eps, rho),
+        }
+        .map_err(|e| time_error(e, process, "--eps"))?;
+        Ok(if edm { grid.with_final_zero() } else { grid })
+    }
+
+    /// The sampler of `--sampler` and its schedule on `process` ([`SamplerArgs::builtin`],
+    /// [`SamplerArgs::grid`]).
+    pub fn build(&self, process: Process, steps: usize, eps: f64, extra: &str) -> Result<(Builtin, Schedule), CliError> {
+        let sampler = self.builtin(extra)?;
+        let grid = self.grid(&process, steps, eps)?;
+        Ok((sampler, Schedule::grid(process, grid)))
+    }
 }

@@ -114,7 +114,8 @@ pub fn run(args: &GuideArgs, out: &mut impl Write) -> Result<(), CliError> {
         return Err(CliError::Usage(format!("--strength must be finite and ≥ 0, got {}", args.strength)));
     }
     let process = args.process.process_or(ProcessKind::Ou, 5.0)?;
-    let schedule = Schedule::grid(process, TimeGrid::uniform(&process, steps, run.eps).map_err(|e| time_error(e, &process, "--eps"))?);
+    let schedule =
+        Schedule::grid(process, TimeGrid::uniform(&process, steps, run.eps(&process)).map_err(|e| time_error(e, &process, "--eps"))?);
     let mixture = read_mixture_json(&run.mixture)?;
     let model = match &args.classes {
         Some(spec) => ClassConditional::new(mixture, parse_classes(spec)?).map_err(guidance_error)?,

@@ -1,53 +1,21 @@
 //! `gmdiff sample`: run a reverse-time sampler on a mixture target with its exact score, or draw
 //! exact samples of the target itself (`--sampler exact`).
 
-use super::args::{CliError, ProcessArgs, RunArgs, progress_bar, samples_csv, time_error};
-use clap::{Args, ValueEnum};
+use super::args::{CliError, InitKind, ProcessArgs, RunArgs, SamplerArgs, progress_bar, samples_csv};
+use clap::Args;
 use gmdiff::io::read_mixture_json;
-use gmdiff::process::TimeGrid;
-use gmdiff::solvers::{Builtin, Ddim, Schedule, Start, sample_observed};
+use gmdiff::solvers::{Start, sample_observed};
 use std::io::Write;
-
-/// The time grid.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum GridKind {
-    /// `steps` equal steps from T down to ε.
-    Uniform,
-    /// The EDM grid of Karras et al. in σ = b/a (ρ = --rho), needs ε > 0.
-    Karras,
-    /// Equal steps in log-SNR, needs ε > 0.
-    LogSnr,
-}
-
-/// The start of the particles.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum InitKind {
-    /// N(0, I).
-    Standard,
-    /// The exact diffused target p_T.
-    Exact,
-}
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
     #[command(flatten)]
     run: RunArgs,
-    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum; or exact (i.i.d.
-    /// draws of the target p_0 itself, sample i from the random stream (seed, i); no steps).
-    #[arg(long, alias = "scheme")]
-    sampler: String,
+    #[command(flatten)]
+    sampler: SamplerArgs,
     /// Start law.
     #[arg(long, value_enum, default_value = "standard")]
     init: InitKind,
-    /// Time grid.
-    #[arg(long, value_enum, default_value = "uniform")]
-    grid: GridKind,
-    /// ρ of the Karras grid.
-    #[arg(long, default_value_t = 7.0, allow_negative_numbers = true)]
-    rho: f64,
-    /// η of DDIM (0 = deterministic, 1 = DDPM-like).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    eta: f64,
     #[command(flatten)]
     process: ProcessArgs,
 }
@@ -59,36 +27,21 @@ pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
     if run.count == 0 {
         return Err(CliError::Usage("--count must be at least 1".into()));
     }
-    if args.sampler == "exact" {
+    if args.sampler.sampler == "exact" {
         return exact(args, out);
     }
-    let solver = |e: gmdiff::solvers::SolverError| CliError::Usage(e.to_string());
-    let mut sampler = Builtin::from_name(&args.sampler).ok_or_else(|| {
-        CliError::Usage(format!("unknown sampler `{}`: expected one of {}, exact", args.sampler, Builtin::NAMES.join(", ")))
-    })?;
-    if let Builtin::Ddim(Ddim { eta }) = &mut sampler {
-        *eta = args.eta;
-    } else if args.eta != 0.0 {
-        return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
-    }
-    let steps = run.steps()?;
     let process = args.process.process()?;
-    let grid = match args.grid {
-        GridKind::Uniform => TimeGrid::uniform(&process, steps, run.eps),
-        GridKind::Karras => TimeGrid::karras(&process, steps, run.eps, args.rho),
-        GridKind::LogSnr => TimeGrid::log_snr_uniform(&process, steps, run.eps),
-    }
-    .map_err(|e| time_error(e, &process, "--eps"))?;
-    let schedule = Schedule::grid(process, grid);
+    let steps = run.steps()?;
+    let (sampler, schedule) = args.sampler.build(process, steps, run.eps(&process), "exact")?;
     let mixture = read_mixture_json(&run.mixture)?;
     let start = match args.init {
         InitKind::Standard => Start::Standard,
         InitKind::Exact => Start::Exact(&mixture),
     };
-    let bar = progress_bar(steps as u64, &format!("{} × {}", args.sampler, run.count));
+    let bar = progress_bar(schedule.steps() as u64, &format!("{} × {}", sampler.name(), run.count));
     let result = sample_observed(&sampler, &schedule, &mixture, start, run.count, run.seed, |k| bar.set_position(k as u64));
     bar.finish_and_clear();
-    let result = result.map_err(solver)?;
+    let result = result.map_err(|e| CliError::Usage(e.to_string()))?;
     emit(run, result.samples.as_ref(), out)
 }
 
@@ -96,12 +49,14 @@ pub fn run(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
 fn exact(args: &SampleArgs, out: &mut impl Write) -> Result<(), CliError> {
     let run = &args.run;
     let p = &args.process;
-    if run.steps.is_some() || p.process.is_some() || p.beta_min.is_some() || p.beta_max.is_some() || p.horizon.is_some() {
-        return Err(CliError::Usage("--sampler exact draws the target p_0 itself: --steps and the process options do not apply".into()));
+    let process_given = [p.beta_min, p.beta_max, p.horizon, p.sigma_min, p.sigma_max].iter().any(Option::is_some);
+    if run.steps.is_some() || run.eps.is_some() || p.process.is_some() || process_given || args.init != InitKind::Standard {
+        return Err(CliError::Usage(
+            "--sampler exact draws the target p_0 itself: --steps, --eps, --init and the process options do not apply".into(),
+        ));
     }
-    if args.eta != 0.0 {
-        return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
-    }
+    args.sampler.refuse_foreign("exact")?;
+    args.sampler.refuse_grid("--sampler exact draws the target p_0 itself")?;
     let mixture = read_mixture_json(&run.mixture)?;
     gmdiff::solvers::check_particle_memory(run.count, mixture.dim(), 1).map_err(|e| CliError::Usage(e.to_string()))?;
     let x = mixture.sample(run.count, run.seed);
