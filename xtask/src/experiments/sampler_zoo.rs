@@ -41,7 +41,7 @@
 use faer::Mat;
 use gmdiff::metrics::{bures_w2, energy_distance};
 use gmdiff::mixture::{Covariance, Gaussian, GaussianMixture};
-use gmdiff::process::{GaussianPath, VpLinear};
+use gmdiff::process::{Edm, Flow, GaussianPath, Process, SubVp, TimeGrid, Ve};
 use gmdiff::solvers::{
     Builtin, Dense, DenseGaussian, ExponentialIntegrator, LawStart, LinearScore, ScaledScore, Schedule, SolverError, Start, output_law,
     sample,
@@ -62,6 +62,11 @@ const LAW_STEPS: [usize; 6] = [16, 32, 64, 128, 256, 512];
 const ROUNDOFF: f64 = 1e-12;
 /// Slack of the order criterion: fitted order ≥ p − ORDER_SLACK.
 const ORDER_SLACK: f64 = 0.3;
+/// The EDM path's Karras grid: `σ_min` and `ρ` (Karras et al. 2022, Table 1).
+const EDM_SIGMA_MIN: f64 = 0.002;
+const EDM_RHO: f64 = 7.0;
+/// The horizon of flow matching for the samplers that refuse `a_T = 0` (`T = 1`).
+const FLOW_FALLBACK_T: f64 = 0.9;
 /// Level of the energy test per sampler.
 const ALPHA: f64 = 1e-3;
 /// Relative score error of the negative control: the score is scaled by 1 + DELTA.
@@ -102,24 +107,62 @@ pub fn order(name: &str) -> f64 {
     }
 }
 
-/// The exact-law errors of one sampler over [`LAW_STEPS`]: (S, e(S), W2), and the fitted order.
+/// The grid of an order sweep: uniform in `t` down to `ε`, or Karras et al. (2022, eq. 5) in `σ`.
+#[derive(Clone, Copy)]
+enum GridKind {
+    /// [`TimeGrid::uniform`] from `T` to `ε`.
+    Uniform { eps: f64 },
+    /// [`TimeGrid::karras`] from `σ(T)` to `σ_min` with exponent `ρ`.
+    Karras { sigma_min: f64, rho: f64 },
+}
+
+impl GridKind {
+    fn grid(self, p: &Process, steps: usize) -> Result<TimeGrid> {
+        match self {
+            GridKind::Uniform { eps } => TimeGrid::uniform(p, steps, eps),
+            GridKind::Karras { sigma_min, rho } => TimeGrid::karras(p, steps, sigma_min, rho),
+        }
+        .map_err(fail)
+    }
+
+    fn describe(self) -> String {
+        match self {
+            GridKind::Uniform { eps } => format!("uniform grid to ε = {}", crate::report::fmt_num(eps)),
+            GridKind::Karras { sigma_min, rho } => {
+                format!("Karras grid ρ = {}, σ_min = {}", crate::report::fmt_num(rho), crate::report::fmt_num(sigma_min))
+            }
+        }
+    }
+}
+
+/// The exact-law errors of one sampler over [`LAW_STEPS`]: (S, e(S), W2), and the fitted order;
+/// `refused` holds the typed refusal when the sampler does not run on the path at all.
 struct LawSweep {
     rows: Vec<(usize, f64, f64)>,
     order: f64,
     points_fitted: usize,
+    refused: Option<SolverError>,
 }
 
-fn law_sweep<T: LinearScore<Dense>>(sampler: &Builtin, score: &T) -> Result<LawSweep> {
+/// The order sweep of one sampler on the path `p` with the grid `kind`, started from the exact `p_T`;
+/// the reference is the true marginal `N(a μ, a² Σ + b² I)` at the grid's last time (the path's own
+/// coefficients), so the error is discretisation only.
+fn law_sweep<T: LinearScore<Dense>>(sampler: &Builtin, score: &T, p: &Process, kind: GridKind) -> Result<LawSweep> {
     let (mu, sigma) = gaussian_target();
-    let c = VpLinear::default().at(EPS).map_err(fail)?;
-    let m_eps: Vec<f64> = mu.iter().map(|v| c.a * v).collect();
-    let c_eps = Mat::from_fn(2, 2, |i, j| c.a * c.a * sigma[(i, j)] + if i == j { c.b * c.b } else { 0.0 });
     let mut rows = Vec::new();
     for &s in &LAW_STEPS {
-        let sched = Schedule::uniform_vp(s, EPS).map_err(fail)?;
+        let grid = kind.grid(p, s)?;
+        let t_end = *grid.times().last().ok_or_else(|| fail("empty grid"))?;
+        let c = p.at(t_end).map_err(fail)?;
+        let m_eps: Vec<f64> = mu.iter().map(|v| c.a * v).collect();
+        let c_eps = Mat::from_fn(2, 2, |i, j| c.a * c.a * sigma[(i, j)] + if i == j { c.b * c.b } else { 0.0 });
+        let sched = Schedule::grid(*p, grid);
         let out = match output_law(sampler, &sched, score, LawStart::<Dense>::Exact, |_, _| Ok(())) {
             Ok(o) => o,
             Err(SolverError::DdpmRate { .. }) => continue,
+            Err(e @ SolverError::Unsupported { .. }) => {
+                return Ok(LawSweep { rows: Vec::new(), order: f64::NAN, points_fitted: 0, refused: Some(e) });
+            }
             Err(e) => return Err(fail(e)),
         };
         let m = out.law.mean.clone().unwrap_or_else(|| vec![0.0; 2]);
@@ -138,7 +181,37 @@ fn law_sweep<T: LinearScore<Dense>>(sampler: &Builtin, score: &T) -> Result<LawS
         f64::NAN
     };
     let points_fitted = tail.len();
-    Ok(LawSweep { rows, order, points_fitted })
+    Ok(LawSweep { rows, order, points_fitted, refused: None })
+}
+
+/// One path of the order sweep beyond VP: its report label, the path, its grid, and (flow only) the
+/// shorter path that the samplers refusing `a_T = 0` run on instead.
+struct PathCase {
+    label: &'static str,
+    process: Process,
+    kind: GridKind,
+    fallback: Option<Process>,
+}
+
+/// The paths of the order sweep beyond VP (VP keeps its own per-sampler checks).
+fn path_cases() -> Result<Vec<PathCase>> {
+    let uniform = GridKind::Uniform { eps: EPS };
+    Ok(vec![
+        PathCase { label: "sub-vp", process: Process::SubVp(SubVp::default()), kind: uniform, fallback: None },
+        PathCase { label: "ve", process: Process::Ve(Ve::default()), kind: uniform, fallback: None },
+        PathCase {
+            label: "edm",
+            process: Process::Edm(Edm::default()),
+            kind: GridKind::Karras { sigma_min: EDM_SIGMA_MIN, rho: EDM_RHO },
+            fallback: None,
+        },
+        PathCase {
+            label: "flow",
+            process: Process::Flow(Flow::default()),
+            kind: uniform,
+            fallback: Some(Process::Flow(Flow::new(FLOW_FALLBACK_T).map_err(fail)?)),
+        },
+    ])
 }
 
 /// Step counts and samples per run (quick, full); one definition for the configuration and the run.
@@ -170,7 +243,8 @@ impl Experiment for SamplerZoo {
                 "orders": Builtin::NAMES.iter().map(|s| order(s)).collect::<Vec<_>>(),
                 "target": serde_json::to_value(target()).ok(), "gaussian": [mu, [sigma[(0, 0)], sigma[(0, 1)], sigma[(1, 1)]]],
                 "law_steps": LAW_STEPS, "roundoff": ROUNDOFF, "order_slack": ORDER_SLACK, "alpha": ALPHA, "control_delta": DELTA,
-                "version": 2 })
+                "paths": path_cases().map(|c| c.iter().map(|c| json!([c.label, c.process, c.kind.describe()])).collect::<Vec<_>>()).ok(),
+                "flow_fallback_t": FLOW_FALLBACK_T, "version": 3 })
     }
 
     fn run(&self, ctx: &mut Context) -> Result<Outcome> {
@@ -182,6 +256,8 @@ impl Experiment for SamplerZoo {
         let g = DenseGaussian::new(mu, sigma).map_err(fail)?;
         let mut order_rows = Vec::new();
         let mut order_series = Vec::new();
+        let vp = Process::default();
+        let vp_grid = GridKind::Uniform { eps: EPS };
         let sweep_check = |name: &str, sweep: &LawSweep, p: f64| -> (bool, Check) {
             let ok = sweep.order >= p - ORDER_SLACK;
             let last = sweep.rows.last().map_or(f64::NAN, |r| r.1);
@@ -196,7 +272,10 @@ impl Experiment for SamplerZoo {
         };
         for name in Builtin::NAMES {
             let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
-            let sweep = law_sweep(&sampler, &g)?;
+            let sweep = law_sweep(&sampler, &g, &vp, vp_grid)?;
+            if let Some(e) = sweep.refused {
+                return Err(fail(format!("{name} on vp: {e}")));
+            }
             let (_, check) = sweep_check(name, &sweep, order(name));
             outcome = outcome.check(check);
             for r in &sweep.rows {
@@ -212,7 +291,7 @@ impl Experiment for SamplerZoo {
         let mut control = Check::new("negative control: EI and Heun with the score scaled by 1.1 FAIL the order check", true);
         for name in ["ei", "heun"] {
             let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
-            let sweep = law_sweep(&sampler, &scaled)?;
+            let sweep = law_sweep(&sampler, &scaled, &vp, vp_grid)?;
             let (passed_criterion, _) = sweep_check(name, &sweep, order(name));
             control.passed &= !passed_criterion;
             control = control
@@ -242,6 +321,83 @@ impl Experiment for SamplerZoo {
             true,
             true,
         )?;
+
+        // (a′) The same order check on sub-VP, VE, EDM and flow: one check per path over every sampler.
+        let mut path_rows = Vec::new();
+        for case in path_cases()? {
+            let mut series = Vec::new();
+            let mut measures: Vec<(String, f64)> = Vec::new();
+            let mut below = Vec::new();
+            let mut at_fallback = Vec::new();
+            for name in Builtin::NAMES {
+                let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
+                let mut process = case.process;
+                let mut sweep = law_sweep(&sampler, &g, &process, case.kind)?;
+                if let Some(e) = sweep.refused.take() {
+                    // Only flow's a_T = 0 start may be refused, and then the shorter path must run.
+                    let f = case.fallback.ok_or_else(|| fail(format!("{name} refuses the {} path: {e}", case.label)))?;
+                    process = f;
+                    at_fallback.push(name);
+                    sweep = law_sweep(&sampler, &g, &process, case.kind)?;
+                    if let Some(e) = sweep.refused {
+                        return Err(fail(format!("{name} on {} with T = {}: {e}", case.label, process.horizon())));
+                    }
+                }
+                let p = order(name);
+                if !(sweep.order >= p - ORDER_SLACK) {
+                    below.push(format!("{name} ({:.3} < {})", sweep.order, crate::report::fmt_num(p - ORDER_SLACK)));
+                }
+                measures.push((format!("{name}_order"), sweep.order));
+                for r in &sweep.rows {
+                    path_rows.push(crate::row![case.label, process.horizon(), name, r.0, r.1, r.2, sweep.order]);
+                }
+                let t_note =
+                    if process.horizon() == case.process.horizon() { String::new() } else { format!(", T = {}", process.horizon()) };
+                series.push(
+                    Series::line(
+                        format!("{name} (order {:.2}{t_note})", sweep.order),
+                        sweep.rows.iter().map(|r| (r.0 as f64, r.1)).collect(),
+                    )
+                    .with_style(Style::LinePoints),
+                );
+            }
+            let horizon = match case.fallback {
+                Some(f) => {
+                    format!("T = {} for the ODE samplers, T = {} for the samplers that refuse a_T = 0", case.process.horizon(), f.horizon())
+                }
+                None => format!("T = {}", case.process.horizon()),
+            };
+            let mut check = Check::new(
+                format!("{}: every sampler's exact-law error falls at least like S^−p ({}, {horizon})", case.label, case.kind.describe()),
+                below.is_empty(),
+            );
+            for (k, v) in measures {
+                check = check.with(k, v);
+            }
+            if case.fallback.is_some() {
+                check = check.with(format!("refused_T_{}_ran_on_T_{}", case.process.horizon(), FLOW_FALLBACK_T), at_fallback.join(", "));
+            }
+            if !below.is_empty() {
+                check = check.with("below_threshold", below.join(", "));
+            }
+            outcome = outcome.check(
+                check
+                    .threshold(format!(
+                        "each sampler's fitted order ≥ p − {ORDER_SLACK}: ≥ 0.7 (p = 1), ≥ 1.7 (heun, dpmpp2m), ≥ 3.7 (rk4), ≥ 0.2 (dpom)"
+                    ))
+                    .detail("as the VP checks, against the path's own p_ε = N(a_ε μ, a_ε² Σ + b_ε² I) at the grid's last time, from the exact p_T"),
+            );
+            line_plot(
+                &ctx.output(&format!("order_{}.svg", case.label.replace('-', "_")))?,
+                &format!("{}: exact output laws on a 2-D Gaussian ({}, {horizon})", case.label, case.kind.describe()),
+                "steps S",
+                "error of the output law",
+                &series,
+                true,
+                true,
+            )?;
+        }
+        ctx.write_csv("order_paths.csv", &["path", "horizon", "sampler", "steps", "law_error", "w2", "fitted_order"], path_rows)?;
 
         // (b) Samples of a 2-D mixture.
         let m = target();
