@@ -14,29 +14,37 @@
 //!
 //! **Setup.** (a) Order: the 2-D Gaussian `N(μ, Σ)`, μ = (1, −0.5), Σ = [[0.8, 0.3], [0.3, 0.4]];
 //! VP linear (β 0.1–20, T = 1), uniform grid to ε = 1e-3, start from the exact `p_T` (so only the
-//! discretisation errs), S ∈ {16, 32, …, 512}. (b) Samples: a 2-D, 3-component mixture with
+//! discretisation errs), S ∈ {16, 32, …, 512}. The same sweep on every other path family (issue 12):
+//! sub-VP (β 0.1–20) and VE (σ 0.01–50) on the uniform grid to ε = 1e-3, EDM (σ_max = 80) on its
+//! Karras grid (ρ = 7, σ_min = 0.002), flow matching on the uniform grid from T = 1 for the ODE
+//! samplers (euler, heun, rk4, ddim, dpmpp2m), and from T = 0.9 for the samplers that integrate the
+//! reverse SDE or freeze the score (em, ei, ddpm, ode-ei, dpom, dpum), which refuse `a_T = 0` with
+//! `SolverError::Unsupported` (the check lists them). (b) Samples: a 2-D, 3-component mixture with
 //! correlated covariances, start N(0, I), S ∈ {10, 25, 50, 100, 200} (full: also 500), n = 4000
 //! samples (full: 10 000) per run. (c) Negative control: EI and Heun with the score scaled by 1.1
 //! (`ScaledScore`, δ = 0.1), a step that is wrong at first order.
 //!
 //! **Measurement.** (a) The exact law of each sampler's output (`output_law`, the sampler's own step
 //! run on Gaussian laws), and its error `e(S) = ‖m_S − m_ε‖₂ + ‖C_S − C_ε‖_F` against
-//! `p_ε = N(a_ε μ, a_ε² Σ + b_ε² I)` (no Monte-Carlo noise, no cancellation), with W2 beside it;
+//! `p_ε = N(a_ε μ, a_ε² Σ + b_ε² I)`, with `(a_ε, b_ε)` the path's own coefficients at the grid's
+//! last time (no Monte-Carlo noise, no cancellation), with W2 beside it;
 //! the order is the least-squares slope of log e on log S over the three largest S (points with
 //! `e < 1e-12`, at round-off, are left out). (b) The energy distance `D` (gmdiff-metrics) between a
 //! sampler's output and an independent exact sample; at the largest S, the energy two-sample
 //! statistic `T = (nm/(n+m)) D² / E‖X − X'‖` (Székely–Rizzo), with `E‖X − X'‖` estimated from two
 //! further independent exact samples paired row by row.
 //!
-//! **Verdict.** PASS when (1) every sampler's fitted order is at least `p − 0.3`; (2) every
+//! **Verdict.** PASS when (1) every sampler's fitted order is at least `p − 0.3`, on VP (one check
+//! per sampler) and on sub-VP, VE, EDM and flow (one check per path over all 11 samplers); (2) every
 //! sampler's `T` at the largest S is at most the χ²₁ quantile at 1 − 1e-3 (10.83): under equal laws
 //! `T` tends to a quadratic form `Σ λ_j Z_j²` with `Σ λ_j = 1`, whose tail beyond 10.83 is at most
 //! that of χ²₁ (Székely–Bakirov 2003), so this is a conservative test at level 1e-3 per sampler; and
 //! (3) the negative control FAILS criterion (1) (a criterion that a wrong step passes would not be a
 //! test). The Monte-Carlo check (2) resolves errors only down to about `sqrt(20 E‖X − X'‖ / n)`;
 //! (1) is the sharp one. Figures: `order.svg` (exact-law error against S, with the negative control),
-//! `error_vs_nfe.svg`, `samples_<sampler>.svg` (the target's density contours over samples at the
-//! coarsest accepted, 50 and the largest S). Data: `order.csv`, `zoo.csv`.
+//! `order_<path>.svg` (sub_vp, ve, edm, flow), `error_vs_nfe.svg`, `samples_<sampler>.svg` (the
+//! target's density contours over samples at the coarsest accepted, 50 and the largest S). Data: `order.csv`, `order_paths.csv` (path, horizon,
+//! sampler, steps, law_error, w2, fitted_order), `zoo.csv`.
 
 use faer::Mat;
 use gmdiff::metrics::{bures_w2, energy_distance};
@@ -329,6 +337,7 @@ impl Experiment for SamplerZoo {
             let mut measures: Vec<(String, f64)> = Vec::new();
             let mut below = Vec::new();
             let mut at_fallback = Vec::new();
+            let mut fewest_points = usize::MAX;
             for name in Builtin::NAMES {
                 let sampler = Builtin::from_name(name).ok_or_else(|| fail("unknown sampler"))?;
                 let mut process = case.process;
@@ -344,10 +353,13 @@ impl Experiment for SamplerZoo {
                     }
                 }
                 let p = order(name);
-                if !(sweep.order >= p - ORDER_SLACK) {
+                // A NaN order (fewer than two fitted points) fails too.
+                let passes = sweep.order >= p - ORDER_SLACK;
+                if !passes {
                     below.push(format!("{name} ({:.3} < {})", sweep.order, crate::report::fmt_num(p - ORDER_SLACK)));
                 }
                 measures.push((format!("{name}_order"), sweep.order));
+                fewest_points = fewest_points.min(sweep.points_fitted);
                 for r in &sweep.rows {
                     path_rows.push(crate::row![case.label, process.horizon(), name, r.0, r.1, r.2, sweep.order]);
                 }
@@ -374,6 +386,7 @@ impl Experiment for SamplerZoo {
             for (k, v) in measures {
                 check = check.with(k, v);
             }
+            check = check.with("fewest_points_fitted", fewest_points);
             if case.fallback.is_some() {
                 check = check.with(format!("refused_T_{}_ran_on_T_{}", case.process.horizon(), FLOW_FALLBACK_T), at_fallback.join(", "));
             }
@@ -508,5 +521,51 @@ impl Experiment for SamplerZoo {
         )?;
         ctx.write_csv("zoo.csv", &["sampler", "steps", "score_evals", "energy_distance", "note"], rows)?;
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On flow at `T = 1` (`a_T = 0`) exactly the samplers that integrate the reverse SDE or freeze
+    /// the score refuse with `Unsupported` (the list of issue 12 and crates/solvers/tests/path_particles.rs),
+    /// and every one of them runs on the fallback `T = 0.9`: the flow check's fallback is not a way
+    /// to drop an ODE sampler.
+    #[test]
+    fn flow_fallback_is_taken_by_exactly_the_refusing_samplers() {
+        let (mu, sigma) = gaussian_target();
+        let g = DenseGaussian::new(mu, sigma).unwrap();
+        let flow = path_cases().unwrap().into_iter().find(|c| c.label == "flow").unwrap();
+        let fallback = flow.fallback.unwrap();
+        assert_eq!(fallback.horizon(), 0.9);
+        let mut refusing = Vec::new();
+        for name in Builtin::NAMES {
+            let sampler = Builtin::from_name(name).unwrap();
+            let sched = Schedule::grid(flow.process, flow.kind.grid(&flow.process, 8).unwrap());
+            match output_law(&sampler, &sched, &g, LawStart::<Dense>::Exact, |_, _| Ok(())) {
+                Ok(_) => {}
+                Err(SolverError::Unsupported { .. }) => {
+                    refusing.push(name);
+                    let sched = Schedule::grid(fallback, flow.kind.grid(&fallback, 64).unwrap());
+                    assert!(output_law(&sampler, &sched, &g, LawStart::<Dense>::Exact, |_, _| Ok(())).is_ok(), "{name} on T = 0.9");
+                }
+                Err(e) => panic!("{name} on flow: {e}"),
+            }
+        }
+        assert_eq!(refusing, ["em", "ei", "ddpm", "ode-ei", "dpom", "dpum"]);
+    }
+
+    /// The reference of the EDM sweep is `p_ε` at `σ_min = 0.002`: the Karras grid ends at `t = 0.002`
+    /// on the EDM path (`σ(t) = t`, Karras et al. 2022, Table 1), so `p_ε = N(μ, Σ + 0.002² I)`.
+    #[test]
+    fn edm_grid_ends_at_sigma_min() {
+        let edm = path_cases().unwrap().into_iter().find(|c| c.label == "edm").unwrap();
+        for s in LAW_STEPS {
+            let grid = edm.kind.grid(&edm.process, s).unwrap();
+            assert_eq!(grid.steps(), s);
+            assert_eq!(grid.times()[0], 80.0);
+            assert!((grid.times()[s] - 0.002).abs() < 1e-15, "S = {s}: last time {}", grid.times()[s]);
+        }
     }
 }
