@@ -402,7 +402,13 @@ impl Experiment for SamplerZoo {
             );
             line_plot(
                 &ctx.output(&format!("order_{}.svg", case.label.replace('-', "_")))?,
-                &format!("{}: exact output laws on a 2-D Gaussian ({}, {horizon})", case.label, case.kind.describe()),
+                &format!(
+                    "{}: exact output laws on a 2-D Gaussian, {}, T = {}{}",
+                    case.label,
+                    case.kind.describe(),
+                    case.process.horizon(),
+                    if case.fallback.is_some() { " (others where marked)" } else { "" }
+                ),
                 "steps S",
                 "error of the output law",
                 &series,
