@@ -130,7 +130,10 @@ fn run_closure(exe: &Path, out: &Path, what: &str) -> String {
         .expect("xtask runs");
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{what}: reproduce failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
-    let line = stdout.lines().find(|l| l.split_whitespace().nth(1) == Some("closure")).unwrap_or_else(|| panic!("{what}: no closure line:\n{stdout}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("closure"))
+        .unwrap_or_else(|| panic!("{what}: no closure line:\n{stdout}"));
     eprintln!("[{what}] {:.1} s: {line}", start.elapsed().as_secs_f64());
     line.to_string()
 }
@@ -230,7 +233,11 @@ fn changed_library_constant_recomputes_unchanged_rebuild_reuses() {
         r["outcome"]["checks"].as_array().unwrap().iter().filter_map(|c| c["measured"]["chi2"].as_f64()).collect()
     };
     let (c0, c1) = (chi2(&r0), chi2(&r1));
-    eprintln!("a_t: shipped {:?}\n     β_max=10 {:?}", rows0.iter().map(|r| r[1]).collect::<Vec<_>>(), rows1.iter().map(|r| r[1]).collect::<Vec<_>>());
+    eprintln!(
+        "a_t: shipped {:?}\n     β_max=10 {:?}",
+        rows0.iter().map(|r| r[1]).collect::<Vec<_>>(),
+        rows1.iter().map(|r| r[1]).collect::<Vec<_>>()
+    );
     eprintln!("χ²:  shipped {c0:?}\n     β_max=10 {c1:?}");
     assert_ne!(c0, c1, "the χ² statistics of the diffused samples must change with β_max");
     let again = run_closure(&exe, &out, "β_max = 10, second run");
