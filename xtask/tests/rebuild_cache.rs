@@ -114,8 +114,14 @@ fn build(ws: &Path, target: &Path, what: &str) -> (PathBuf, String, String) {
     assert!(o.status.success(), "{what}: cargo build failed ({}):\n{log}", o.status);
     let exe = target.join("release").join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
     let hash = sha256_file(&exe).unwrap();
-    let compiled: Vec<&str> = log.lines().filter(|l| l.trim_start().starts_with("Compiling")).map(str::trim).collect();
-    eprintln!("[{what}] built in {:.1} s, xtask SHA-256 {hash}; compiled: {compiled:?}", start.elapsed().as_secs_f64());
+    // "Compiling name version (path)" for a workspace crate; registry crates have no path.
+    let compiled: Vec<&str> = log.lines().filter_map(|l| l.trim().strip_prefix("Compiling ")).collect();
+    let ours: Vec<&str> = compiled.iter().filter(|c| c.ends_with(')')).filter_map(|c| c.split_whitespace().next()).collect();
+    eprintln!(
+        "[{what}] built in {:.1} s ({} crates compiled, of them the workspace's {ours:?}); xtask SHA-256 {hash}",
+        start.elapsed().as_secs_f64(),
+        compiled.len()
+    );
     (exe, hash, log)
 }
 
