@@ -99,6 +99,20 @@ pub struct CertifiedHessian {
     lam_min: Vec<f64>,
 }
 
+/// Components whose responsibility over a box is at most this get cheap eigenvalue bounds in the
+/// rank-one and vertex forms (`|g_i(c) − μ|²` instead of a spectrum).
+const NEGLIGIBLE: f64 = 1e-9;
+
+/// One component's rank-one term over a box (see [`CertifiedHessian::rank_one_terms`]).
+struct RankOne {
+    /// `N_i(c)`, row-major (empty for a negligible component).
+    n: Vec<Iv>,
+    /// `2 |g_i(c) − μ| ε_i + ε_i²`.
+    slack: f64,
+    /// `≥ λ_max(N_i(c)) + slack`.
+    top: f64,
+}
+
 /// Above this dimension the box bound uses only the rank-one and covariance forms (the
 /// mean-value and vertex forms cost `O(k d³)` and `O(2^4 k d³)` per box).
 const DERIVATIVE_MAX_D: usize = 16;
@@ -827,9 +841,11 @@ impl CertifiedHessian {
         minus.max(mul_up(0.25, mul_up(diameter, diameter)))
     }
 
-    /// `N_i(c) = −P_i + (g_i(c) − μ)(g_i(c) − μ)ᵀ` (interval matrices) and the slack
-    /// `2 |g_i(c) − μ| ε_i + ε_i² ≥ λ_max(N_i(x)) − λ_max(N_i(c))` over the box, `ε_i = ‖|P_i| h‖`.
-    fn rank_one_terms(&self, gc: &[Iv], mu: &[f64], h: &[f64]) -> Vec<(Vec<Iv>, f64)> {
+    /// `N_i(c) = −P_i + (g_i(c) − μ)(g_i(c) − μ)ᵀ` (interval matrices, built only for components
+    /// with `r_i^hi > NEGLIGIBLE`), the slack `2 |g_i(c) − μ| ε_i + ε_i² ≥ λ_max(N_i(x)) − λ_max(N_i(c))`
+    /// over the box, `ε_i = ‖|P_i| h‖`, and `top_i ≥ λ_max(N_i(c)) + slack_i`: from the spectrum, or
+    /// for a negligible component the cheap `|g_i(c) − μ|² + slack_i` (as `−P_i ⪯ 0`).
+    fn rank_one_terms(&self, r: &[Iv], gc: &[Iv], mu: &[f64], h: &[f64]) -> Vec<RankOne> {
         let d = self.d;
         (0..self.means.len())
             .map(|i| {
@@ -839,6 +855,11 @@ impl CertifiedHessian {
                 });
                 let eps = sqrt_up(e2);
                 let dev: Vec<Iv> = (0..d).map(|a| gc[i * d + a].sub(Iv::point(mu[a]))).collect();
+                let len2 = dev.iter().fold(0.0, |acc, x| add_up(acc, x.sqr().hi));
+                let slack = add_up(mul_up(2.0, mul_up(sqrt_up(len2), eps)), mul_up(eps, eps));
+                if r[i].hi <= NEGLIGIBLE {
+                    return RankOne { n: Vec::new(), slack, top: add_up(len2, slack) };
+                }
                 let mut n = vec![Iv::point(0.0); d * d];
                 for a in 0..d {
                     for b in 0..=a {
@@ -848,8 +869,8 @@ impl CertifiedHessian {
                         n[b * d + a] = x;
                     }
                 }
-                let len = sqrt_up(dev.iter().fold(0.0, |acc, x| add_up(acc, x.sqr().hi)));
-                (n, add_up(mul_up(2.0, mul_up(len, eps)), mul_up(eps, eps)))
+                let top = add_up(spectrum(&n, d).lmax, slack);
+                RankOne { n, slack, top }
             })
             .collect()
     }
@@ -863,8 +884,7 @@ impl CertifiedHessian {
         s.vals.clear();
         s.vals.extend(self.lam_max.iter().map(|&x| Iv::point(x)));
         let minus = weighted_range(r, &s.vals, &mut s.order).hi;
-        let values: Vec<Iv> =
-            self.rank_one_terms(gc, mu, h).into_iter().map(|(n, slack)| Iv::point(add_up(spectrum(&n, self.d).lmax, slack))).collect();
+        let values: Vec<Iv> = self.rank_one_terms(r, gc, mu, h).into_iter().map(|t| Iv::point(t.top)).collect();
         minus.max(weighted_range(r, &values, &mut s.order).hi)
     }
 
@@ -879,13 +899,12 @@ impl CertifiedHessian {
         let k = r.len();
         let mut order: Vec<usize> = (0..k).filter(|&i| r[i].hi > 0.0).collect();
         order.sort_by(|&a, &b| r[b].hi.total_cmp(&r[a].hi).then(a.cmp(&b)));
-        let active: Vec<usize> = order.iter().copied().take(VERTEX_MAX_ACTIVE).collect();
-        let terms = self.rank_one_terms(gc, mu, h);
+        let active: Vec<usize> = order.iter().copied().take(VERTEX_MAX_ACTIVE).filter(|&i| r[i].hi > NEGLIGIBLE).collect();
+        let terms = self.rank_one_terms(r, gc, mu, h);
         let mut extra = 0.0;
         let mut rest_mass = 0.0;
-        for &j in order.iter().skip(VERTEX_MAX_ACTIVE) {
-            let top = add_up(spectrum(&terms[j].0, d).lmax, terms[j].1).max(0.0);
-            extra = add_up(extra, mul_up(r[j].hi, top));
+        for &j in order.iter().filter(|j| !active.contains(j)) {
+            extra = add_up(extra, mul_up(r[j].hi, terms[j].top.max(0.0)));
             rest_mass = add_up(rest_mass, r[j].hi);
         }
         let sum_lo = dn(1.0 - rest_mass);
@@ -895,7 +914,7 @@ impl CertifiedHessian {
             let mut acc = vec![Iv::point(0.0); d * d];
             for (w, &i) in weights.iter().zip(&active) {
                 for ab in 0..d * d {
-                    let entry = if ab / d == ab % d { terms[i].0[ab].add(Iv::point(terms[i].1)) } else { terms[i].0[ab] };
+                    let entry = if ab / d == ab % d { terms[i].n[ab].add(Iv::point(terms[i].slack)) } else { terms[i].n[ab] };
                     acc[ab] = acc[ab].add(w.mul(entry));
                 }
             }
