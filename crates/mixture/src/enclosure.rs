@@ -17,11 +17,15 @@
 //!    individual log-weights `ℓ_i(X)` and an `O(k)` softmax);
 //! 2. convex combinations `Σ_i r_i v_i` by the exact linear programme over
 //!    `{r_i ∈ r_i(X), Σ r_i = 1}` ([`crate::interval::weighted_range`], rigorous by duality);
-//! 3. five upper bounds of `‖H‖₂` over the box, tried from the cheapest, stopping once one is small
+//! 3. six upper bounds of `‖H‖₂` over the box, tried from the cheapest, stopping once one is small
 //!    enough for the search ([`BoxBound`]):
+//!    * *Popoviciu* (the box form of [`crate::lipschitz_bound`]): `λ_max(H) ≤ ¼ max sup ‖g_i − g_j‖²`
+//!      over the components that may be present;
 //!    * *rank one*: `ḡḡᵀ ⪰ ḡμᵀ + μḡᵀ − μμᵀ` for any point `μ`, so `H ⪯ Σ r_i (−P_i + (g_i − μ)(g_i − μ)ᵀ)`
 //!      and `λ_max(H) ≤ Σ r_i λ_max(−P_i + (g_i − μ)(g_i − μ)ᵀ)` (a linear programme in `r`; `μ = ḡ(c)`
 //!      and the midpoint of the two most likely components' `g`); `−λ_min(H) ≤ Σ r_i λ_max(P_i)`;
+//!      a component with `r_i ≤ 10⁻⁹` over the box takes the cheap `λ_max(−P_i + (g_i − μ)(g_i − μ)ᵀ)
+//!      ≤ ‖g_i − μ‖²` (as `−P_i ⪯ 0`) instead of a spectrum;
 //!    * *covariance*: `λ_max(H) ≤ λ_max(C − A_low)` with `C = Σ_{i<j} r_i r_j (g_i − g_j)(g_i − g_j)ᵀ`,
 //!      `r_i r_j ≤ ¼ (r_i + r_j)²`, and `Ā ⪰ A_low = Σ r_i^lo P_i + (Σ (r_i − r_i^lo) λ_min(P_i)) I`;
 //!    * *mean value*: `H(X) ⊆ H(c) + [−Δ, Δ]`, `Δ_ab = Σ_z h_z sup_X |T_abz|`;
@@ -30,7 +34,7 @@
 //!      enters squared, divided by the eigenvalue gap;
 //!    * *vertex*: `λ_max(Σ r_i N_i)` (rank-one relaxation without summing eigenvalues) is convex in
 //!      `r`, so its maximum over the responsibilities' polytope is at a vertex; the four most likely
-//!      components are enumerated.
+//!      components are enumerated (`d ≤ 16`, as the mean-value form; the second order: `d ≤ 8`).
 //!
 //! Spectral bounds of a symmetric interval matrix `[M − N, M + N]` use a computed eigendecomposition
 //! `M ≈ VΛVᵀ`: `λ_max ≤ λ_top (1 ± ‖VᵀV − I‖_F) + ‖|M − VΛVᵀ| + N‖₂`, the residuals evaluated in
