@@ -208,7 +208,8 @@ fn enclosure_checks(cases: &[Case]) -> [Check; 3] {
         .with("max_upper_over_bound", tight.iter().copied().fold(f64::NAN, f64::max))
         .threshold("lower ≤ bound, lower ≤ THEORY bound and lower ≤ k-free bound for every enclosure")
         .detail("lower is attained (rigorously) in the ball, so a bound below it is false; upper / bound is the bound's tightness");
-    let converged = enc.iter().filter(|(_, e)| e.converged).count();
+    // The library's flag, and the ratio recomputed here.
+    let converged = enc.iter().filter(|(_, e)| e.converged && e.upper <= ENCLOSURE_RATIO * e.lower).count();
     let ratios: Vec<f64> = enc.iter().map(|(_, e)| e.upper / e.lower).collect();
     let boxes: Vec<f64> = enc.iter().map(|(_, e)| e.boxes as f64).collect();
     let conv = Check::new(
@@ -481,6 +482,9 @@ mod tests {
         for c in [Case { bound: 9.9, ..good() }, Case { theory: 9.9, ..good() }, Case { kfree: 9.9, ..good() }] {
             assert_eq!(passed(&[good(), c]), [true, false, true]);
         }
+        // A flag that contradicts the numbers fails too.
+        let e = Enclosed { upper: 10.6, ..good().enclosure.unwrap() };
+        assert_eq!(passed(&[Case { enclosure: Some(e), ..good() }]), [true, true, false]);
         // An enclosure stopped by its budget.
         let e = Enclosed { upper: 11.0, converged: false, ..good().enclosure.unwrap() };
         let checks = enclosure_checks(&[good(), Case { enclosure: Some(e), ..good() }]);
