@@ -5,7 +5,7 @@
 //! - [`experiments`]: the registry, one file per experiment.
 //! - [`runner`]: `reproduce` with caching/resume; [`report`]: `report.md` and `report.json`.
 //! - [`plot`]: SVG line, scatter, contour and histogram plots; [`io`]: atomic writes, CSV, hashing;
-//!   [`stats`]: the least-squares line fit.
+//!   [`stats`]: the least-squares line fit and the median.
 //! - [`bench`](mod@bench): the benchmark workload registry and [`best_of`](bench::best_of).
 
 pub mod bench;

@@ -1,4 +1,5 @@
-//! The one least-squares line fit of xtask (slopes of log-log plots, convergence orders, trends).
+//! The one least-squares line fit of xtask (slopes of log-log plots, convergence orders, trends),
+//! and the one median.
 
 /// A least-squares fit `y ≈ intercept + slope · x`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,6 +43,17 @@ pub fn loglog_fit(x: &[f64], y: &[f64]) -> Fit {
     linear_fit(&lx, &ly)
 }
 
+/// The median of `v` (the mean of the two middle values for an even count; `NaN` when `v` is
+/// empty). Values are ordered by [`f64::total_cmp`].
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +85,13 @@ mod tests {
         let x = [10.0, 20.0, 40.0, 80.0];
         let y: Vec<f64> = x.iter().map(|v: &f64| 7.0 * v.powf(-1.5)).collect();
         assert!((loglog_fit(&x, &y).slope + 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn median_by_hand() {
+        // Sorted: 1, 2, 9 (odd: the middle one); 1, 2, 4, 9 (even: (2 + 4) / 2).
+        assert_eq!(median(vec![9.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![9.0, 4.0, 1.0, 2.0]), 3.0);
+        assert!(median(Vec::new()).is_nan());
     }
 }

@@ -17,11 +17,15 @@
 //!    individual log-weights `ℓ_i(X)` and an `O(k)` softmax);
 //! 2. convex combinations `Σ_i r_i v_i` by the exact linear programme over
 //!    `{r_i ∈ r_i(X), Σ r_i = 1}` ([`crate::interval::weighted_range`], rigorous by duality);
-//! 3. five upper bounds of `‖H‖₂` over the box, tried from the cheapest, stopping once one is small
+//! 3. six upper bounds of `‖H‖₂` over the box, tried from the cheapest, stopping once one is small
 //!    enough for the search ([`BoxBound`]):
+//!    * *Popoviciu* (the box form of [`crate::lipschitz_bound`]): `λ_max(H) ≤ ¼ max sup ‖g_i − g_j‖²`
+//!      over the components that may be present;
 //!    * *rank one*: `ḡḡᵀ ⪰ ḡμᵀ + μḡᵀ − μμᵀ` for any point `μ`, so `H ⪯ Σ r_i (−P_i + (g_i − μ)(g_i − μ)ᵀ)`
 //!      and `λ_max(H) ≤ Σ r_i λ_max(−P_i + (g_i − μ)(g_i − μ)ᵀ)` (a linear programme in `r`; `μ = ḡ(c)`
 //!      and the midpoint of the two most likely components' `g`); `−λ_min(H) ≤ Σ r_i λ_max(P_i)`;
+//!      a component with `r_i ≤ 10⁻⁹` over the box takes the cheap `λ_max(−P_i + (g_i − μ)(g_i − μ)ᵀ)
+//!      ≤ ‖g_i − μ‖²` (as `−P_i ⪯ 0`) instead of a spectrum;
 //!    * *covariance*: `λ_max(H) ≤ λ_max(C − A_low)` with `C = Σ_{i<j} r_i r_j (g_i − g_j)(g_i − g_j)ᵀ`,
 //!      `r_i r_j ≤ ¼ (r_i + r_j)²`, and `Ā ⪰ A_low = Σ r_i^lo P_i + (Σ (r_i − r_i^lo) λ_min(P_i)) I`;
 //!    * *mean value*: `H(X) ⊆ H(c) + [−Δ, Δ]`, `Δ_ab = Σ_z h_z sup_X |T_abz|`;
@@ -30,7 +34,7 @@
 //!      enters squared, divided by the eigenvalue gap;
 //!    * *vertex*: `λ_max(Σ r_i N_i)` (rank-one relaxation without summing eigenvalues) is convex in
 //!      `r`, so its maximum over the responsibilities' polytope is at a vertex; the four most likely
-//!      components are enumerated.
+//!      components are enumerated (`d ≤ 16`, as the mean-value form; the second order: `d ≤ 8`).
 //!
 //! Spectral bounds of a symmetric interval matrix `[M − N, M + N]` use a computed eigendecomposition
 //! `M ≈ VΛVᵀ`: `λ_max ≤ λ_top (1 ± ‖VᵀV − I‖_F) + ‖|M − VΛVᵀ| + N‖₂`, the residuals evaluated in
@@ -97,6 +101,20 @@ pub struct CertifiedHessian {
     lam_max: Vec<f64>,
     /// `≤ λ_min(P_i)`, and `≥ 0`.
     lam_min: Vec<f64>,
+}
+
+/// Components whose responsibility over a box is at most this get cheap eigenvalue bounds in the
+/// rank-one and vertex forms (`|g_i(c) − μ|²` instead of a spectrum).
+const NEGLIGIBLE: f64 = 1e-9;
+
+/// One component's rank-one term over a box (see [`CertifiedHessian::rank_one_terms`]).
+struct RankOne {
+    /// `N_i(c)`, row-major (empty for a negligible component).
+    n: Vec<Iv>,
+    /// `2 |g_i(c) − μ| ε_i + ε_i²`.
+    slack: f64,
+    /// `≥ λ_max(N_i(c)) + slack`.
+    top: f64,
 }
 
 /// Above this dimension the box bound uses only the rank-one and covariance forms (the
@@ -827,9 +845,11 @@ impl CertifiedHessian {
         minus.max(mul_up(0.25, mul_up(diameter, diameter)))
     }
 
-    /// `N_i(c) = −P_i + (g_i(c) − μ)(g_i(c) − μ)ᵀ` (interval matrices) and the slack
-    /// `2 |g_i(c) − μ| ε_i + ε_i² ≥ λ_max(N_i(x)) − λ_max(N_i(c))` over the box, `ε_i = ‖|P_i| h‖`.
-    fn rank_one_terms(&self, gc: &[Iv], mu: &[f64], h: &[f64]) -> Vec<(Vec<Iv>, f64)> {
+    /// `N_i(c) = −P_i + (g_i(c) − μ)(g_i(c) − μ)ᵀ` (interval matrices, built only for components
+    /// with `r_i^hi > NEGLIGIBLE`), the slack `2 |g_i(c) − μ| ε_i + ε_i² ≥ λ_max(N_i(x)) − λ_max(N_i(c))`
+    /// over the box, `ε_i = ‖|P_i| h‖`, and `top_i ≥ λ_max(N_i(c)) + slack_i`: from the spectrum, or
+    /// for a negligible component the cheap `|g_i(c) − μ|² + slack_i` (as `−P_i ⪯ 0`).
+    fn rank_one_terms(&self, r: &[Iv], gc: &[Iv], mu: &[f64], h: &[f64]) -> Vec<RankOne> {
         let d = self.d;
         (0..self.means.len())
             .map(|i| {
@@ -839,6 +859,11 @@ impl CertifiedHessian {
                 });
                 let eps = sqrt_up(e2);
                 let dev: Vec<Iv> = (0..d).map(|a| gc[i * d + a].sub(Iv::point(mu[a]))).collect();
+                let len2 = dev.iter().fold(0.0, |acc, x| add_up(acc, x.sqr().hi));
+                let slack = add_up(mul_up(2.0, mul_up(sqrt_up(len2), eps)), mul_up(eps, eps));
+                if r[i].hi <= NEGLIGIBLE {
+                    return RankOne { n: Vec::new(), slack, top: add_up(len2, slack) };
+                }
                 let mut n = vec![Iv::point(0.0); d * d];
                 for a in 0..d {
                     for b in 0..=a {
@@ -848,8 +873,8 @@ impl CertifiedHessian {
                         n[b * d + a] = x;
                     }
                 }
-                let len = sqrt_up(dev.iter().fold(0.0, |acc, x| add_up(acc, x.sqr().hi)));
-                (n, add_up(mul_up(2.0, mul_up(len, eps)), mul_up(eps, eps)))
+                let top = add_up(spectrum(&n, d).lmax, slack);
+                RankOne { n, slack, top }
             })
             .collect()
     }
@@ -863,8 +888,7 @@ impl CertifiedHessian {
         s.vals.clear();
         s.vals.extend(self.lam_max.iter().map(|&x| Iv::point(x)));
         let minus = weighted_range(r, &s.vals, &mut s.order).hi;
-        let values: Vec<Iv> =
-            self.rank_one_terms(gc, mu, h).into_iter().map(|(n, slack)| Iv::point(add_up(spectrum(&n, self.d).lmax, slack))).collect();
+        let values: Vec<Iv> = self.rank_one_terms(r, gc, mu, h).into_iter().map(|t| Iv::point(t.top)).collect();
         minus.max(weighted_range(r, &values, &mut s.order).hi)
     }
 
@@ -879,13 +903,12 @@ impl CertifiedHessian {
         let k = r.len();
         let mut order: Vec<usize> = (0..k).filter(|&i| r[i].hi > 0.0).collect();
         order.sort_by(|&a, &b| r[b].hi.total_cmp(&r[a].hi).then(a.cmp(&b)));
-        let active: Vec<usize> = order.iter().copied().take(VERTEX_MAX_ACTIVE).collect();
-        let terms = self.rank_one_terms(gc, mu, h);
+        let active: Vec<usize> = order.iter().copied().take(VERTEX_MAX_ACTIVE).filter(|&i| r[i].hi > NEGLIGIBLE).collect();
+        let terms = self.rank_one_terms(r, gc, mu, h);
         let mut extra = 0.0;
         let mut rest_mass = 0.0;
-        for &j in order.iter().skip(VERTEX_MAX_ACTIVE) {
-            let top = add_up(spectrum(&terms[j].0, d).lmax, terms[j].1).max(0.0);
-            extra = add_up(extra, mul_up(r[j].hi, top));
+        for &j in order.iter().filter(|j| !active.contains(j)) {
+            extra = add_up(extra, mul_up(r[j].hi, terms[j].top.max(0.0)));
             rest_mass = add_up(rest_mass, r[j].hi);
         }
         let sum_lo = dn(1.0 - rest_mass);
@@ -895,7 +918,7 @@ impl CertifiedHessian {
             let mut acc = vec![Iv::point(0.0); d * d];
             for (w, &i) in weights.iter().zip(&active) {
                 for ab in 0..d * d {
-                    let entry = if ab / d == ab % d { terms[i].0[ab].add(Iv::point(terms[i].1)) } else { terms[i].0[ab] };
+                    let entry = if ab / d == ab % d { terms[i].n[ab].add(Iv::point(terms[i].slack)) } else { terms[i].n[ab] };
                     acc[ab] = acc[ab].add(w.mul(entry));
                 }
             }

@@ -191,6 +191,11 @@ pub(crate) fn weighted_range(r: &[Iv], v: &[Iv], order: &mut Vec<usize>) -> Iv {
         return Iv { lo: f64::NEG_INFINITY, hi: f64::INFINITY };
     }
     let free = 1.0 - r.iter().map(|x| x.lo).sum::<f64>();
+    // Only weights with some room move the breakpoint; the others keep their lower bound (any μ
+    // is admissible, so ignoring a capacity below 1e-15 only costs optimality, never rigour).
+    order.clear();
+    order.extend((0..k).filter(|&j| r[j].hi - r[j].lo > 1e-15 * free.abs()));
+    let fallback = (0..k).max_by(|&a, &b| r[a].lo.total_cmp(&r[b].lo)).expect("k ≥ 1");
     let breakpoint = |order: &[usize], value: &dyn Fn(usize) -> f64| {
         let mut mass = free;
         for &j in order {
@@ -199,32 +204,41 @@ pub(crate) fn weighted_range(r: &[Iv], v: &[Iv], order: &mut Vec<usize>) -> Iv {
                 return value(j);
             }
         }
-        value(*order.last().expect("k ≥ 1"))
+        value(order.last().copied().unwrap_or(fallback))
     };
-    order.clear();
-    order.extend(0..k);
-    // Upper end: largest v_hi first.
+    // Σ r_j v_j = μ + Σ r_j (v_j − μ), each term bounded at the end of r_j that the sign of the
+    // (outward-rounded) difference selects.
     let hi = if v.iter().any(|x| x.hi == f64::INFINITY) {
         f64::INFINITY
     } else {
         order.sort_unstable_by(|&a, &b| v[b].hi.total_cmp(&v[a].hi).then(a.cmp(&b)));
         let mu = breakpoint(order, &|j| v[j].hi);
-        let mut s = Iv::point(mu);
+        let mut s = mu;
         for j in 0..k {
-            s = s.add(r[j].mul(Iv::point(v[j].hi).sub(Iv::point(mu))));
+            if r[j].hi == 0.0 {
+                continue;
+            }
+            let t = up(v[j].hi - mu);
+            let term = if t >= 0.0 { up(times(r[j].hi, t)) } else { up(times(r[j].lo, t)) };
+            s = up(s + term);
         }
-        s.hi
+        s
     };
     let lo = if v.iter().any(|x| x.lo == f64::NEG_INFINITY) {
         f64::NEG_INFINITY
     } else {
         order.sort_unstable_by(|&a, &b| v[a].lo.total_cmp(&v[b].lo).then(a.cmp(&b)));
         let mu = breakpoint(order, &|j| v[j].lo);
-        let mut s = Iv::point(mu);
+        let mut s = mu;
         for j in 0..k {
-            s = s.add(r[j].mul(Iv::point(v[j].lo).sub(Iv::point(mu))));
+            if r[j].hi == 0.0 {
+                continue;
+            }
+            let t = dn(v[j].lo - mu);
+            let term = if t <= 0.0 { dn(times(r[j].hi, t)) } else { dn(times(r[j].lo, t)) };
+            s = dn(s + term);
         }
-        s.lo
+        s
     };
     Iv { lo, hi }
 }

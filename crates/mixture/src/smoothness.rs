@@ -26,7 +26,9 @@
 //! **The estimate** ([`lipschitz_estimate`]) is the largest `‖H(x)‖₂` found by a multi-start search
 //! (samples of `p`, the means `m_i`, points on segments between means, all projected onto the ball),
 //! refined by monotone projected gradient ascent with finite-difference gradients of `‖H‖₂`. It is a
-//! value attained at a point, hence a lower bound on `L` up to rounding.
+//! value attained at a point, hence a lower bound on `L` up to rounding, with no statement of how far
+//! below `L` it is: [`crate::lipschitz_enclosure`] certifies `L ∈ [lower, upper]` (branch and bound
+//! with rigorous box bounds), and [`smoothness_with`] reports it beside the estimate and the bound.
 //!
 //! ```
 //! use gmdiff_mixture::{GaussianMixture, lipschitz_bound, lipschitz_estimate, SearchOptions};

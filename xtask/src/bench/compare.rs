@@ -8,6 +8,7 @@
 
 use super::{Params, Workload};
 use crate::error::{Result, XtaskError};
+use crate::stats::median;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,12 +48,6 @@ fn peer_args(w: &Workload, p: &Params<'_>, peers: &Path) -> Result<Option<(Vec<S
         )),
         _ => None,
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) }
 }
 
 /// Times `w` and its peer alternately for `rounds` rounds; returns the JSON summary line.
