@@ -3,7 +3,7 @@
 //! explicit logsumexp), on held-out mixtures and points, far-away points included, at t = 0 and
 //! t = T, under vp and ou. Agreement required: 1e-9 relative (norm-wise for the score).
 
-mod common;
+use crate::common;
 use common::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -6,7 +6,7 @@
 //! `hessian`, `sample`, `guide`, `smoothness`, `mixture-metric`), the process cases against every subcommand with a forward
 //! process, and each subcommand adds the cases of its own options.
 
-mod common;
+use crate::common;
 use common::*;
 
 const GOOD_MIXTURE: &str = r#"{"weights":[0.4,0.6],"means":[[0,0],[1,1]],"covariances":[[[1,0.2],[0.2,1]],[[0.5,0],[0,0.5]]]}"#;

@@ -1,8 +1,8 @@
 //! Issue 14, faults 1 and 2, through the CLI on the reported inputs (copied to `tests/data/cases/`).
 
-mod common;
+use crate::common;
 #[path = "../crates/metrics/tests/hungarian/mod.rs"]
-mod hungarian;
+use crate::hungarian;
 
 use common::gmdiff;
 use std::path::PathBuf;

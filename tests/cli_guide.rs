@@ -4,7 +4,7 @@
 //! one-Gaussian class with η = 0 matches the closed form ½ log det(2πe Σ); bad input is one
 //! `error:` line and exit status 2 (the cases are in `cli_errors.rs`).
 
-mod common;
+use crate::common;
 use common::*;
 
 fn field(json: &serde_json::Value, key: &str) -> f64 {

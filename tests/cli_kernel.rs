@@ -2,7 +2,7 @@
 //! bit), `--permutations 0` gives the statistics alone, and bad input is one `error:` line with
 //! status 2.
 
-mod common;
+use crate::common;
 use common::*;
 use gmdiff::metrics::{Bandwidth, PermutationOptions, energy_test, mmd_test};
 

@@ -1,6 +1,6 @@
 //! `gmdiff w2` and `gmdiff mmd` print exactly what the library computes, and agree with POT.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn cloud(n: usize, d: usize, shift: f64, seed: u64) -> String {

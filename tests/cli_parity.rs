@@ -1,7 +1,7 @@
 //! The CLI routes added for issues 14 and 15, each against an independent value: a closed form
 //! computed here by hand, or the library function it calls (bit for bit, same arguments).
 
-mod common;
+use crate::common;
 use common::*;
 use gmdiff::faer::Mat; // the facade re-exports faer (issue 15)
 use gmdiff::mixture::GaussianMixture;

@@ -3,7 +3,7 @@
 //! against a value computed here: a scalar recurrence written from the path's definition, a grid
 //! formula from its paper, or the library function the CLI calls (same arguments, bit for bit).
 
-mod common;
+use crate::common;
 use common::*;
 use gmdiff::gaussian::{Dynamics, Init, SpectralProblem, SpectralScore};
 use gmdiff::process::{Edm, Flow, GaussianPath, Process, TimeGrid, Ve, VpCosine};

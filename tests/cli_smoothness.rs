@@ -5,7 +5,7 @@
 //! closure formula, no progress bar is drawn when stderr is not a terminal, and bad input gives one
 //! error line, status 2.
 
-mod common;
+use crate::common;
 use common::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

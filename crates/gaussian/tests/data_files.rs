@@ -7,7 +7,7 @@
 //! (`np.sum(np.load(f) == 0)`). A corrupted, truncated or Git-LFS-pointer checkout fails here
 //! with the digest it found, instead of quietly moving the published-number tests of `paper.rs`.
 
-mod common;
+use crate::common;
 
 use gmdiff_gaussian::read_spectrum;
 use sha2::{Digest, Sha256};

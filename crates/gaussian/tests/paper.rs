@@ -1,7 +1,7 @@
 //! Pierret–Galerne (THEORY §3): every published number, reproduced to the printed digits, from the
 //! CIFAR-10 and ADSN spectra shipped in `data/` (data/README.md). A missing spectrum fails the test.
 
-mod common;
+use crate::common;
 
 use gmdiff_gaussian::published::{TABLE5, TABLE5_NFE, reproduces};
 use gmdiff_gaussian::{Dynamics, Init, SpectralProblem, SpectralScore, read_spectrum};

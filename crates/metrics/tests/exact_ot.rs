@@ -1,7 +1,7 @@
 //! The network simplex against independent routes: LP duality (complementary slackness),
 //! brute force over permutations, and degenerate inputs.
 
-mod common;
+use crate::common;
 
 use common::SplitMix;
 use faer::Mat;

@@ -5,7 +5,7 @@
 //! reduced cost was above `−1e-14 · max C`: with two clusters 1e7 apart (`max C = 1e14`) reduced
 //! costs of order 1 passed, and W2 came out 17.6 % too high.
 
-mod hungarian;
+use crate::hungarian;
 
 use faer::Mat;
 use gmdiff_metrics::{EmdOptions, ot_sq_euclidean};

@@ -1,7 +1,7 @@
 //! Closed forms between Gaussians against independent routes: quadrature, other closed forms,
 //! Monte Carlo with exact densities written here from scratch.
 
-mod common;
+use crate::common;
 
 use common::SplitMix;
 use faer::{Mat, mat};

@@ -1,7 +1,7 @@
 //! Two-sample statistics: calibration of the permutation test under the null, power, and
 //! bit-reproducibility across thread counts.
 
-mod common;
+use crate::common;
 
 use common::SplitMix;
 use faer::Mat;

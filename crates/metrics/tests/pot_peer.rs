@@ -5,7 +5,7 @@
 //! for bit by `common::cloud`, so no data file is needed. None of these clouds was used while
 //! developing the solver (held out).
 
-mod common;
+use crate::common;
 
 use common::{cloud, rel, weights};
 use gmdiff_metrics::*;

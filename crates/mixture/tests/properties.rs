@@ -1,7 +1,7 @@
 //! Property tests of the mixture maths over random mixtures (d ≤ 6, k ≤ 8), each against an
 //! independent route: finite differences, per-component Gaussian formulas, or Monte Carlo.
 
-mod common;
+use crate::common;
 use common::*;
 use gmdiff_mixture::{GaussianMixture, MixtureError};
 use proptest::prelude::*;

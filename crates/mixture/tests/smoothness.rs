@@ -12,7 +12,7 @@
 
 #![allow(clippy::needless_range_loop)]
 
-mod common;
+use crate::common;
 
 use gmdiff_mixture::{
     Covariance, EnclosureOptions, EnclosureStop, Gaussian, GaussianMixture, SearchOptions, SmoothnessError, hessian_norms, lipschitz_bound,

@@ -18,7 +18,7 @@
 //! once more through the marginal-variance ODE `dV/dt = 2 f V + g²`, `V(0) = 0`, integrated by RK4:
 //! its solution must be the reference `b_t²`.
 
-mod common;
+use crate::common;
 
 use common::quadrature;
 use gmdiff_process::*;

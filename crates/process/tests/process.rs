@@ -1,6 +1,6 @@
 //! Invariants of the forward processes, chains and grids, each against an independent route.
 
-mod common;
+use crate::common;
 
 use common::quadrature;
 use gmdiff_process::*;

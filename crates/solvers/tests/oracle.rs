@@ -1,7 +1,7 @@
 //! The generic step code, run on exact laws, against the hand-written per-eigenvalue recurrences of
 //! THEORY §3 (the oracle), on held-out step counts, early stops, starts and spectra.
 
-mod common;
+use crate::common;
 use common::{recurrence, unit};
 use gmdiff_solvers::{Builtin, Diag, Heun, LawStart, Op, Schedule, SpectralGaussian, output_law};
 

@@ -1,0 +1,7 @@
+//! All integration tests of this package in one binary: each file of `tests/` is a module, so the
+//! workspace and its generic dependencies are compiled and linked once, not once per file (issue 15:
+//! a faster test command). Run one file with `cargo test -p PACKAGE --test integration FILE::`.
+
+mod exact;
+mod outputs;
+mod properties;
