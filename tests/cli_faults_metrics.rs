@@ -1,7 +1,6 @@
 //! Issue 14, faults 1 and 2, through the CLI on the reported inputs (copied to `tests/data/cases/`).
 
 use crate::common;
-#[path = "../crates/metrics/tests/hungarian/mod.rs"]
 use crate::hungarian;
 
 use common::gmdiff;
