@@ -2,7 +2,6 @@
 //! and Monte Carlo of the particle sampler against the exact law (d = 3, non-centred data,
 //! non-commuting score error).
 
-use crate::common;
 use faer::Mat;
 use gmdiff_process::{DiscreteChain, GaussianPath, VpLinear};
 use gmdiff_solvers::{
