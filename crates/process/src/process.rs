@@ -316,8 +316,13 @@ impl ForwardProcess for VpCosine {
     fn beta(&self, t: f64) -> f64 {
         std::f64::consts::PI / (self.scale * (1.0 + self.offset)) * self.angle(t).tan()
     }
+    /// `B = −2 log(cos θ/cos θ₀)` with `cos θ/cos θ₀ = 1 − 2 sin²(δ/2) − tan θ₀ sin δ`,
+    /// `δ = θ − θ₀ = π/2 · (t/T)/(1 + s)`, through `log1p`: the difference of the two logarithms lost
+    /// `~|log cos θ₀|/B` ulps at small `t` (1e-8 relative at `t = 4.5e-7`).
     fn integrated_beta(&self, t: f64) -> f64 {
-        2.0 * (self.angle(0.0).cos().ln() - self.angle(t).cos().ln())
+        let delta = FRAC_PI_2 * (t / self.scale) / (1.0 + self.offset);
+        let half = (0.5 * delta).sin();
+        -2.0 * (-2.0 * half * half - self.angle(0.0).tan() * delta.sin()).ln_1p()
     }
     /// Solves `cos θ = e^{−B/2} cos θ₀` for `θ − θ₀` without cancellation, then
     /// `t = T (1 + s)(θ − θ₀)/(π/2)`. With `S = sin θ = sqrt(sin²θ₀ − cos²θ₀ expm1(−B))`,
