@@ -64,15 +64,18 @@ impl GaussianPath for SubVp {
         }
     }
     fn time_of_lambda(&self, lambda: f64) -> f64 {
-        // u = e^{−B/2} = 2e^λ / (1 + sqrt(1 + 4e^{2λ})); for λ > 0 divide through by e^λ.
-        let u = if lambda <= 0.0 {
+        // u = e^{−B/2} = 2e^λ / (1 + sqrt(1 + 4e^{2λ})), and B = −2 log u. For λ > 0 (small t, u near
+        // 1), with e = e^{−λ} and r = sqrt(e² + 4): u − 1 = −(e + e²/(2 + r))/(e + r) exactly, so
+        // B = −2 log1p(u − 1) keeps its relative accuracy (−2 log u lost ~1/B ulps).
+        let big_b = if lambda <= 0.0 {
             let e = lambda.exp();
-            2.0 * e / (1.0 + (1.0 + 4.0 * e * e).sqrt())
+            -2.0 * (2.0 * e / (1.0 + (1.0 + 4.0 * e * e).sqrt())).ln()
         } else {
             let e = (-lambda).exp();
-            2.0 / (e + (e * e + 4.0).sqrt())
+            let r = (e * e + 4.0).sqrt();
+            -2.0 * (-(e + e * e / (2.0 + r)) / (e + r)).ln_1p()
         };
-        self.vp.time_of_integrated_beta(-2.0 * u.ln())
+        self.vp.time_of_integrated_beta(big_b)
     }
 }
 
