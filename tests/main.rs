@@ -15,6 +15,6 @@ mod cli_paths;
 mod cli_sample;
 mod cli_smoothness;
 mod common;
+mod constructors;
 #[path = "../crates/metrics/tests/hungarian/mod.rs"]
 mod hungarian;
-mod constructors;
