@@ -40,8 +40,12 @@ pub struct StepInfo {
     pub to: Coefficients,
     /// Coefficients at the midpoint `t_k − h/2` (continuous schedules only).
     pub mid: Option<Coefficients>,
-    /// Coefficients at the previous grid time `t_{k−1}` (for multistep methods).
-    pub prev: Option<Coefficients>,
+    /// Coefficients at the earlier grid times `t_{k−1}`, `t_{k−2}`, `t_{k−3}` (for multistep
+    /// methods; `None` before the start).
+    pub history: [Option<Coefficients>; 3],
+    /// The continuous path (`None` on a chain): for the samplers that evaluate the score at times
+    /// off the grid, through [`StepInfo::at_lambda`] and [`StepInfo::at_sigma`].
+    pub path: Option<Process>,
     /// The step length `h = t_k − t_{k+1}` in forward time (`1` on a chain).
     pub h: f64,
     /// The DDPM rate: `β_k = h·g²(t_k)/c²(t_k)` on a grid, the rate of the VP-normalised variable
@@ -50,6 +54,32 @@ pub struct StepInfo {
     pub ddpm_beta: f64,
     /// True on a continuous schedule.
     pub continuous: bool,
+}
+
+impl StepInfo {
+    /// The coefficients at the earlier grid time `t_{k−j}`, `j = 1, 2, 3` (`None` before the
+    /// start or for `j` outside `1..=3`).
+    pub fn earlier(&self, j: usize) -> Option<&Coefficients> {
+        j.checked_sub(1).and_then(|i| self.history.get(i)).and_then(Option::as_ref)
+    }
+
+    /// The path's coefficients at the time where `λ_t = log(a_t/b_t) = lambda` (for a stage off the
+    /// grid, e.g. the midpoint in `λ` of DPM-Solver-2). Checked against the path's
+    /// [`GaussianPath::defined_until`], not its horizon, so that a stage may lie above `T` (EDM's
+    /// churn raises `σ`).
+    ///
+    /// Errors: [`SolverError::Unsupported`] on a discrete chain (`sampler` names the caller), and
+    /// the path's time error when the time is not finite or not defined.
+    pub fn at_lambda(&self, sampler: &'static str, lambda: f64) -> Result<Coefficients, SolverError> {
+        let path = self.path.as_ref().ok_or(SolverError::Unsupported { sampler, schedule: "a discrete chain" })?;
+        Ok(path.coefficients(path.time_of_lambda(lambda))?)
+    }
+
+    /// The path's coefficients where `σ_t = b_t/a_t = sigma` (see [`StepInfo::at_lambda`]).
+    pub fn at_sigma(&self, sampler: &'static str, sigma: f64) -> Result<Coefficients, SolverError> {
+        let path = self.path.as_ref().ok_or(SolverError::Unsupported { sampler, schedule: "a discrete chain" })?;
+        Ok(path.coefficients(path.time_of_sigma(sigma))?)
+    }
 }
 
 impl Schedule {
@@ -97,7 +127,12 @@ impl Schedule {
         let steps = self.steps();
         let from = self.point(k)?;
         let to = self.point(k + 1)?;
-        let prev = if k > 0 { Some(self.point(k - 1)?) } else { None };
+        let mut history = [None; 3];
+        for (j, slot) in history.iter_mut().enumerate() {
+            if k > j {
+                *slot = Some(self.point(k - j - 1)?);
+            }
+        }
         Ok(match self {
             Schedule::Grid { process, .. } => {
                 let h = from.t - to.t;
@@ -107,7 +142,8 @@ impl Schedule {
                     from,
                     to,
                     mid: Some(process.at(from.t - 0.5 * h)?),
-                    prev,
+                    history,
+                    path: Some(*process),
                     h,
                     ddpm_beta: h * from.g2 / from.c2,
                     continuous: true,
@@ -115,7 +151,7 @@ impl Schedule {
             }
             Schedule::Chain(c) => {
                 let j = c.len() - k;
-                StepInfo { index: k, steps, from, to, mid: None, prev, h: 1.0, ddpm_beta: c.beta(j), continuous: false }
+                StepInfo { index: k, steps, from, to, mid: None, history, path: None, h: 1.0, ddpm_beta: c.beta(j), continuous: false }
             }
         })
     }

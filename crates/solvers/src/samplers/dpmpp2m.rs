@@ -49,7 +49,7 @@ impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver2M {
             let em = (t.a * s.b) / (t.b * s.a);
             let c_x = s.b / t.b;
             let c_d = s.a * (1.0 - em);
-            match &info.prev {
+            match info.earlier(1) {
                 Some(p) if info.index > 0 => {
                     let r = (t.lambda - p.lambda) / (s.lambda - t.lambda);
                     let w = 0.5 / r;
