@@ -40,10 +40,11 @@ pub(crate) struct Landing {
     pub(crate) score_at: Coefficients,
 }
 
-/// `Some` when `sampler`'s last step on `schedule` lands on the data prediction at `b_S = 0`.
+/// `Some` when `sampler`'s last step on `schedule` lands on the data prediction at `b_S = 0`
+/// ([`SamplerInfo::lands`], checked against every built-in's step code in `tests/support.rs`).
 pub(crate) fn landing<S: SamplerInfo + ?Sized>(sampler: &S, schedule: &Schedule) -> Result<Option<Landing>, GaussianError> {
     let steps = schedule.steps();
-    if steps == 0 || !matches!(sampler.name(), "ddim" | "dpmpp2m") {
+    if steps == 0 || !sampler.lands() {
         return Ok(None);
     }
     let last = schedule.point(steps)?;

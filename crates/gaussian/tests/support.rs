@@ -22,7 +22,7 @@
 //! KL over the support is `Σ_{λ > 0} ½ (v/λ − 1 − ln(v/λ))`.
 
 use gmdiff_gaussian::{DenseProblem, Init, SpectralProblem, SpectralScore, read_spectrum};
-use gmdiff_solvers::{Builtin, Ddim, Diag, DpmSolver2M, LawStart, Op, Schedule, SpectralGaussian, output_law};
+use gmdiff_solvers::{Builtin, Ddim, Diag, DpmSolver2M, LawStart, Op, SamplerInfo, Schedule, SpectralGaussian, output_law};
 use proptest::prelude::*;
 
 /// `(a_t, b_t)` of the default VP process, written independently of gmdiff-process.
@@ -164,9 +164,11 @@ fn cifar10_at_49_and_50_steps() {
 #[test]
 fn the_rule_matches_the_step_code() {
     // The rule's premise, against the samplers' own step code run on the unsettled law engine: at
-    // ε = 0 DDIM and DPM-Solver++(2M) leave only rounding in a null lane (v ≤ 1e-24), while every
-    // other sampler leaves a genuine variance there (v ≥ 1e-6), so "KL = ∞" is not a rounding
-    // artefact. (Heun and RK4 evaluate the score at t = 0: SingularScore.)
+    // ε = 0 the samplers that claim a landing (`SamplerInfo::lands`: DDIM, DPM-Solver++(2M), …)
+    // leave only rounding in a null lane (v ≤ 1e-24), while every other sampler leaves a genuine
+    // variance there (v ≥ 1e-6), so "KL = ∞" is not a rounding artefact and a wrong claim either way
+    // fails here. (Heun and RK4 evaluate the score at t = 0: SingularScore.)
+    assert!(Builtin::from_name("ddim").unwrap().lands() && Builtin::from_name("dpmpp2m").unwrap().lands());
     let target = SpectralGaussian::centred(vec![0.0, 1.0]).unwrap();
     for steps in [1, 2, 7, 10, 49, 50, 100] {
         let sched = Schedule::uniform_vp(steps, 0.0).unwrap();
@@ -179,7 +181,7 @@ fn the_rule_matches_the_step_code() {
                 },
                 Err(_) => continue,
             };
-            if matches!(name, "ddim" | "dpmpp2m") {
+            if sampler.lands() {
                 assert!(v.abs() <= 1e-24, "{name}, {steps} steps: null-lane variance {v}");
             } else {
                 assert!(v >= 1e-6, "{name}, {steps} steps: null-lane variance {v}");

@@ -26,6 +26,16 @@ pub trait SamplerInfo: std::fmt::Debug + Send + Sync {
         let _ = schedule;
         Ok(())
     }
+    /// True when the last step, taken to a grid point with `b_S = 0` (`ε = 0`, EDM's final
+    /// `σ = 0`, a chain's data end), is the *landing* `X_S = a_S x̂₀(X_{S−1})`: the data prediction at
+    /// `t_{S−1}` and nothing else (no `X` term, no noise, no earlier predictions). `gmdiff-gaussian`'s
+    /// support rule trusts it: with a denoiser exact on the null space of `Σ`, the output then sits
+    /// exactly on the data's affine support and the KL over that support is finite. The default
+    /// claims nothing (`false`); a test runs every built-in's step code on a null lane and checks
+    /// the claim both ways.
+    fn lands(&self) -> bool {
+        false
+    }
 }
 
 /// A reverse-time sampler: one step, written once over any algebra `A`.

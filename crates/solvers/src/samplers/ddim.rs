@@ -40,6 +40,10 @@ impl SamplerInfo for Ddim {
         check("eta", self.eta, |e| (0.0..=1.0).contains(&e), "must lie in [0, 1]")?;
         Ok(())
     }
+    /// `b_S = 0`: `σ ≤ b_S = 0` and `sqrt(b_S² − σ²) = 0`, so `X_S = a_S x̂₀`.
+    fn lands(&self) -> bool {
+        true
+    }
 }
 
 impl<A: Algebra + ?Sized> Sampler<A> for Ddim {

@@ -32,6 +32,10 @@ impl SamplerInfo for DpmSolver2M {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `b_S = 0` is the first-order `X_S = a_S x̂₀`.
+    fn lands(&self) -> bool {
+        true
+    }
 }
 
 impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver2M {

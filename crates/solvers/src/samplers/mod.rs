@@ -81,6 +81,11 @@ macro_rules! builtin {
                     $(Builtin::$ty(s) => s.validate(schedule),)+
                 }
             }
+            fn lands(&self) -> bool {
+                match self {
+                    $(Builtin::$ty(s) => s.lands(),)+
+                }
+            }
         }
 
         impl<A: Algebra + ?Sized> crate::Sampler<A> for Builtin {
