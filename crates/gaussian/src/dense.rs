@@ -106,7 +106,7 @@ impl DenseProblem {
 
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
     /// trajectory as in [`Report`]. The KL follows the support rule (`docs/gaussian.md`): after a
-    /// DDIM or DPM-Solver++(2M) landing at `b_S = 0` with the exact score, the output's component in
+    /// landing at `b_S = 0` ([`gmdiff_solvers::SamplerInfo::lands`]: DDIM, DPM-Solver++(2M), …) with the exact score, the output's component in
     /// the null space of `Σ` is exactly the data's and the KL is taken over `range(Σ)`; otherwise a
     /// singular `p_0` gives `KL = ∞`.
     pub fn scheme<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + ?Sized>(
