@@ -161,6 +161,11 @@ impl Algebra for Count {
         self.scores += 1;
         Ok(())
     }
+    /// Counts one evaluation: the `x₀` prediction where `a_t = 0` is a model call like any other.
+    fn data_mean(&mut self, _: &Coefficients) -> Result<(), SolverError> {
+        self.scores += 1;
+        Ok(())
+    }
     fn noise(&mut self) {
         self.noises += 1;
     }

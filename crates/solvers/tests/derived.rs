@@ -109,3 +109,29 @@ fn only_ddpm_ddim_and_dpmpp2m_run_on_a_chain() {
         }
     }
 }
+
+#[test]
+fn counts_on_flow_at_t_1_include_the_x0_predictions() {
+    // At a_T = 0 the first evaluation is the x₀ prediction (the data mean), a model call like any
+    // other: the counting algebra must count it (it used to refuse it with NoDenoiser, so
+    // `score_evals` failed for Heun and RK4 on flow at T = 1), and agree with the law engine's own
+    // count of the same run, for every sampler that runs there.
+    use gmdiff_process::{Flow, Process, TimeGrid};
+    use gmdiff_solvers::{LawStart, SpectralGaussian, output_law};
+    let p = Process::Flow(Flow::default());
+    let target = SpectralGaussian::new(vec![0.5, 2.0], Some(vec![1.0, -1.0])).unwrap();
+    let mut ran = 0;
+    for steps in [1, 2, 5, 10] {
+        let sched = Schedule::grid(p, TimeGrid::uniform(&p, steps, 0.0).unwrap());
+        for s in every_configuration() {
+            match output_law(&s, &sched, &target, LawStart::Standard, |_, _| Ok(())) {
+                Ok(out) => {
+                    assert_eq!(score_evals(&s, &sched).unwrap(), out.score_evals, "{s:?}, {steps} steps");
+                    ran += 1;
+                }
+                Err(e) => assert!(matches!(e, SolverError::Unsupported { .. }), "{s:?}: {e}"),
+            }
+        }
+    }
+    assert!(ran >= 4 * 5, "the ODE samplers run on flow at T = 1 ({ran} runs)");
+}

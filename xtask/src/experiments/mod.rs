@@ -12,6 +12,7 @@ pub mod guidance_confidence;
 pub mod guidance_entropy;
 pub mod guidance_split;
 pub mod pierret_galerne;
+pub mod sampler_leaderboard;
 pub mod sampler_zoo;
 pub mod smoothness;
 
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(closure::Closure),
         Box::new(pierret_galerne::PierretGalerne),
         Box::new(sampler_zoo::SamplerZoo),
+        Box::new(sampler_leaderboard::SamplerLeaderboard),
         Box::new(smoothness::Smoothness),
         Box::new(error_bounds::ErrorBounds),
         Box::new(dimension_free::DimensionFree),
