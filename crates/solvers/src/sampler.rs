@@ -151,6 +151,10 @@ impl Algebra for Count {
         self.scores += 1;
         Ok(())
     }
+    fn data_mean(&mut self, _: &Coefficients) -> Result<(), SolverError> {
+        self.scores += 1;
+        Ok(())
+    }
     fn noise(&mut self) {
         self.noises += 1;
     }
