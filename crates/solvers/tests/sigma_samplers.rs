@@ -562,3 +562,51 @@ fn refusals_are_typed() {
     assert!(matches!(err, SolverError::Unsupported { .. }) && err.to_string().contains("σ(T)"), "{err}");
     assert_eq!(score_evals(&EdmSde { s_tmax: 35.0, ..EdmSde::default() }, &ve).unwrap(), 40);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Orders of convergence (issue 13).
+
+/// The CIFAR-10 covariance spectrum (`data/cifar10_cov_eigenvalues.npy`: a 1-D little-endian `<f4`
+/// array whose 9 exact zeros are stored as `−0.0`, read as 0; `data/README.md`).
+fn cifar10_spectrum() -> Vec<f64> {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/cifar10_cov_eigenvalues.npy")).unwrap();
+    assert!(bytes.starts_with(b"\x93NUMPY\x01"), "a version-1 .npy file");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'<f4'") && header.contains("(3072,)"), "{header}");
+    bytes[10 + len..].chunks_exact(4).map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])).abs()).collect()
+}
+
+#[test]
+fn orders_on_the_cifar10_spectrum_with_the_karras_grid() {
+    // EDM path, Karras grid (ρ = 7) from σ_max = 80 to σ_min = 0.002, started from the exact p_T, so
+    // the error is discretisation only. W2 to p_{σ_min} = N(0, Σ + σ_min² I), in closed form for
+    // commuting covariances: W2² = Σ_i (sqrt(v_i) − sqrt(λ_i + σ_min²))². The order is the
+    // least-squares slope of −log W2 on log NFE over S = 256, 512, 1024 steps (EDM-SDE's churn
+    // γ = min(40/S, √2 − 1) is clipped below S = 97, where its slope is 1.2–1.7). Expected: Euler
+    // ancestral 1 (Euler–Maruyama-like), Heun and DPM2 2 (their papers); DPM2 ancestral and EDM's
+    // stochastic sampler measured 2.00 and 1.98 (the churn is exact in law, the step is Heun).
+    let spectrum = cifar10_spectrum();
+    let target = SpectralGaussian::centred(spectrum.clone()).unwrap();
+    let edm = Edm::default();
+    for (sampler, order) in [
+        (Builtin::from(EulerAncestral::default()), 1.0),
+        (EdmHeun.into(), 2.0),
+        (EdmSde::default().into(), 2.0),
+        (Dpm2.into(), 2.0),
+        (Dpm2Ancestral::default().into(), 2.0),
+    ] {
+        let mut pts = Vec::new();
+        for steps in [256usize, 512, 1024] {
+            let sched = Schedule::grid(Process::Edm(edm), TimeGrid::karras(&edm, steps, 0.002, 7.0).unwrap());
+            let out = output_law(&sampler, &sched, &target, LawStart::<Diag>::Exact, |_, _| Ok(())).unwrap();
+            let Op::Full(Diag(v)) = out.law.cov else { panic!("a diagonal law") };
+            let w2 = v.iter().zip(&spectrum).map(|(v, l)| (v.sqrt() - (l + 0.002f64 * 0.002).sqrt()).powi(2)).sum::<f64>().sqrt();
+            pts.push(((out.score_evals as f64).ln(), w2.ln()));
+        }
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / 3.0, pts.iter().map(|p| p.1).sum::<f64>() / 3.0);
+        let slope = -pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+        println!("{}: order {slope:.3} (expected {order})", sampler.name());
+        assert!((slope - order).abs() <= 0.2, "{}: fitted order {slope} vs {order}", sampler.name());
+    }
+}
