@@ -26,6 +26,11 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         }
         // The velocity is drawn from N(0, I) at the start, so DPUM always draws noise.
         Builtin::Dpum(Dpum(c)) => (steps + 2 * c.iterations * corrections(c.every), true, 2),
+        // k-diffusion / EDM (issue 13; the uniform VP grids here end at ε > 0, so no step goes to σ = 0).
+        Builtin::EulerAncestral(s) => (steps, s.eta * s.s_noise > 0.0, 1),
+        Builtin::EdmHeun(_) | Builtin::Dpm2(_) => (2 * steps, false, 1),
+        Builtin::EdmSde(s) => (2 * steps, s.s_churn * s.s_noise > 0.0, 1),
+        Builtin::Dpm2Ancestral(s) => (2 * steps, s.eta * s.s_noise > 0.0, 1),
     }
 }
 
@@ -68,7 +73,7 @@ fn today_s_stochastic_table_holds_whenever_a_corrector_runs() {
     let sched = Schedule::uniform_vp(50, 1e-3).unwrap();
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
-        let expected = matches!(name, "em" | "ei" | "ddpm" | "dpom" | "dpum");
+        let expected = matches!(name, "em" | "ei" | "ddpm" | "dpom" | "dpum" | "euler-a" | "edm-sde" | "dpm2-a");
         assert_eq!(is_stochastic(&s, &sched).unwrap(), expected, "{name}");
     }
 }
@@ -92,18 +97,27 @@ fn the_structs_and_the_enum_agree() {
     check(DpmSolver2M, Builtin::DpmSolver2M(DpmSolver2M), &sched);
     check(Dpom(Langevin::default()), Builtin::Dpom(Dpom(Langevin::default())), &sched);
     check(Dpum(Underdamped::default()), Builtin::Dpum(Dpum(Underdamped::default())), &sched);
-    assert_eq!(Builtin::NAMES, ["em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum"]);
+    assert_eq!(
+        Builtin::NAMES,
+        [
+            "em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum", "euler-a", "edm-heun", "edm-sde",
+            "dpm2", "dpm2-a"
+        ]
+    );
     assert_eq!(Builtin::from_name("ddpn"), None);
 }
 
 #[test]
-fn only_ddpm_ddim_and_dpmpp2m_run_on_a_chain() {
+fn only_ddpm_ddim_dpmpp2m_euler_a_and_edm_heun_run_on_a_chain() {
     let chain = Schedule::Chain(DiscreteChain::ho_linear(100, 1e-4, 0.02).unwrap());
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
         let r = score_evals(&s, &chain);
-        if matches!(name, "ddpm" | "ddim" | "dpmpp2m") {
+        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "euler-a") {
             assert_eq!(r.unwrap(), 100, "{name}");
+        } else if name == "edm-heun" {
+            // Two evaluations per step, one on the last step to the chain's b_0 = 0.
+            assert_eq!(r.unwrap(), 199, "{name}");
         } else {
             assert!(matches!(r, Err(SolverError::Unsupported { .. })), "{name}: {r:?}");
         }

@@ -11,3 +11,4 @@ mod path_particles;
 mod path_references;
 mod prediction_errors;
 mod scores;
+mod sigma_samplers;

@@ -41,6 +41,8 @@ fn score_evaluation_counts_are_reported_exactly() {
             let expected = match s {
                 Builtin::Heun(Heun) => 2 * steps,
                 Builtin::Rk4(Rk4) => 4 * steps,
+                // Two per step (the grid ends at ε > 0, so no Euler step to σ = 0).
+                Builtin::EdmHeun(_) | Builtin::EdmSde(_) | Builtin::Dpm2(_) | Builtin::Dpm2Ancestral(_) => 2 * steps,
                 Builtin::Dpom(_) => steps + (steps - 1),
                 Builtin::Dpum(_) => steps + 2 * (steps - 1),
                 _ => steps,

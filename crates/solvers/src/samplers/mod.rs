@@ -121,6 +121,11 @@ builtin! {
     dpmpp2m => DpmSolver2M,
     dpom => Dpom,
     dpum => Dpum,
+    euler_a => EulerAncestral,
+    edm_heun => EdmHeun,
+    edm_sde => EdmSde,
+    dpm2 => Dpm2,
+    dpm2_a => Dpm2Ancestral,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
