@@ -44,6 +44,11 @@ impl GaussianPath for SubVp {
     fn horizon(&self) -> f64 {
         ForwardProcess::horizon(&self.vp)
     }
+    /// As the rate's VP path (`∞` for linear `β`, continued linearly past `T`): `a = e^{−B/2}`,
+    /// `b = 1 − e^{−B}` hold for every `t` where `B` does (a stage above `T`, e.g. EDM's churn).
+    fn defined_until(&self) -> f64 {
+        ForwardProcess::defined_until(&self.vp)
+    }
     fn eval(&self, t: f64) -> Coefficients {
         let big_b = self.vp.integrated_beta(t);
         let beta = self.vp.beta(t);
@@ -130,6 +135,11 @@ impl Default for Ve {
 impl GaussianPath for Ve {
     fn horizon(&self) -> f64 {
         1.0
+    }
+    /// `∞`: the geometric `σ(t) = σ_min (σ_max/σ_min)^t` is defined for every `t ≥ 0` (a stage above
+    /// `T = 1`, e.g. EDM's churn, has `σ > σ_max`).
+    fn defined_until(&self) -> f64 {
+        f64::INFINITY
     }
     fn eval(&self, t: f64) -> Coefficients {
         let r = self.log_ratio();
@@ -238,6 +248,11 @@ impl Default for Flow {
 impl GaussianPath for Flow {
     fn horizon(&self) -> f64 {
         self.horizon
+    }
+    /// `1`: `a = 1 − t ≥ 0` up to `t = 1`, whatever the horizon `T ≤ 1` (a stage above `T`, e.g.
+    /// EDM's churn, stays a flow-matching marginal).
+    fn defined_until(&self) -> f64 {
+        1.0
     }
     fn eval(&self, t: f64) -> Coefficients {
         let a = 1.0 - t;

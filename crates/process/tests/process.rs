@@ -203,3 +203,23 @@ fn queries_accept_any_time_where_the_process_is_defined() {
     // On [0, T] both routes agree bit for bit.
     assert_eq!(vp.at(0.7).unwrap(), vp.coefficients(0.7).unwrap());
 }
+
+#[test]
+fn paths_are_defined_past_their_horizon_where_their_formulas_hold() {
+    // A stage above T (EDM's churn raises σ) is queried through `coefficients`, checked against
+    // `defined_until`: VE's geometric σ and sub-VP's linear β continue past T = 1; flow stops at 1.
+    use gmdiff_process::{Flow, SubVp, Ve};
+    let ve = Ve::default();
+    let c = ve.coefficients(1.5).unwrap();
+    // σ(t)² = σ_min² e^{2rt}, b² = σ(t)² − σ_min², r = log(σ_max/σ_min).
+    let sigma = 0.01 * (50.0f64 / 0.01).powf(1.5);
+    assert!((c.b - (sigma * sigma - 1e-4).sqrt()).abs() <= 1e-12 * c.b, "{}", c.b);
+    let sub = SubVp::default();
+    let c = sub.coefficients(1.5).unwrap();
+    let big_b: f64 = 0.1 * 1.5 + 0.5 * 19.9 * 1.5 * 1.5;
+    assert!((c.a - (-0.5 * big_b).exp()).abs() <= 1e-15 && (c.b - (1.0 - (-big_b).exp())).abs() <= 1e-15);
+    let flow = Flow::new(0.9).unwrap();
+    assert_eq!(flow.coefficients(0.95).unwrap().a, 1.0 - 0.95);
+    assert!(matches!(flow.coefficients(1.01), Err(ProcessError::TimeOutOfRange { .. })));
+    assert!(matches!(flow.at(0.95), Err(ProcessError::TimeOutOfRange { .. }))); // samplers: t ≤ T
+}
