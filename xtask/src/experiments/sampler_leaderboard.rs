@@ -85,13 +85,17 @@ fn order_steps(quick: bool) -> Vec<usize> {
 ///
 /// Sources: first order for the Euler-type steps (DDIM = Euler in σ, Song et al. 2021; flow-ODE
 /// Euler; EI, DDPM, EM in the weak sense; ODE-EI = DPM-Solver-1); 2 for the Heun and midpoint
-/// steps and the 2M multistep (Karras et al. 2022, Alg. 1; Lu et al. 2022); 4 for RK4. DPOM and
+/// steps and the 2M multistep (Karras et al. 2022, Alg. 1; Lu et al. 2022; DPM2 is DPM-Solver-2,
+/// Lu et al. 2022a); 4 for RK4. The ancestral and churned samplers state no order in their sources
+/// (k-diffusion, EDM): their order on the law is the one their exact laws show, 1 for Euler
+/// ancestral (its deterministic part is Euler) and 2 for DPM2 ancestral and EDM's Algorithm 2
+/// (Heun steps; the noise injections are exact in law for Gaussian data), docs/solvers.md. DPOM and
 /// DPUM add Langevin correctors whose guarantees are rates in TV, not orders on the law, so no
 /// order is claimed for them.
 pub fn order(name: &str) -> Option<f64> {
     match name {
-        "em" | "ei" | "ddpm" | "ddim" | "euler" | "ode-ei" => Some(1.0),
-        "heun" | "dpmpp2m" => Some(2.0),
+        "em" | "ei" | "ddpm" | "ddim" | "euler" | "ode-ei" | "euler-a" => Some(1.0),
+        "heun" | "dpmpp2m" | "edm-heun" | "edm-sde" | "dpm2" | "dpm2-a" => Some(2.0),
         "rk4" => Some(4.0),
         _ => None,
     }

@@ -42,6 +42,10 @@ impl SamplerInfo for Dpm2 {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `σ = 0` is Euler's `x̃ ← D`.
+    fn lands(&self) -> bool {
+        true
+    }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         refuse_chain(self.name(), schedule)?;
         need_signal(self.name(), schedule)

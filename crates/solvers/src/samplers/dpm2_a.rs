@@ -60,6 +60,10 @@ impl SamplerInfo for Dpm2Ancestral {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `σ = 0` has `σ_down = 0` and takes the Euler branch `x̃ ← D`, with no noise.
+    fn lands(&self) -> bool {
+        true
+    }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check_ancestral(self.eta, self.s_noise)?;
         refuse_chain(self.name(), schedule)?;

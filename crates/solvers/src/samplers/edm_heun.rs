@@ -42,6 +42,10 @@ impl SamplerInfo for EdmHeun {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `σ = 0` is Euler's `x̃ ← D` (Algorithm 1's `t_N = 0`).
+    fn lands(&self) -> bool {
+        true
+    }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         need_signal(self.name(), schedule)
     }

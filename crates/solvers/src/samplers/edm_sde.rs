@@ -80,6 +80,10 @@ impl SamplerInfo for EdmSde {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `σ = 0` is Euler's `x̃ ← D`, with `D` at the churned `σ̂ ≥ σ_{S−1}` when churn applies there (the support rule's premise, a denoiser exact on the null space, must then hold at `σ̂`; it does for the exact score).
+    fn lands(&self) -> bool {
+        true
+    }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check("s_churn", self.s_churn, |c| c >= 0.0, "must be finite and ≥ 0")?;
         check("s_tmin", self.s_tmin, |c| c >= 0.0, "must be finite and ≥ 0")?;

@@ -77,6 +77,10 @@ impl SamplerInfo for EulerAncestral {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+    /// A last step to `σ_s = 0` has `σ_up = σ_down = 0`: `X_S = a_S D`.
+    fn lands(&self) -> bool {
+        true
+    }
     fn validate(&self, _: &Schedule) -> Result<(), SolverError> {
         check_ancestral(self.eta, self.s_noise)
     }
