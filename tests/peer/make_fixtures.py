@@ -183,11 +183,39 @@ def a_of(path, sigma):
 # k-diffusion runs
 
 
-def run_k(fn, g, xt0, sigmas, kwargs, tape):
-    """One run of k-diffusion's `fn`, every normal from `tape`; returns (x~_final, model calls)."""
+class BrownianFromIncrements:
+    """A noise_sampler for sample_dpmpp_sde with the law of its default Brownian tree in sigma, built
+    from independent normals of the tape. Per step the anchor asks for (sigma_t, sigma_s) and then
+    (sigma_t, sigma_next), sigma_next < sigma_s < sigma_t, i.e. the normalised increments of ONE
+    Brownian motion W over [sigma_s, sigma_t] and over [sigma_next, sigma_t]. With the tape's
+    xi_a = W-increment on [sigma_s, sigma_t] / sqrt(sigma_t - sigma_s) and
+    xi_b = W-increment on [sigma_next, sigma_s] / sqrt(sigma_s - sigma_next), drawn in that order:
+      first call  -> xi_a,
+      second call -> (sqrt(sigma_t - sigma_s) xi_a + sqrt(sigma_s - sigma_next) xi_b) / sqrt(sigma_t - sigma_next).
+    """
+
+    def __init__(self, tape, shape):
+        self.tape, self.shape, self.first = tape, shape, None
+
+    def __call__(self, sigma, sigma_next):
+        if self.first is None:
+            self.first = (sigma, sigma_next, self.tape.next(self.shape))
+            return self.first[2]
+        st, ss, xa = self.first
+        self.first = None
+        assert sigma == st and sigma_next < ss < st
+        xb = self.tape.next(self.shape)
+        return (torch.sqrt(st - ss) * xa + torch.sqrt(ss - sigma_next) * xb) / torch.sqrt(st - sigma_next)
+
+
+def run_k(fn, g, xt0, sigmas, kwargs, tape, brownian=False):
+    """One run of k-diffusion's `fn`, every normal from `tape`; returns (x~_final, model calls).
+    `brownian`: sample_dpmpp_sde's overlapping increments through BrownianFromIncrements."""
     model = KModel(g)
     kw = dict(kwargs)
-    if "noise_sampler" in inspect.signature(fn).parameters:
+    if brownian:
+        kw["noise_sampler"] = BrownianFromIncrements(tape, xt0.shape)
+    elif "noise_sampler" in inspect.signature(fn).parameters:
         kw["noise_sampler"] = lambda s, sn: tape.next(xt0.shape)
     saved = K.torch
     K.torch = TorchWith(randn_like=lambda x: tape.next(x.shape))
@@ -198,21 +226,21 @@ def run_k(fn, g, xt0, sigmas, kwargs, tape):
     return out, model.calls
 
 
-def replay_case(name, fn, path, sigmas, g, kwargs, seed):
+def replay_case(name, fn, path, sigmas, g, kwargs, seed, brownian=False):
     a0 = a_of(path, sigmas[0])
     gen = torch.Generator().manual_seed(seed)
     std = 80.0 if path == "edm" else 1.0  # gmdiff's standard start N(0, start_std^2 I)
     x_start = std * torch.randn((1, g.d), generator=gen)
     xt0 = x_start / a0
     first = Tape(seed=seed + 1)
-    out, calls = run_k(fn, g, xt0, sigmas, kwargs, first)
+    out, calls = run_k(fn, g, xt0, sigmas, kwargs, first, brownian)
     assert torch.isfinite(out).all(), name
     draws = first.draws
-    again, _ = run_k(fn, g, xt0, sigmas, kwargs, Tape(replay=draws))
+    again, _ = run_k(fn, g, xt0, sigmas, kwargs, Tape(replay=draws), brownian)
     assert torch.equal(again, out), f"{name}: replay is not deterministic"
     used = []
     for j in range(len(draws)):
-        bumped, _ = run_k(fn, g, xt0, sigmas, kwargs, Tape(replay=draws, bump=j))
+        bumped, _ = run_k(fn, g, xt0, sigmas, kwargs, Tape(replay=draws, bump=j), brownian)
         used.append(not torch.equal(bumped, out))
     noises = [draws[j].reshape(-1).tolist() for j in range(len(draws)) if used[j]]
     x_final = (a_of(path, sigmas[-1]) * out).reshape(-1).tolist()
@@ -432,6 +460,30 @@ def main():
             "score_evals": calls,
         }
         write(f"df_{sampler}_{tag}.json", obj)
+
+    # sample_dpmpp_sde replayed with its Brownian motion in sigma built from independent increments
+    # (BrownianFromIncrements): binding only for a gmdiff dpmpp-sde that draws the same two normals
+    # per step in the same order; the particle fixtures below hold for any exact parametrisation.
+    bm = "per step: xi_a = W[sigma_s, sigma_t]/sqrt(sigma_t - sigma_s), then xi_b = W[sigma_next, sigma_s]/sqrt(sigma_s - sigma_next)"
+    for tag, path, sigmas, opts in [
+        ("edm_bm", "edm", karras(8), {"eta": 1.0, "s_noise": 1.0, "r": 0.5}),
+        ("vp0_bm", "vp", vp_uniform(8, zero=True), {"eta": 0.7, "s_noise": 1.05, "r": 0.4}),
+    ]:
+        seed += 10
+        r = replay_case(f"sample_dpmpp_sde/{tag}", K.sample_dpmpp_sde, path, sigmas, G3, opts, seed, brownian=True)
+        obj = {
+            "anchor": kd("sample_dpmpp_sde"),
+            "sampler": "dpmpp-sde",
+            "options": opts,
+            "anchor_options": {**opts, "noise_sampler": "BrownianFromIncrements (make_fixtures.py)"},
+            "noise_convention": bm,
+            "path": path,
+            "sigmas": sigmas,
+            "mean": G3.mean.tolist(),
+            "cov": G3.cov.tolist(),
+            **r,
+        }
+        write(f"kd_dpmpp-sde_{tag}.json", obj)
 
     # Particle fixtures: the anchor's own noise on n particles from gmdiff's standard start.
     n = args.particles
