@@ -400,6 +400,22 @@ fn harness_discriminates() {
     assert!(z > 10.0 * Z_MAX, "the 2M law should be rejected by the Euler particles, z = {z}");
 }
 
+/// Pending fixtures whose anchor is DDIM(η = 0) in exact arithmetic, checked now against `Ddim`:
+/// DEIS of order 1 (Zhang & Chen 2023: DEIS-1 is DDIM), UniPC's order-1 predictor without corrector
+/// (its `x_t = (σ_t/σ_s) x − α_t (e^{−h} − 1) x̂₀`), and Euler ancestral at `η = 0` (no noise). This
+/// also runs the diffusers fixtures' grids (raised VP horizon, final `sigma_min`) end to end.
+#[test]
+fn anchors_that_are_ddim() {
+    let all = load_all();
+    let ddim: Builtin = Ddim { eta: 0.0 }.into();
+    for name in ["df_deis_o1", "df_unipc_bh1_o1_p", "df_unipc_bh2_o1_p", "kd_euler-a_edm_eta0"] {
+        let (_, f) = all.iter().find(|(s, _)| s == name).unwrap_or_else(|| panic!("fixture {name}"));
+        let sched = schedule(f).unwrap();
+        let err = check_replay(f, &ddim, &sched).unwrap_or_else(|e| panic!("{name}: {e}"));
+        println!("{name} as ddim: rel err {err:.2e}");
+    }
+}
+
 /// A fixture with an option no arm reads, or an unknown sampler, is an error (never a silent pass).
 #[test]
 fn build_refuses_what_it_cannot_build() {
