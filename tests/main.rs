@@ -18,3 +18,4 @@ mod common;
 mod constructors;
 #[path = "../crates/metrics/tests/hungarian/mod.rs"]
 mod hungarian;
+mod peer_samplers;
