@@ -5,7 +5,7 @@ use faer::MatRef;
 use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, TimeGrid, Ve, VpCosine, VpLinear};
-use gmdiff::solvers::{Builtin, Ddim, Dpom, Dpum, Schedule};
+use gmdiff::solvers::{Builtin, Ddim, Dpm2Ancestral, Dpom, Dpum, EdmSde, EulerAncestral, Schedule};
 use std::path::PathBuf;
 
 /// Any error of a subcommand; printed as one `error:` line, exit status 2.
@@ -340,14 +340,29 @@ impl GridKind {
 /// time grid. A parameter given to a sampler or grid it does not belong to is refused.
 #[derive(Args, Debug, Clone)]
 pub struct SamplerArgs {
-    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum; `sample` also takes
-    /// exact (i.i.d. draws of the target p_0, no steps), `gaussian-error` also sde and ode (the exact
-    /// continuous dynamics). `--scheme` is an alias.
+    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum, euler-a, edm-heun,
+    /// edm-sde, dpm2, dpm2-a (and the others listed by `gmdiff samplers`... see docs/solvers.md);
+    /// `sample` also takes exact (i.i.d. draws of the target p_0, no steps), `gaussian-error` also sde
+    /// and ode (the exact continuous dynamics). `--scheme` is an alias.
     #[arg(long, visible_alias = "scheme")]
     pub sampler: String,
-    /// η of ddim, 0 ≤ η ≤ 1 (0 = deterministic, 1 = DDPM-like) [default: 0]; ddim only.
+    /// η, the stochasticity: ddim (0 ≤ η ≤ 1, 0 = deterministic) [default: 0]; the ancestral and SDE
+    /// samplers (k-diffusion's `eta`, ≥ 0) [default: 1].
     #[arg(long, allow_negative_numbers = true)]
     pub eta: Option<f64>,
+    /// k-diffusion's `s_noise`: the scale of the fresh noise of the ancestral and SDE samplers and of
+    /// edm-sde's churn (1 keeps the law exact) [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub s_noise: Option<f64>,
+    /// edm-sde: S_churn of Karras et al. (2022, Algorithm 2), γ = min(S_churn/S, √2 − 1) [default: 40].
+    #[arg(long, allow_negative_numbers = true)]
+    pub s_churn: Option<f64>,
+    /// edm-sde: churn only where σ ≥ S_tmin [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    pub s_tmin: Option<f64>,
+    /// edm-sde: churn only where σ ≤ S_tmax [default: ∞].
+    #[arg(long, allow_negative_numbers = true)]
+    pub s_tmax: Option<f64>,
     /// dpom and dpum: run the corrector after every N-th predictor step, never after the last
     /// [default: 1].
     #[arg(long)]
@@ -397,6 +412,16 @@ impl SamplerArgs {
                 set(&mut c.step_scale, self.corrector_step_scale);
                 set(&mut c.friction, self.friction);
             }
+            Builtin::EulerAncestral(EulerAncestral { eta, s_noise }) | Builtin::Dpm2Ancestral(Dpm2Ancestral { eta, s_noise }) => {
+                set(eta, self.eta);
+                set(s_noise, self.s_noise);
+            }
+            Builtin::EdmSde(EdmSde { s_churn, s_tmin, s_tmax, s_noise }) => {
+                set(s_churn, self.s_churn);
+                set(s_tmin, self.s_tmin);
+                set(s_tmax, self.s_tmax);
+                set(s_noise, self.s_noise);
+            }
             _ => {}
         }
         Ok(sampler)
@@ -405,22 +430,29 @@ impl SamplerArgs {
     /// Refuses the sampler parameters that the sampler `name` does not take (all of them for a
     /// name that is not a built-in sampler: `exact`, `sde`, `ode`).
     pub fn refuse_foreign(&self, name: &str) -> Result<(), CliError> {
-        if self.eta.is_some() && name != Ddim::NAME {
-            return Err(CliError::Usage("--eta applies only to --sampler ddim".into()));
-        }
-        let corrector = [
-            ("--corrector-every", self.corrector_every.is_some()),
-            ("--corrector-iterations", self.corrector_iterations.is_some()),
-            ("--corrector-step-scale", self.corrector_step_scale.is_some()),
+        const STOCHASTIC: &[&str] = &[Ddim::NAME, EulerAncestral::NAME, Dpm2Ancestral::NAME];
+        const NOISE_SCALE: &[&str] = &[EulerAncestral::NAME, Dpm2Ancestral::NAME, EdmSde::NAME];
+        const CORRECTORS: &[&str] = &[Dpom::NAME, Dpum::NAME];
+        // (flag, given, the samplers that take it, what they are)
+        let table: [(&str, bool, &[&str], &str); 9] = [
+            ("--eta", self.eta.is_some(), STOCHASTIC, "the samplers with a stochasticity η"),
+            ("--s-noise", self.s_noise.is_some(), NOISE_SCALE, "the samplers that draw noise with k-diffusion's s_noise"),
+            ("--s-churn", self.s_churn.is_some(), &[EdmSde::NAME], "EDM's stochastic sampler"),
+            ("--s-tmin", self.s_tmin.is_some(), &[EdmSde::NAME], "EDM's stochastic sampler"),
+            ("--s-tmax", self.s_tmax.is_some(), &[EdmSde::NAME], "EDM's stochastic sampler"),
+            ("--corrector-every", self.corrector_every.is_some(), CORRECTORS, "the corrector samplers"),
+            ("--corrector-iterations", self.corrector_iterations.is_some(), CORRECTORS, "the corrector samplers"),
+            ("--corrector-step-scale", self.corrector_step_scale.is_some(), CORRECTORS, "the corrector samplers"),
+            ("--friction", self.friction.is_some(), &[Dpum::NAME], "the underdamped corrector"),
         ];
-        if let Some((flag, _)) = corrector.iter().find(|(_, given)| *given)
-            && name != Dpom::NAME
-            && name != Dpum::NAME
-        {
-            return Err(CliError::Usage(format!("{flag} applies only to --sampler dpom and dpum (the corrector samplers), not {name}")));
-        }
-        if self.friction.is_some() && name != Dpum::NAME {
-            return Err(CliError::Usage(format!("--friction applies only to --sampler dpum (the underdamped corrector), not {name}")));
+        for (flag, given, owners, what) in table {
+            if given && !owners.contains(&name) {
+                let list = match owners.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    _ => owners.join(""),
+                };
+                return Err(CliError::Usage(format!("{flag} applies only to --sampler {list} ({what}), not {name}")));
+            }
         }
         Ok(())
     }
