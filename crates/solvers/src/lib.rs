@@ -54,5 +54,6 @@ pub use samplers::{
     Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
     Underdamped,
 };
+pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType};
 pub use schedule::{Schedule, StepInfo};
 pub use targets::{AffinePerturbation, DenseGaussian, FieldPerturbation, PerturbedPrecision, ScaledScore, SpectralGaussian};

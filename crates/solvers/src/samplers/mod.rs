@@ -116,6 +116,11 @@ builtin! {
     dpmpp2m => DpmSolver2M,
     dpom => Dpom,
     dpum => Dpum,
+    dpmpp2s_a => DpmSolver2SAncestral,
+    dpmpp_sde => DpmSolverSde,
+    dpmpp3m => DpmSolver3M,
+    dpmpp2m_sde => DpmSolver2MSde,
+    dpmpp3m_sde => DpmSolver3MSde,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
