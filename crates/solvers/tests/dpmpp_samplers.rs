@@ -318,6 +318,11 @@ fn ref_3m_sde(lane: Lane, sigmas: &[f64], x0: Rv, z: &mut Normals, eta: f64, s_n
 /// stands for diffusers' `lower_order_final and len(timesteps) < 15`, and a final `σ = 0` for its
 /// `final_sigmas_type = "zero"`. Returns `x̃` at the last σ.
 fn ref_diffusers(lane: Lane, sigmas: &[f64], x0: Rv, solver_order: usize, lower_order_final: bool) -> Rv {
+    ref_diffusers_d2(lane, sigmas, x0, solver_order, lower_order_final, 1.0)
+}
+
+/// [`ref_diffusers`] with diffusers' `D2` multiplied by `d2_factor` (1 is diffusers).
+fn ref_diffusers_d2(lane: Lane, sigmas: &[f64], x0: Rv, solver_order: usize, lower_order_final: bool, d2_factor: f64) -> Rv {
     let alpha_sigma = |s: f64| (1.0 / (s * s + 1.0).sqrt(), s / (s * s + 1.0).sqrt());
     let lambda = |s: f64| {
         let (a, sg) = alpha_sigma(s);
@@ -356,7 +361,7 @@ fn ref_diffusers(lane: Lane, sigmas: &[f64], x0: Rv, solver_order: usize, lower_
             let d1_1 = lin(&[(1.0 / r1, m1), (-1.0 / r1, m2)]);
             let dd = lin(&[(1.0, &d1_0), (-1.0, &d1_1)]);
             let d1 = lin(&[(1.0, &d1_0), (r0 / (r0 + r1), &dd)]);
-            let d2 = lin(&[(1.0 / (r0 + r1), &dd)]);
+            let d2 = lin(&[(d2_factor / (r0 + r1), &dd)]);
             lin(&[
                 (sigma_t / sigma_s0, &sample),
                 (-(alpha_t * ((-h).exp() - 1.0)), &m0),
@@ -582,6 +587,43 @@ fn dpmpp3m_and_dpmpp2m_match_diffusers() {
             &|l, sg, x, _| ref_diffusers(l, sg, x, 2, lower_order_final),
         );
     }
+}
+
+#[test]
+fn diffusers_third_order_update_is_second_order_and_twice_its_d2_is_third_order() {
+    // Order of the diffusers/DPM-Solver multistep "third-order" update, from the transcribed
+    // reference alone (no engine): on EDM's Karras grid from the exact start x̃_0 ~ N(μ, v + σ_0²),
+    // the exact probability-flow ODE keeps Var x̃ = v + σ², so the error is
+    // max over lanes |Var x̃_S − (v + σ_S²)|. Taylor expansion of the data prediction,
+    // D(λ_t + u) = D + u D' + u²/2 D'', gives the exact integral term α_s (h²/2 − h + 1 − e^{−h}) D''
+    // = −α_s φ₃ h² D'', while diffusers' D2 = (D1_0 − D1_1)/(r0 + r1) is h² D''/2 + O(h³): the D''
+    // term is halved, a local error O(h³), global order 2 (in the limit h → 0 the update is
+    // h (11 D₀ − 7 D₁ + 2 D₂)/6, not Adams–Bashforth's h (23 D₀ − 16 D₁ + 5 D₂)/12, which 2 D2 gives).
+    let slope = |d2_factor: f64| {
+        let errs: Vec<f64> = [100usize, 200, 400]
+            .iter()
+            .map(|&n| {
+                let case = edm_case(n, false);
+                let s_last = case.sigmas[n];
+                LAMBDAS
+                    .iter()
+                    .zip(&MEANS)
+                    .map(|(&v, &mu)| {
+                        let mut z = Normals::default();
+                        let x0 = lin(&[((v + 6400.0f64).sqrt(), &z.fresh())]);
+                        let x0 = Rv { c: mu, ..x0 };
+                        let x = ref_diffusers_d2(Lane { v, mu }, &case.sigmas, x0, 3, false, d2_factor);
+                        (x.var() - (v + s_last * s_last)).abs()
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        (errs[0] / errs[2]).ln() / 4f64.ln()
+    };
+    let (diffusers, doubled) = (slope(1.0), slope(2.0));
+    println!("diffusers 3M: order {diffusers:.2}; with 2·D2: order {doubled:.2} (EDM Karras, 100–400 steps)");
+    assert!((diffusers - 2.0).abs() < 0.2, "{diffusers}");
+    assert!((doubled - 3.0).abs() < 0.2, "{doubled}");
 }
 
 #[test]
