@@ -475,7 +475,10 @@ fn engine(sampler: &impl LawSampler<Diag>, schedule: &Schedule, s: f64) -> (Vec<
 }
 
 /// The reference's output law per lane: `x = a_S x̃_S`, `x̃_0 = x_0/a_0`, `x_0 ~ N(0, s²)`.
-fn reference(case: &Case, run: &dyn Fn(Lane, &[f64], Rv, &mut Normals) -> Rv) -> (Vec<f64>, Vec<f64>) {
+/// A transcribed anchor loop: `(lane, σ's, x̃_0, normals) → x̃_S`.
+type Reference<'a> = &'a dyn Fn(Lane, &[f64], Rv, &mut Normals) -> Rv;
+
+fn reference(case: &Case, run: Reference) -> (Vec<f64>, Vec<f64>) {
     let (mut m, mut v) = (Vec::new(), Vec::new());
     for (&lam, &mu) in LAMBDAS.iter().zip(&MEANS) {
         let mut z = Normals::default();
@@ -504,7 +507,7 @@ fn compare(what: &str, got: (Vec<f64>, Vec<f64>), want: (Vec<f64>, Vec<f64>)) ->
     worst
 }
 
-fn check_all(label: &str, cases: &[Case], sampler: &impl LawSampler<Diag>, run: &dyn Fn(Lane, &[f64], Rv, &mut Normals) -> Rv) {
+fn check_all(label: &str, cases: &[Case], sampler: &impl LawSampler<Diag>, run: Reference) {
     let mut worst: f64 = 0.0;
     for case in cases {
         let got = engine(sampler, &case.schedule, case.start_std);

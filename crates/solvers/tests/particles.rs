@@ -43,6 +43,7 @@ fn score_evaluation_counts_are_reported_exactly() {
                 Builtin::Rk4(Rk4) => 4 * steps,
                 Builtin::Dpom(_) => steps + (steps - 1),
                 Builtin::Dpum(_) => steps + 2 * (steps - 1),
+                Builtin::DpmSolver2SAncestral(_) | Builtin::DpmSolverSde(_) => 2 * steps,
                 _ => steps,
             };
             assert_eq!(out.score_evals, expected, "{}", s.name());
