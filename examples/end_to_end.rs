@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("ddpm, 200 uniform steps", Builtin::Ddpm(Ddpm), Schedule::uniform_vp(200, eps)?),
         (
             "dpmpp2m, 20 log-SNR steps",
-            Builtin::DpmSolver2M(DpmSolver2M),
+            Builtin::DpmSolver2M(DpmSolver2M::default()),
             Schedule::grid(process, TimeGrid::log_snr_uniform(&process, 20, eps)?),
         ),
     ];

@@ -30,8 +30,9 @@
 use gmdiff::faer::Mat;
 use gmdiff::process::{Coefficients, Edm, GaussianPath, Process, TimeGrid, VpLinear};
 use gmdiff::solvers::{
-    Algebra, Builtin, Carrier, Ddim, Dense, DenseGaussian, Dpm2, Dpm2Ancestral, DpmSolver2M, EdmHeun, EdmSde, EulerAncestral, LawStart,
-    Schedule, SolverError, output_law, run, score_evals,
+    Algebra, Builtin, Carrier, Ddim, Dense, DenseGaussian, Dpm2, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral,
+    DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType, EdmHeun, EdmSde, EulerAncestral, LawStart, Schedule, SolverError, output_law,
+    run, score_evals,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -47,20 +48,7 @@ const Z_MAX: f64 = 5.0;
 /// and checks that they parse, but does not run them. AFTER MERGING A SAMPLER: add its arm to
 /// [`build`] and delete its entry here; the test then checks its fixtures (and fails while a
 /// listed fixture builds, so an entry cannot be forgotten).
-const PENDING: &[&str] = &[
-    "lms",
-    "dpmpp2s-a",
-    "dpmpp-sde",
-    "dpmpp3m",
-    "dpmpp2m-sde",
-    "dpmpp3m-sde",
-    "unipc",
-    "deis",
-    // DPM-Solver++(2M) with diffusers' `lower_order_final = true` (first order on the last step):
-    // the option is being added to `DpmSolver2M` on another branch.
-    "df_dpmpp2m_o2_lof_zero",
-    "df_dpmpp2m_o2_lof_sigma_min",
-];
+const PENDING: &[&str] = &["lms", "unipc", "deis"];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/fixtures")
@@ -133,14 +121,16 @@ fn build(name: &str, options: &Map<String, Value>) -> Result<Builtin, String> {
     let mut o = Options::new(options);
     let sampler: Builtin = match name {
         "ddim" => Ddim { eta: o.f64("eta")? }.into(),
-        "dpmpp2m" => {
-            // `DpmSolver2M` has no `lower_order_final` yet: it is second order on every step after
-            // the first (first order on a last step to σ = 0), i.e. `lower_order_final = false`.
-            if o.bool("lower_order_final")? {
-                return Err("dpmpp2m with lower_order_final = true: no such option on this branch".into());
-            }
-            DpmSolver2M.into()
+        "dpmpp2m" => DpmSolver2M { lower_order_final: o.bool("lower_order_final")? }.into(),
+        "dpmpp3m" => DpmSolver3M { lower_order_final: o.bool("lower_order_final")? }.into(),
+        "dpmpp2s-a" => DpmSolver2SAncestral { eta: o.f64("eta")?, s_noise: o.f64("s_noise")? }.into(),
+        "dpmpp-sde" => DpmSolverSde { eta: o.f64("eta")?, s_noise: o.f64("s_noise")?, r: o.f64("r")? }.into(),
+        "dpmpp2m-sde" => {
+            let name = o.str("solver_type")?;
+            let solver_type = DpmSolverType::from_name(name).ok_or_else(|| format!("unknown solver_type `{name}`"))?;
+            DpmSolver2MSde { eta: o.f64("eta")?, s_noise: o.f64("s_noise")?, solver_type }.into()
         }
+        "dpmpp3m-sde" => DpmSolver3MSde { eta: o.f64("eta")?, s_noise: o.f64("s_noise")? }.into(),
         "euler-a" => EulerAncestral { eta: o.f64("eta")?, s_noise: o.f64("s_noise")? }.into(),
         "edm-heun" => EdmHeun.into(),
         "edm-sde" => {
@@ -395,7 +385,7 @@ fn harness_discriminates() {
 
     let (_, f) = all.iter().find(|(s, _)| s == "particles_kd_ddim_vp0").expect("fixture particles_kd_ddim_vp0");
     let sched = schedule(f).unwrap();
-    let z = particle_z(f, f.particles.as_ref().unwrap(), &DpmSolver2M.into(), &sched).unwrap();
+    let z = particle_z(f, f.particles.as_ref().unwrap(), &DpmSolver2M::default().into(), &sched).unwrap();
     println!("2M exact law against the Euler particles: max |z| = {z:.1}");
     assert!(z > 10.0 * Z_MAX, "the 2M law should be rejected by the Euler particles, z = {z}");
 }
@@ -422,6 +412,6 @@ fn build_refuses_what_it_cannot_build() {
     let opts: Map<String, Value> = serde_json::from_str(r#"{"eta": 0.0, "s_noise": 1.0}"#).unwrap();
     assert!(build("ddim", &opts).unwrap_err().contains("s_noise"));
     assert!(build("no-such-sampler", &Map::new()).unwrap_err().contains("no arm"));
-    let opts: Map<String, Value> = serde_json::from_str(r#"{"lower_order_final": true}"#).unwrap();
-    assert!(build("dpmpp2m", &opts).is_err());
+    let opts: Map<String, Value> = serde_json::from_str(r#"{"lower_order_final": "yes"}"#).unwrap();
+    assert!(build("dpmpp2m", &opts).unwrap_err().contains("not a bool"));
 }

@@ -13,7 +13,8 @@
 //!   `X_S = a_S x̂₀(X_{S−1})` with the data prediction `x̂₀(x) = (x + b_t² s_t(x))/a_t` at
 //!   `t = t_{S−1}`: DDIM's `X_S = a_S x̂₀ + sqrt(b_S² − σ²) ε̂ + σ ξ` has `0 ≤ σ ≤ b_S = 0`, and
 //!   DPM-Solver++(2M) takes a first-order step `X_S = a_S x̂₀` to `b_S = 0` (`gmdiff-solvers`,
-//!   `Sampler` docs).
+//!   `Sampler` docs); so do DPM-Solver++(3M), the 2M and 3M SDE samplers (their "denoising step",
+//!   no noise) and DPM-Solver++(2S) ancestral and SDE (k-diffusion's Euler step to `σ = 0`, no noise).
 //! * **Exact denoiser on the null space.** With the exact score `s_t(x) = −Σ_t⁻¹ (x − a_t μ)`,
 //!   `Σ_t = a_t² Σ + b_t² I`, the data prediction is Tweedie's `x̂₀(x) = μ + a_t Σ Σ_t⁻¹ (x − a_t μ)`,
 //!   whose component along a null direction `u` of `Σ` (`Σ u = 0`) is `uᵀμ` for every `x` — the

@@ -132,7 +132,7 @@ fn the_0_1_2_spectrum_at_every_step_count() {
         for (sampler, truth) in [
             (Builtin::Ddim(Ddim { eta: 0.0 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
             (Builtin::Ddim(Ddim { eta: 0.5 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.5))),
-            (Builtin::DpmSolver2M(DpmSolver2M), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
+            (Builtin::DpmSolver2M(DpmSolver2M::default()), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
         ] {
             let (s, d) = kls(&spectrum, &sampler, steps);
             assert!(close(s, truth, 3), "{sampler:?}, {steps} steps: spectral {s} vs truth {truth}");
@@ -152,7 +152,7 @@ fn cifar10_at_49_and_50_steps() {
         let sched = Schedule::uniform_vp(steps, 0.0).unwrap();
         for (sampler, truth) in [
             (Builtin::Ddim(Ddim { eta: 0.0 }), kl_over_support(&spectrum, |l| ddim_variance(l, steps, 0.0, 0.0))),
-            (Builtin::DpmSolver2M(DpmSolver2M), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
+            (Builtin::DpmSolver2M(DpmSolver2M::default()), kl_over_support(&spectrum, |l| dpmpp2m_variance(l, steps, 0.0))),
         ] {
             let kl = p.scheme(&sampler, &sched, Init::Standard, &SpectralScore::Exact, false).unwrap().kl;
             println!("CIFAR-10 {sampler:?} {steps} steps: KL {kl} (recurrence {truth})");
@@ -199,9 +199,10 @@ fn a_score_error_on_the_null_space_keeps_the_kl_infinite() {
     assert_eq!(r.kl, f64::INFINITY);
     // A precision error that vanishes on the null lane keeps the rule; one that does not, breaks it.
     let q = SpectralProblem::new(vec![0.0, 1.0, 2.0], vec![0.5, 0.0, -1.0]).unwrap();
-    let on_range = q.scheme(&DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
+    let on_range =
+        q.scheme(&DpmSolver2M::default(), &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
     assert!(on_range.kl.is_finite());
-    let on_null = q.scheme(&DpmSolver2M, &sched, Init::Standard, &SpectralScore::Precision(vec![0.1, 0.1, 0.1]), false).unwrap();
+    let on_null = q.scheme(&DpmSolver2M::default(), &sched, Init::Standard, &SpectralScore::Precision(vec![0.1, 0.1, 0.1]), false).unwrap();
     assert_eq!(on_null.kl, f64::INFINITY);
     // ε > 0: no landing, p_0 singular: ∞.
     let eps = Schedule::uniform_vp(50, 1e-3).unwrap();

@@ -166,9 +166,12 @@ fn guidance_raises_confidence_and_lowers_entropy() {
 fn unsupported_samplers_are_typed_errors() {
     let s = GuidedScore::new(theory_model(), 0, 1.0, Guidance::Classifier).unwrap();
     let sched = ou_schedule(10);
-    for sampler in
-        [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 }), Builtin::OdeExponential(OdeExponential), Builtin::DpmSolver2M(DpmSolver2M)]
-    {
+    for sampler in [
+        Builtin::Ddpm(Ddpm),
+        Builtin::Ddim(Ddim { eta: 0.0 }),
+        Builtin::OdeExponential(OdeExponential),
+        Builtin::DpmSolver2M(DpmSolver2M::default()),
+    ] {
         assert!(matches!(flow_log_density(&sampler, &sched, &s, 10, 0), Err(GuidanceError::Unsupported { .. })), "{}", sampler.name());
     }
     for sampler in [
@@ -176,7 +179,7 @@ fn unsupported_samplers_are_typed_errors() {
         Builtin::Ddim(Ddim { eta: 0.5 }),
         Builtin::Heun(Heun),
         Builtin::Rk4(Rk4),
-        Builtin::DpmSolver2M(DpmSolver2M),
+        Builtin::DpmSolver2M(DpmSolver2M::default()),
         Builtin::EulerMaruyama(EulerMaruyama),
     ] {
         assert!(matches!(map_log_density(&sampler, &sched, &s, 10, 0), Err(GuidanceError::Unsupported { .. })), "{}", sampler.name());

@@ -55,5 +55,6 @@ pub use samplers::{
     Underdamped,
 };
 pub use samplers::{Dpm2, Dpm2Ancestral, EdmHeun, EdmSde, EulerAncestral};
+pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType};
 pub use schedule::{Schedule, StepInfo};
 pub use targets::{AffinePerturbation, DenseGaussian, FieldPerturbation, PerturbedPrecision, ScaledScore, SpectralGaussian};

@@ -223,7 +223,7 @@ pub fn is_stochastic<S: Sampler<Count> + ?Sized>(sampler: &S, schedule: &Schedul
 ///
 /// ```
 /// use gmdiff_solvers::{DpmSolver2M, Euler, slots};
-/// assert_eq!((slots(&Euler), slots(&DpmSolver2M)), (1, 2));
+/// assert_eq!((slots(&Euler), slots(&DpmSolver2M::default())), (1, 2));
 /// ```
 pub fn slots<S: Sampler<Count> + ?Sized>(sampler: &S) -> usize {
     sampler.init(&mut Count::new(), ()).len()

@@ -6,8 +6,9 @@
 
 use gmdiff_process::DiscreteChain;
 use gmdiff_solvers::{
-    Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
-    Sampler, Schedule, SolverError, Underdamped, is_stochastic, score_evals, slots,
+    Builtin, Ddim, Ddpm, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, Dpom, Dpum, Euler,
+    EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4, Sampler, Schedule, SolverError, Underdamped, is_stochastic,
+    score_evals, slots,
 };
 
 /// `(score evaluations, draws noise, slots)` from the definition of each built-in sampler.
@@ -20,6 +21,12 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         Builtin::Heun(_) => (2 * steps, false, 1),
         Builtin::Rk4(_) => (4 * steps, false, 1),
         Builtin::DpmSolver2M(_) => (steps, false, 2),
+        Builtin::DpmSolver3M(_) => (steps, false, 3),
+        // On this grid (b_s > 0 throughout) noise is drawn at every step when η s_noise > 0.
+        Builtin::DpmSolver2SAncestral(c) => (2 * steps, c.eta * c.s_noise > 0.0, 1),
+        Builtin::DpmSolverSde(c) => (2 * steps, c.eta * c.s_noise > 0.0, 1),
+        Builtin::DpmSolver2MSde(c) => (steps, c.eta * c.s_noise > 0.0, 2),
+        Builtin::DpmSolver3MSde(c) => (steps, c.eta * c.s_noise > 0.0, 3),
         Builtin::Dpom(Dpom(c)) => {
             let k = c.iterations * corrections(c.every);
             (steps + k, k > 0, 1)
@@ -73,7 +80,20 @@ fn today_s_stochastic_table_holds_whenever_a_corrector_runs() {
     let sched = Schedule::uniform_vp(50, 1e-3).unwrap();
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
-        let expected = matches!(name, "em" | "ei" | "ddpm" | "dpom" | "dpum" | "euler-a" | "edm-sde" | "dpm2-a");
+        let expected = matches!(
+            name,
+            "em" | "ei"
+                | "ddpm"
+                | "dpom"
+                | "dpum"
+                | "euler-a"
+                | "edm-sde"
+                | "dpm2-a"
+                | "dpmpp2s-a"
+                | "dpmpp-sde"
+                | "dpmpp2m-sde"
+                | "dpmpp3m-sde"
+        );
         assert_eq!(is_stochastic(&s, &sched).unwrap(), expected, "{name}");
     }
 }
@@ -94,26 +114,50 @@ fn the_structs_and_the_enum_agree() {
     check(Heun, Builtin::Heun(Heun), &sched);
     check(Rk4, Builtin::Rk4(Rk4), &sched);
     check(OdeExponential, Builtin::OdeExponential(OdeExponential), &sched);
-    check(DpmSolver2M, Builtin::DpmSolver2M(DpmSolver2M), &sched);
+    check(DpmSolver2M::default(), Builtin::DpmSolver2M(DpmSolver2M::default()), &sched);
     check(Dpom(Langevin::default()), Builtin::Dpom(Dpom(Langevin::default())), &sched);
     check(Dpum(Underdamped::default()), Builtin::Dpum(Dpum(Underdamped::default())), &sched);
+    check(DpmSolver2SAncestral::default(), Builtin::DpmSolver2SAncestral(DpmSolver2SAncestral::default()), &sched);
+    check(DpmSolverSde::default(), Builtin::DpmSolverSde(DpmSolverSde::default()), &sched);
+    check(DpmSolver3M::default(), Builtin::DpmSolver3M(DpmSolver3M::default()), &sched);
+    check(DpmSolver2MSde::default(), Builtin::DpmSolver2MSde(DpmSolver2MSde::default()), &sched);
+    check(DpmSolver3MSde::default(), Builtin::DpmSolver3MSde(DpmSolver3MSde::default()), &sched);
     assert_eq!(
         Builtin::NAMES,
         [
-            "em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum", "euler-a", "edm-heun", "edm-sde",
-            "dpm2", "dpm2-a"
+            "em",
+            "ei",
+            "ddpm",
+            "ddim",
+            "euler",
+            "heun",
+            "rk4",
+            "ode-ei",
+            "dpmpp2m",
+            "dpom",
+            "dpum",
+            "euler-a",
+            "edm-heun",
+            "edm-sde",
+            "dpm2",
+            "dpm2-a",
+            "dpmpp2s-a",
+            "dpmpp-sde",
+            "dpmpp3m",
+            "dpmpp2m-sde",
+            "dpmpp3m-sde"
         ]
     );
     assert_eq!(Builtin::from_name("ddpn"), None);
 }
 
 #[test]
-fn only_ddpm_ddim_dpmpp2m_euler_a_and_edm_heun_run_on_a_chain() {
+fn only_the_samplers_written_on_grid_points_run_on_a_chain() {
     let chain = Schedule::Chain(DiscreteChain::ho_linear(100, 1e-4, 0.02).unwrap());
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
         let r = score_evals(&s, &chain);
-        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "euler-a") {
+        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "edm-heun" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde") {
             assert_eq!(r.unwrap(), 100, "{name}");
         } else if name == "edm-heun" {
             // Two evaluations per step, one on the last step to the chain's b_0 = 0.

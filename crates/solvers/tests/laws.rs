@@ -36,7 +36,7 @@ fn ode_schemes_converge_with_orders_one_two_four() {
         (Builtin::OdeExponential(OdeExponential), 1.0, [200, 400, 800]),
         (Builtin::Heun(Heun), 2.0, [100, 200, 400]),
         (Builtin::Rk4(Rk4), 4.0, [50, 100, 200]),
-        (Builtin::DpmSolver2M(DpmSolver2M), 2.0, [100, 200, 400]),
+        (Builtin::DpmSolver2M(DpmSolver2M::default()), 2.0, [100, 200, 400]),
     ] {
         let e: Vec<f64> = steps.iter().map(|&n| ode_error(s, &spectrum, n, eps)).collect();
         let slopes: Vec<f64> = (0..2).map(|i| (e[i] / e[i + 1]).ln() / 2f64.ln()).collect();
@@ -80,7 +80,7 @@ fn monte_carlo_of_particles_matches_the_exact_law_in_three_dimensions() {
         (Builtin::EulerMaruyama(EulerMaruyama), 23usize, 2e-2),
         (Builtin::Ddpm(Ddpm), 41, 1e-2),
         (Builtin::Heun(Heun), 15, 3e-2),
-        (Builtin::DpmSolver2M(DpmSolver2M), 12, 1e-2),
+        (Builtin::DpmSolver2M(DpmSolver2M::default()), 12, 1e-2),
         (Builtin::Ddim(Ddim { eta: 0.7 }), 19, 1e-2),
         (Builtin::Dpum(Dpum(Default::default())), 17, 2e-2),
         (Builtin::Dpom(Dpom(Default::default())), 17, 2e-2),

@@ -4,6 +4,7 @@
 
 mod common;
 mod derived;
+mod dpmpp_samplers;
 mod laws;
 mod oracle;
 mod particles;

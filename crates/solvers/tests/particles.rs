@@ -45,6 +45,7 @@ fn score_evaluation_counts_are_reported_exactly() {
                 Builtin::EdmHeun(_) | Builtin::EdmSde(_) | Builtin::Dpm2(_) | Builtin::Dpm2Ancestral(_) => 2 * steps,
                 Builtin::Dpom(_) => steps + (steps - 1),
                 Builtin::Dpum(_) => steps + 2 * (steps - 1),
+                Builtin::DpmSolver2SAncestral(_) | Builtin::DpmSolverSde(_) => 2 * steps,
                 _ => steps,
             };
             assert_eq!(out.score_evals, expected, "{}", s.name());

@@ -126,6 +126,11 @@ builtin! {
     edm_sde => EdmSde,
     dpm2 => Dpm2,
     dpm2_a => Dpm2Ancestral,
+    dpmpp2s_a => DpmSolver2SAncestral,
+    dpmpp_sde => DpmSolverSde,
+    dpmpp3m => DpmSolver3M,
+    dpmpp2m_sde => DpmSolver2MSde,
+    dpmpp3m_sde => DpmSolver3MSde,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
