@@ -5,7 +5,10 @@ use faer::MatRef;
 use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, TimeGrid, Ve, VpCosine, VpLinear};
-use gmdiff::solvers::{Builtin, Ddim, Dpm2Ancestral, Dpom, Dpum, EdmSde, EulerAncestral, Schedule};
+use gmdiff::solvers::{
+    Builtin, Ddim, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde,
+    DpmSolverType, Dpom, Dpum, EdmSde, EulerAncestral, Schedule,
+};
 use std::path::PathBuf;
 
 /// Any error of a subcommand; printed as one `error:` line, exit status 2.
@@ -363,6 +366,16 @@ pub struct SamplerArgs {
     /// edm-sde: churn only where σ ≤ S_tmax [default: ∞].
     #[arg(long, allow_negative_numbers = true)]
     pub s_tmax: Option<f64>,
+    /// dpmpp-sde: the stage `r ∈ (0, 1]` of the step in λ [default: 0.5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub r: Option<f64>,
+    /// dpmpp2m-sde: `midpoint` or `heun` [default: midpoint]; unipc: `bh1` or `bh2` [default: bh2].
+    #[arg(long)]
+    pub solver_type: Option<String>,
+    /// dpmpp2m, dpmpp3m, unipc, deis: lower the order of the last steps (true or false) [default:
+    /// false for dpmpp2m, true for the others].
+    #[arg(long, value_name = "BOOL")]
+    pub lower_order_final: Option<bool>,
     /// dpom and dpum: run the corrector after every N-th predictor step, never after the last
     /// [default: 1].
     #[arg(long)]
@@ -416,6 +429,28 @@ impl SamplerArgs {
                 set(eta, self.eta);
                 set(s_noise, self.s_noise);
             }
+            Builtin::DpmSolver2SAncestral(DpmSolver2SAncestral { eta, s_noise })
+            | Builtin::DpmSolver3MSde(DpmSolver3MSde { eta, s_noise }) => {
+                set(eta, self.eta);
+                set(s_noise, self.s_noise);
+            }
+            Builtin::DpmSolverSde(DpmSolverSde { eta, s_noise, r }) => {
+                set(eta, self.eta);
+                set(s_noise, self.s_noise);
+                set(r, self.r);
+            }
+            Builtin::DpmSolver2MSde(DpmSolver2MSde { eta, s_noise, solver_type }) => {
+                set(eta, self.eta);
+                set(s_noise, self.s_noise);
+                if let Some(name) = &self.solver_type {
+                    *solver_type = DpmSolverType::from_name(name).ok_or_else(|| {
+                        CliError::Usage(format!("--solver-type {name}: dpmpp2m-sde takes {}", DpmSolverType::NAMES.join(" or ")))
+                    })?;
+                }
+            }
+            Builtin::DpmSolver2M(DpmSolver2M { lower_order_final }) | Builtin::DpmSolver3M(DpmSolver3M { lower_order_final }) => {
+                set(lower_order_final, self.lower_order_final);
+            }
             Builtin::EdmSde(EdmSde { s_churn, s_tmin, s_tmax, s_noise }) => {
                 set(s_churn, self.s_churn);
                 set(s_tmin, self.s_tmin);
@@ -430,12 +465,33 @@ impl SamplerArgs {
     /// Refuses the sampler parameters that the sampler `name` does not take (all of them for a
     /// name that is not a built-in sampler: `exact`, `sde`, `ode`).
     pub fn refuse_foreign(&self, name: &str) -> Result<(), CliError> {
-        const STOCHASTIC: &[&str] = &[Ddim::NAME, EulerAncestral::NAME, Dpm2Ancestral::NAME];
-        const NOISE_SCALE: &[&str] = &[EulerAncestral::NAME, Dpm2Ancestral::NAME, EdmSde::NAME];
+        const ETA: &[&str] = &[
+            Ddim::NAME,
+            EulerAncestral::NAME,
+            Dpm2Ancestral::NAME,
+            DpmSolver2SAncestral::NAME,
+            DpmSolverSde::NAME,
+            DpmSolver2MSde::NAME,
+            DpmSolver3MSde::NAME,
+        ];
+        const NOISE_SCALE: &[&str] = &[
+            EulerAncestral::NAME,
+            Dpm2Ancestral::NAME,
+            EdmSde::NAME,
+            DpmSolver2SAncestral::NAME,
+            DpmSolverSde::NAME,
+            DpmSolver2MSde::NAME,
+            DpmSolver3MSde::NAME,
+        ];
+        const SOLVER_TYPE: &[&str] = &[DpmSolver2MSde::NAME];
+        const LOWER_ORDER_FINAL: &[&str] = &[DpmSolver2M::NAME, DpmSolver3M::NAME];
         const CORRECTORS: &[&str] = &[Dpom::NAME, Dpum::NAME];
         // (flag, given, the samplers that take it, what they are)
-        let table: [(&str, bool, &[&str], &str); 9] = [
-            ("--eta", self.eta.is_some(), STOCHASTIC, "the samplers with a stochasticity η"),
+        let table: [(&str, bool, &[&str], &str); 12] = [
+            ("--eta", self.eta.is_some(), ETA, "the samplers with a stochasticity η"),
+            ("--r", self.r.is_some(), &[DpmSolverSde::NAME], "DPM-Solver++ SDE's stage in λ"),
+            ("--solver-type", self.solver_type.is_some(), SOLVER_TYPE, "the samplers with a solver type"),
+            ("--lower-order-final", self.lower_order_final.is_some(), LOWER_ORDER_FINAL, "the multistep samplers"),
             ("--s-noise", self.s_noise.is_some(), NOISE_SCALE, "the samplers that draw noise with k-diffusion's s_noise"),
             ("--s-churn", self.s_churn.is_some(), &[EdmSde::NAME], "EDM's stochastic sampler"),
             ("--s-tmin", self.s_tmin.is_some(), &[EdmSde::NAME], "EDM's stochastic sampler"),
