@@ -82,7 +82,10 @@ pub trait Sampler<A: Algebra + ?Sized>: SamplerInfo {
 /// [`SolverError::Unsupported`].
 pub fn refuse_chain(sampler: &'static str, schedule: &Schedule) -> Result<(), SolverError> {
     match schedule {
-        Schedule::Chain(_) => Err(SolverError::Unsupported { sampler, schedule: "a discrete chain (use ddpm, ddim or dpmpp2m)" }),
+        Schedule::Chain(_) => Err(SolverError::Unsupported {
+            sampler,
+            schedule: "a discrete chain (it steps in continuous time or off the grid points; docs/solvers.md lists the samplers that run on chains)",
+        }),
         Schedule::Grid { .. } => Ok(()),
     }
 }

@@ -561,7 +561,29 @@ mod tests {
                 Err(e) => panic!("{name} on flow: {e}"),
             }
         }
-        assert_eq!(refusing, ["em", "ei", "ddpm", "ode-ei", "dpom", "dpum"]);
+        // The samplers whose docs say they refuse a_T = 0 (the reverse-SDE and frozen-score steps;
+        // the σ-form steps that weigh x/a_T by σ_T = ∞ or take a stage at λ_T = −∞; the multistep
+        // steps written on ε̂ or in σ).
+        assert_eq!(
+            refusing,
+            [
+                "em",
+                "ei",
+                "ddpm",
+                "ode-ei",
+                "dpom",
+                "dpum",
+                "edm-heun",
+                "edm-sde",
+                "dpm2",
+                "dpm2-a",
+                "dpmpp2s-a",
+                "dpmpp-sde",
+                "unipc",
+                "deis",
+                "lms"
+            ]
+        );
     }
 
     /// The reference of the EDM sweep is `p_ε` at `σ_min = 0.002`: the Karras grid ends at `t = 0.002`
