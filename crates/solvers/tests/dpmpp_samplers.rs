@@ -27,7 +27,7 @@
 //! `schedulers/scheduling_dpmsolver_multistep.py` (`step`, `dpm_solver_first_order_update`,
 //! `multistep_dpm_solver_second_order_update` with `solver_type = "midpoint"`,
 //! `multistep_dpm_solver_third_order_update`, `algorithm_type = "dpmsolver++"`), with gmdiff's
-//! `lower_order_final` for diffusers' `lower_order_final and len(timesteps) < 15`.
+//! `lower_order_final` = diffusers' `lower_order_final and len(timesteps) < 15`.
 
 use gmdiff_process::{DiscreteChain, Edm, Flow, Process, TimeGrid, VpLinear};
 use gmdiff_solvers::{
@@ -334,8 +334,10 @@ fn ref_diffusers_d2(lane: Lane, sigmas: &[f64], x0: Rv, solver_order: usize, low
     let mut outputs: Vec<Rv> = Vec::new();
     let mut lower_order_nums = 0;
     for i in 0..n {
-        let lower_order_final_now = i == n - 1 && (lower_order_final || final_zero);
-        let lower_order_second = i + 2 == n && lower_order_final;
+        // diffusers: `lower_order_final and len(timesteps) < 15`.
+        let lof = lower_order_final && n < 15;
+        let lower_order_final_now = i == n - 1 && (lof || final_zero);
+        let lower_order_second = i + 2 == n && lof;
         // convert_model_output for dpmsolver++: x0_pred from the model at the sample's σ.
         let (a_s0, _) = alpha_sigma(sigmas[i]);
         let m0 = lane.model(&lin(&[(1.0 / a_s0, &sample)]), sigmas[i]);

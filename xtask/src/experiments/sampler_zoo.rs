@@ -176,7 +176,11 @@ fn law_sweep<T: LinearScore<Dense>>(sampler: &Builtin, score: &T, p: &Process, k
             Err(e) => return Err(fail(e)),
         };
         let m = out.law.mean.clone().unwrap_or_else(|| vec![0.0; 2]);
-        let cov = out.law.cov.to_full(2).0;
+        // The engine's covariance is symmetric up to rounding (a few ulps of its largest
+        // intermediate, up to 1e-9 for the σ-form steps from VE's σ_max = 50); symmetrise it for
+        // the Bures distance, which checks symmetry.
+        let full = out.law.cov.to_full(2).0;
+        let cov = Mat::from_fn(2, 2, |i, j| 0.5 * (full[(i, j)] + full[(j, i)]));
         let mean_err = m.iter().zip(&m_eps).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         let cov_err =
             (0..2).flat_map(|i| (0..2).map(move |j| (i, j))).map(|(i, j)| (cov[(i, j)] - c_eps[(i, j)]).powi(2)).sum::<f64>().sqrt();

@@ -12,9 +12,8 @@ use crate::schedule::StepInfo;
 /// (`h = λ_s − λ_t`), `r = (λ_t − λ_{t_{k−1}})/(λ_s − λ_t)` and `w = 1/(2r)`:
 /// `X ← (b_s/b_t) X + a_s (1 − e^{−h}) ((1 + w) D − w D_prev)`; first order
 /// (`X ← (b_s/b_t) X + a_s (1 − e^{−h}) D`) on the first step, and `X ← a_s D` on a last step to
-/// `b_s = 0`. With `lower_order_final`, the last step is first order whatever `b_s` (diffusers'
-/// `lower_order_final`, which diffusers applies only below 15 steps; gmdiff's flag applies at every
-/// length).
+/// `b_s = 0`. With `lower_order_final` on a schedule of fewer than 15 steps, the last step is first
+/// order whatever `b_s` (diffusers' `lower_order_final and len(timesteps) < 15`).
 ///
 /// **Default** `lower_order_final = false` (k-diffusion's `sample_dpmpp_2m`, and gmdiff's behaviour
 /// before the flag): measured on exact W2 (5–50 steps, `docs/solvers.md`) the flag helps on the

@@ -20,12 +20,10 @@ use crate::schedule::StepInfo;
 ///   `X ← (b_s/b_t) X + a_s ((1 − e^{−h}) D₀ + φ₂(h) Δ₁ − φ₃(h) Δ₂)`.
 ///
 /// The order of step `k` (of `S`) is `min(k + 1, 3)` (lower orders while the history fills), then:
-/// with `lower_order_final`, first order on the last step and at most second order on the one
-/// before; and a last step to `b_s = 0` is always first order, `X ← a_s D₀` (diffusers'
-/// `final_sigmas_type = "zero"`, k-diffusion's rule for σ = 0). diffusers applies its
-/// `lower_order_final` only when the schedule has fewer than 15 steps
-/// (`lower_order_final and len(timesteps) < 15`); gmdiff's flag applies at every length, so
-/// diffusers' default (`lower_order_final = True`) is gmdiff's `lower_order_final = (S < 15)`.
+/// with `lower_order_final` on a schedule of fewer than 15 steps, first order on the last step and at
+/// most second order on the one before (diffusers' `lower_order_final and len(timesteps) < 15`, so
+/// the option never costs the asymptotic order); and a last step to `b_s = 0` is always first order,
+/// `X ← a_s D₀` (diffusers' `final_sigmas_type = "zero"`, k-diffusion's rule for σ = 0).
 ///
 /// **Order.** `Δ₂ = h² D''/2 + O(h³)` (`D'' = d²x̂₀/dλ²`) while the exact integral needs
 /// `−φ₃(h) h² D''`: the `D''` term is halved, the local error is `O(h³)` and the scheme is second
@@ -92,11 +90,13 @@ impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver3M {
     }
 }
 
-/// The order of a multistep step: `min(k + 1, max_order)`; with `lower_order_final`, 1 on the last
-/// step and at most 2 on the one before (diffusers' rule without its `S < 15` condition).
+/// The order of a multistep step: `min(k + 1, max_order)`; with `lower_order_final` on a schedule of
+/// fewer than 15 steps, 1 on the last step and at most 2 on the one before (diffusers'
+/// `DPMSolverMultistepScheduler`: `lower_order_final and len(timesteps) < 15`; longer schedules
+/// keep their order to the end, so the option never costs the asymptotic order).
 pub(crate) fn multistep_order(info: &StepInfo, max_order: usize, lower_order_final: bool) -> usize {
     let mut order = max_order.min(info.index + 1);
-    if lower_order_final {
+    if lower_order_final && info.steps < 15 {
         let left = info.steps - info.index;
         if left == 1 {
             order = 1;
