@@ -26,6 +26,11 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         }
         // The velocity is drawn from N(0, I) at the start, so DPUM always draws noise.
         Builtin::Dpum(Dpum(c)) => (steps + 2 * c.iterations * corrections(c.every), true, 2),
+        // UniC reuses the next step's evaluation: the position, the previous corrected position and
+        // `order` data predictions with the corrector, `order − 1` without.
+        Builtin::UniPc(u) => (steps, false, 1 + 2 * usize::from(u.use_corrector) + u.order - 1),
+        Builtin::Deis(d) => (steps, false, d.order),
+        Builtin::Lms(l) => (steps, false, l.order),
     }
 }
 
@@ -92,17 +97,17 @@ fn the_structs_and_the_enum_agree() {
     check(DpmSolver2M, Builtin::DpmSolver2M(DpmSolver2M), &sched);
     check(Dpom(Langevin::default()), Builtin::Dpom(Dpom(Langevin::default())), &sched);
     check(Dpum(Underdamped::default()), Builtin::Dpum(Dpum(Underdamped::default())), &sched);
-    assert_eq!(Builtin::NAMES, ["em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum"]);
+    assert_eq!(Builtin::NAMES, ["em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum", "unipc", "deis", "lms"]);
     assert_eq!(Builtin::from_name("ddpn"), None);
 }
 
 #[test]
-fn only_ddpm_ddim_and_dpmpp2m_run_on_a_chain() {
+fn only_ddpm_ddim_and_the_multistep_samplers_run_on_a_chain() {
     let chain = Schedule::Chain(DiscreteChain::ho_linear(100, 1e-4, 0.02).unwrap());
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
         let r = score_evals(&s, &chain);
-        if matches!(name, "ddpm" | "ddim" | "dpmpp2m") {
+        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "unipc" | "deis" | "lms") {
             assert_eq!(r.unwrap(), 100, "{name}");
         } else {
             assert!(matches!(r, Err(SolverError::Unsupported { .. })), "{name}: {r:?}");

@@ -5,6 +5,7 @@
 mod common;
 mod derived;
 mod laws;
+mod multistep_samplers;
 mod oracle;
 mod particles;
 mod path_particles;

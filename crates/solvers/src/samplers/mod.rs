@@ -116,6 +116,9 @@ builtin! {
     dpmpp2m => DpmSolver2M,
     dpom => Dpom,
     dpum => Dpum,
+    unipc => UniPc,
+    deis => Deis,
+    lms => Lms,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
