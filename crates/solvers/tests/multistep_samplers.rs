@@ -626,3 +626,62 @@ fn a_start_with_zero_signal_is_refused_and_a_shorter_flow_runs() {
         assert_eq!(score_evals(&s, &below).unwrap(), 20);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Orders of convergence on exact laws.
+
+/// `W2(output, p_{σ_min})` on the EDM path, Karras grid (ρ = 7, σ 80 → 0.002), from the exact
+/// `p_T` (so the error is discretisation only), centred data with `spectrum`; for diagonal laws
+/// `W2² = Σ_i (sqrt(v_i) − sqrt(λ_i + σ_min²))²`.
+fn edm_w2(s: &Builtin, spectrum: &[f64], steps: usize) -> f64 {
+    let edm = Process::Edm(Edm::default());
+    let sched = Schedule::grid(edm, TimeGrid::karras(&edm, steps, 0.002, 7.0).unwrap());
+    let target = SpectralGaussian::centred(spectrum.to_vec()).unwrap();
+    let out = output_law(s, &sched, &target, LawStart::<Diag>::Exact, |_, _| Ok(())).unwrap();
+    let v = match out.law.cov {
+        Op::Full(Diag(v)) => v,
+        Op::Scalar(x) => vec![x; spectrum.len()],
+    };
+    v.iter().zip(spectrum).map(|(v, l)| (v.sqrt() - (l + 0.002f64 * 0.002).sqrt()).powi(2)).sum::<f64>().sqrt()
+}
+
+/// The least-squares slope of `−log W2` against `log NFE` (one evaluation per step).
+fn fitted_order(s: &Builtin, spectrum: &[f64], nfes: &[usize]) -> f64 {
+    let pts: Vec<(f64, f64)> = nfes.iter().map(|&n| ((n as f64).ln(), edm_w2(s, spectrum, n).ln())).collect();
+    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / pts.len() as f64, pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64);
+    -pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>()
+}
+
+#[test]
+fn measured_orders_on_the_edm_karras_grid() {
+    // Slopes of log W2 against log NFE (least squares over NFE 40–160) on a 6-eigenvalue spectrum:
+    // UniPC with the corrector is of order p + 1 and without it p (Zhao et al. 2023: UniC-p raises
+    // the order of UniP-p by one), DEIS of order p, LMS of order p for p ≤ 2; ±0.2 as in issue 13.
+    let spectrum = [1e-3, 0.02, 0.3, 1.0, 4.0, 25.0];
+    let nfes = [40, 57, 80, 113, 160];
+    let mut cases: Vec<(Builtin, f64)> = Vec::new();
+    for variant in [UniPcVariant::Bh1, UniPcVariant::Bh2] {
+        for order in 1..=3 {
+            cases.push((Builtin::UniPc(UniPc { variant, order, use_corrector: true, lower_order_final: false }), order as f64 + 1.0));
+            cases.push((Builtin::UniPc(UniPc { variant, order, use_corrector: false, lower_order_final: false }), order as f64));
+        }
+    }
+    cases.extend((1..=3).map(|p| (Builtin::Deis(Deis { order: p, lower_order_final: false }), p as f64)));
+    cases.extend((1..=2).map(|p| (Builtin::Lms(Lms { order: p }), p as f64)));
+    for (s, p) in cases {
+        let o = fitted_order(&s, &spectrum, &nfes);
+        println!("{s:?}: fitted order {o:.2} (p = {p})");
+        assert!((o - p).abs() <= 0.2, "{s:?}: fitted order {o} vs {p}");
+    }
+    // The anchors' own conventions cost the higher orders asymptotically, through one first-order
+    // step whose O(h²) local error is not accumulated but not damped either: diffusers' UniPC with
+    // `lower_order_final` takes its last step at order 1 without a corrector (on the Karras grid the
+    // last step is the longest in λ), and k-diffusion's LMS warms up with `cur_order = min(i + 1,
+    // order)`, so its first step is Euler. Both settle on slope 2 at large NFE (640–1810).
+    let far = [640, 905, 1280, 1810];
+    for s in [Builtin::UniPc(UniPc { order: 3, ..UniPc::default() }), Builtin::Lms(Lms { order: 4 })] {
+        let o = fitted_order(&s, &spectrum, &far);
+        println!("{s:?}: fitted order {o:.2} at NFE 640–1810");
+        assert!((o - 2.0).abs() <= 0.2, "{s:?}: fitted order {o} at NFE 640–1810");
+    }
+}
