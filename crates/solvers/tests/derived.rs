@@ -97,7 +97,10 @@ fn the_structs_and_the_enum_agree() {
     check(DpmSolver2M, Builtin::DpmSolver2M(DpmSolver2M), &sched);
     check(Dpom(Langevin::default()), Builtin::Dpom(Dpom(Langevin::default())), &sched);
     check(Dpum(Underdamped::default()), Builtin::Dpum(Dpum(Underdamped::default())), &sched);
-    assert_eq!(Builtin::NAMES, ["em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum", "unipc", "deis", "lms"]);
+    assert_eq!(
+        Builtin::NAMES,
+        ["em", "ei", "ddpm", "ddim", "euler", "heun", "rk4", "ode-ei", "dpmpp2m", "dpom", "dpum", "unipc", "deis", "lms"]
+    );
     assert_eq!(Builtin::from_name("ddpn"), None);
 }
 

@@ -134,7 +134,13 @@ fn cramer(r: &[f64], g: &[f64]) -> Vec<f64> {
     let mut m = [[0.0; 3]; 3];
     for i in 0..3 {
         for j in 0..3 {
-            m[i][j] = if i < n && j < n { r[j].powi(i as i32) } else if i == j { 1.0 } else { 0.0 };
+            m[i][j] = if i < n && j < n {
+                r[j].powi(i as i32)
+            } else if i == j {
+                1.0
+            } else {
+                0.0
+            };
         }
     }
     let det = det3(m);
@@ -280,7 +286,10 @@ fn schedules() -> Vec<(String, Schedule)> {
         out.push((format!("edm karras {steps}"), Schedule::grid(edm, TimeGrid::karras(&edm, steps, 0.002, 7.0).unwrap())));
     }
     for steps in [5usize, 18] {
-        out.push((format!("edm karras {steps} + 0"), Schedule::grid(edm, TimeGrid::karras(&edm, steps, 0.002, 7.0).unwrap().with_final_zero())));
+        out.push((
+            format!("edm karras {steps} + 0"),
+            Schedule::grid(edm, TimeGrid::karras(&edm, steps, 0.002, 7.0).unwrap().with_final_zero()),
+        ));
         out.push((format!("vp {steps} to t = 0"), Schedule::grid(vp, TimeGrid::uniform(&vp, steps, 0.0).unwrap())));
     }
     let (ve, svp) = (Process::Ve(Ve::default()), Process::SubVp(SubVp::default()));
@@ -312,7 +321,12 @@ fn against_oracle(sampler: &Builtin, sched: &Schedule, label: &str, oracle: impl
         let (want_m, want_v) = (o.d, o.c * o.c * s2);
         let rm = (mean[i] - want_m).abs() / want_m.abs();
         let rv = (var[i] - want_v).abs() / want_v.abs();
-        assert!(rm < 1e-10 && rv < 1e-10, "{sampler:?} on {label}, μ = {mu}, v = {v}: law ({}, {}) vs oracle ({want_m}, {want_v})", mean[i], var[i]);
+        assert!(
+            rm < 1e-10 && rv < 1e-10,
+            "{sampler:?} on {label}, μ = {mu}, v = {v}: law ({}, {}) vs oracle ({want_m}, {want_v})",
+            mean[i],
+            var[i]
+        );
         worst = worst.max(rm).max(rv);
     }
     worst
