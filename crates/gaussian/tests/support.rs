@@ -164,7 +164,7 @@ fn cifar10_at_49_and_50_steps() {
 #[test]
 fn the_rule_matches_the_step_code() {
     // The rule's premise, against the samplers' own step code run on the unsettled law engine: at
-    // ε = 0 DDIM and DPM-Solver++(2M) leave only rounding in a null lane (v ≤ 1e-24), while every
+    // ε = 0 DDIM, DPM-Solver++(2M), UniPC, DEIS (v ≤ 1e-24) and LMS (|v| ≤ 1e-12) leave only rounding in a null lane, while every
     // other sampler leaves a genuine variance there (v ≥ 1e-6), so "KL = ∞" is not a rounding
     // artefact. (Heun and RK4 evaluate the score at t = 0: SingularScore.)
     let target = SpectralGaussian::centred(vec![0.0, 1.0]).unwrap();
@@ -179,8 +179,13 @@ fn the_rule_matches_the_step_code() {
                 },
                 Err(_) => continue,
             };
-            if matches!(name, "ddim" | "dpmpp2m") {
+            if matches!(name, "ddim" | "dpmpp2m" | "unipc" | "deis") {
                 assert!(v.abs() <= 1e-24, "{name}, {steps} steps: null-lane variance {v}");
+            } else if name == "lms" {
+                // LMS lands by cancellation among its stored d's (support.rs), not through a zero
+                // coefficient: its null-lane variance is the rounding of a quadratic form of the
+                // joint state law with O(1) entries, measured 1e-27 to 1.4e-16 (of either sign).
+                assert!(v.abs() <= 1e-12, "{name}, {steps} steps: null-lane variance {v}");
             } else {
                 assert!(v >= 1e-6, "{name}, {steps} steps: null-lane variance {v}");
             }
