@@ -131,27 +131,19 @@ fn det3(m: [[f64; 3]; 3]) -> f64 {
 /// Cramer's rule for `Σ_m ρ_m r_m^{i−1} = g_i`, `i = 1..n`, `n ≤ 3`.
 fn cramer(r: &[f64], g: &[f64]) -> Vec<f64> {
     let n = r.len();
-    let mut m = [[0.0; 3]; 3];
-    for i in 0..3 {
-        for j in 0..3 {
-            m[i][j] = if i < n && j < n {
-                r[j].powi(i as i32)
-            } else if i == j {
-                1.0
-            } else {
-                0.0
-            };
+    // The n × n system embedded in a 3 × 3 one with an identity block.
+    let entry = |i: usize, j: usize| {
+        if i < n && j < n {
+            r[j].powi(i as i32)
+        } else if i == j {
+            1.0
+        } else {
+            0.0
         }
-    }
-    let det = det3(m);
+    };
+    let det = det3(std::array::from_fn(|i| std::array::from_fn(|j| entry(i, j))));
     (0..n)
-        .map(|j| {
-            let mut mj = m;
-            for i in 0..n {
-                mj[i][j] = g[i];
-            }
-            det3(mj) / det
-        })
+        .map(|col| det3(std::array::from_fn(|i| std::array::from_fn(|j| if j == col && i < n { g[i] } else { entry(i, j) }))) / det)
         .collect()
 }
 
@@ -413,13 +405,18 @@ fn the_oracles_see_every_option() {
 // Exactness on polynomial fields, through a scalar algebra whose ε̂ is a given function of the
 // grid point (so the exact solution is known in closed form).
 
+/// A noise prediction given as a function of the grid point.
+type FieldFn = fn(&Coefficients) -> f64;
+/// A scalar function (the field as a function of `λ`).
+type ScalarFn = fn(f64) -> f64;
+
 /// A scalar carrier whose noise prediction `ε̂ = (x − a D)/b` is `field(at)` whatever `x`: its score
 /// is `−field(at)/b`, so the default `denoise` gives `D = (x − b field)/a`. As nothing depends on the
 /// position, every step starts from position 0 (the history slots are kept), so that the position
 /// after step `k` is `a_{k+1}` times the step's increment of `x̃`, free of the rounding of the sum of
 /// the earlier increments.
 struct Field {
-    field: fn(&Coefficients) -> f64,
+    field: FieldFn,
     state: Vec<f64>,
     evals: usize,
 }
@@ -454,7 +451,7 @@ impl Carrier for Field {
 }
 
 /// The increments `x̃_{k+1} − x̃_k` (`x̃ = x/a`) of every step.
-fn increments<S: gmdiff_solvers::Sampler<Field>>(s: &S, sched: &Schedule, field: fn(&Coefficients) -> f64) -> Vec<f64> {
+fn increments<S: gmdiff_solvers::Sampler<Field>>(s: &S, sched: &Schedule, field: FieldFn) -> Vec<f64> {
     let mut alg = Field { field, state: vec![0.0], evals: 0 };
     let mut inc = Vec::new();
     run(s, sched, &mut alg, |k, c| {
@@ -497,7 +494,7 @@ fn dp0(_: &Coefficients) -> f64 {
 fn lms_of_order_p_integrates_a_polynomial_of_degree_p_exactly_after_its_warm_up() {
     // dx̃/dσ = P'(σ), P of degree p: x̃_{k+1} − x̃_k = P(σ_{k+1}) − P(σ_k), exact (the interpolant of
     // P' on p nodes is P' itself) on every step of order p, i.e. k ≥ p − 1.
-    let fields: [(fn(&Coefficients) -> f64, [f64; 4]); 4] =
+    let fields: [(FieldFn, [f64; 4]); 4] =
         [(dp0, [0.7, 0.0, 0.0, 0.0]), (dp1, [0.7, -0.3, 0.0, 0.0]), (dp2, [0.7, -0.3, 0.05, 0.0]), (dp3, [0.7, -0.3, 0.05, -0.002])];
     for sched in poly_schedules() {
         let sig: Vec<f64> = (0..=sched.steps()).map(|k| sched.point(k).map(|c| c.b / c.a).unwrap()).collect();
@@ -530,8 +527,7 @@ fn q1(c: &Coefficients) -> f64 {
 fn deis_of_order_p_integrates_a_field_polynomial_in_lambda_exactly() {
     // dx̃/dσ = Q(−log σ), Q of degree p − 1: the increment ∫_{σ_k}^{σ_{k+1}} Q(−log σ) dσ, here by
     // Gauss–Legendre in λ (σ = e^{−λ}), is exact on every step of order p.
-    let fields: [(fn(&Coefficients) -> f64, fn(f64) -> f64); 3] =
-        [(dp0, |_| 0.7), (q1, |l| 0.4 + 0.3 * l), (q2, |l| 0.4 + 0.3 * l - 0.1 * l * l)];
+    let fields: [(FieldFn, ScalarFn); 3] = [(dp0, |_| 0.7), (q1, |l| 0.4 + 0.3 * l), (q2, |l| 0.4 + 0.3 * l - 0.1 * l * l)];
     let vp = Process::default();
     let edm = Process::Edm(Edm::default());
     // Grids ending at b > 0 (DEIS takes a last step to b = 0 at order 1).
