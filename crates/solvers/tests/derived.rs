@@ -26,9 +26,9 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         }
         // The velocity is drawn from N(0, I) at the start, so DPUM always draws noise.
         Builtin::Dpum(Dpum(c)) => (steps + 2 * c.iterations * corrections(c.every), true, 2),
-        // UniC reuses the next step's evaluation: the position, the previous corrected position and
-        // `order` data predictions with the corrector, `order − 1` without.
-        Builtin::UniPc(u) => (steps, false, 1 + 2 * usize::from(u.use_corrector) + u.order - 1),
+        // UniC reuses the next step's evaluation: the position, `order − 1` data predictions and,
+        // with the corrector, the known part of the next correction.
+        Builtin::UniPc(u) => (steps, false, 1 + usize::from(u.use_corrector) + u.order - 1),
         Builtin::Deis(d) => (steps, false, d.order),
         Builtin::Lms(l) => (steps, false, l.order),
     }

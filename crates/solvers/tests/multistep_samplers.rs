@@ -579,9 +579,9 @@ fn one_evaluation_per_step_on_grids_and_chains_and_the_documented_slots() {
             assert!(!is_stochastic(&s, &sched).unwrap(), "{s:?}");
         }
         assert_eq!(score_evals(&s, &chain).unwrap(), 100, "{s:?}");
-        // The position, the previous corrected position (UniC), and the stored history.
+        // The position, the stored part of the next correction (UniC) and the stored history.
         let want = match s {
-            Builtin::UniPc(u) => 1 + 2 * usize::from(u.use_corrector) + u.order - 1,
+            Builtin::UniPc(u) => 1 + usize::from(u.use_corrector) + u.order - 1,
             Builtin::Deis(d) => d.order,
             Builtin::Lms(l) => l.order,
             _ => unreachable!(),

@@ -67,10 +67,13 @@ impl UniPcVariant {
 /// `b_s = 0` is `x ← a_s D_{S−1}` (the `h → ∞` limit of UniP-1, i.e. order 1 whatever the order:
 /// UniP-p, `p ≥ 2`, divides by `r_m → 0` there, and bh1's `B = −∞`).
 ///
-/// One score evaluation per step; slots: the position, the previous corrected position (corrector
-/// on) and the `order − 1` (corrector off) or `order` (on) previous data predictions. Only grid
-/// points' `a`, `b`, `λ` enter, so it runs on grids and discrete chains. Refuses a start with
-/// `a_T = 0` (flow at `T = 1`: `λ_T = −∞`, so `r_m` and bh1's `B` are infinite).
+/// One score evaluation per step. Slots: the position, the `order − 1` previous data predictions
+/// and (corrector on) the part of the next correction known at the end of a step: UniC from `t_k`
+/// to `t_{k+1}` is `x_{k+1}^c = P_{k+1} + c D_{k+1}` with `P_{k+1}` a combination of `x_k^c`, `D_k`,
+/// `D_{k−1}`, … that the step stores (one slot instead of `x_k^c` and one more prediction, as the
+/// exact-law engine's cost grows with the number of slots). Only grid points' `a`, `b`, `λ` enter,
+/// so it runs on grids and discrete chains. Refuses a start with `a_T = 0` (flow at `T = 1`:
+/// `λ_T = −∞`, so `r_m` and bh1's `B` are infinite).
 ///
 /// Parameters: `variant` (`bh1`/`bh2`, default bh2), `order ∈ {1, 2, 3}` (default 2), `use_corrector`
 /// (default true; the accuracy order is `order + 1` with it), `lower_order_final` (default true).
@@ -80,7 +83,7 @@ impl UniPcVariant {
 /// use gmdiff_solvers::samplers::{UniPc, UniPcVariant};
 /// let s = UniPc { variant: UniPcVariant::Bh1, order: 3, use_corrector: true, lower_order_final: false };
 /// let sched = Schedule::uniform_vp(10, 1e-3).unwrap();
-/// assert_eq!((score_evals(&s, &sched).unwrap(), slots(&s)), (10, 5));
+/// assert_eq!((score_evals(&s, &sched).unwrap(), slots(&s)), (10, 4));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UniPc {
@@ -113,10 +116,21 @@ impl UniPc {
     }
 
     /// The index of the first stored data prediction: after the position and, with the corrector,
-    /// the previous corrected position.
+    /// the stored part of the next correction.
     fn first_history(&self) -> usize {
         1 + usize::from(self.use_corrector)
     }
+}
+
+/// The `λ`'s of the `count` grid points before `t_{k−offset}`: `λ(t_{k−offset−m})`, `m = 1..=count`.
+fn earlier_lambdas(info: &StepInfo, offset: usize, count: usize, sampler: &'static str) -> Result<Vec<f64>, SolverError> {
+    (1..=count)
+        .map(|m| {
+            info.earlier(offset + m)
+                .map(|c| c.lambda)
+                .ok_or(SolverError::Unsupported { sampler, schedule: "a step without its earlier grid points" })
+        })
+        .collect()
 }
 
 impl SamplerInfo for UniPc {
@@ -131,38 +145,39 @@ impl SamplerInfo for UniPc {
 
 impl<A: Algebra + ?Sized> Sampler<A> for UniPc {
     fn init(&self, _: &mut A, x: A::Value) -> Vec<A::Value> {
-        // The position, the previous corrected position, and the data predictions the corrector
-        // (`order` of them) or the predictor (`order − 1`) looks back on.
-        let n = self.first_history() + self.order - 1 + usize::from(self.use_corrector);
-        vec![x; n]
+        vec![x; self.first_history() + self.order - 1]
     }
 
     fn step(&self, alg: &mut A, info: &StepInfo, mut state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError> {
         let (k, t, s) = (info.index, &info.from, &info.to);
         let first = self.first_history();
         let d = alg.denoise(t, &state[0])?;
-        // UniC of the previous step's order, from t_{k−1} (position x_{k−1}^c in slot 1, D_{k−1} in
-        // slot `first`) to t_k, with the new D_k at r = 1.
+        // x_k^c = P_k + c D_k: UniC of the previous step's order from t_{k−1} to t_k (its known part
+        // P_k stored in slot 1 by the previous step), with D_k evaluated at the predicted x_k.
         let corrected = match info.earlier(1) {
-            Some(prev) if self.use_corrector && k > 0 && s.b > 0.0 => {
+            Some(prev) if self.use_corrector && k > 0 => {
                 let q = self.order_at(k - 1, info.steps);
-                let earlier = history(info, &state[first..], 1, q - 1, self.name())?;
-                Some(update(alg, self.variant, prev, t, &state[1], &state[first], &earlier, Some(&d)))
+                let u = Update::new(self.variant, prev, t, &earlier_lambdas(info, 1, q - 1, self.name())?, true);
+                Some(alg.lin(&[(1.0, &state[1]), (u.c_new, &d)]))
             }
             _ => None,
         };
         let x = corrected.as_ref().unwrap_or(&state[0]);
-        let next = if s.b == 0.0 {
-            alg.lin(&[(s.a, &d)])
-        } else {
-            let p = self.order_at(k, info.steps);
-            // The predictor at t_k looks back on D_{k−1}, …, D_{k−p+1} (slots `first`, …).
-            let earlier = history(info, &state[first..], 0, p - 1, self.name())?;
-            update(alg, self.variant, t, s, x, &d, &earlier, None)
+        let p = self.order_at(k, info.steps);
+        // UniP (and, for the next step, the known part of UniC) from t_k on x_k^c, D_k and the
+        // stored D_{k−1}, …, D_{k−p+1}.
+        let apply = |alg: &mut A, u: &Update| {
+            let mut terms: Vec<(f64, &A::Value)> = vec![(u.c_x, x), (u.c_m0, &d)];
+            terms.extend(u.c_earlier.iter().zip(&state[first..]).map(|(&c, v)| (c, v)));
+            alg.lin(&terms)
         };
+        let lambdas = earlier_lambdas(info, 0, p - 1, self.name())?;
+        let next = if s.b == 0.0 { alg.lin(&[(s.a, &d)]) } else { apply(alg, &Update::new(self.variant, t, s, &lambdas, false)) };
+        let partial = (self.use_corrector && k + 1 < info.steps).then(|| apply(alg, &Update::new(self.variant, t, s, &lambdas, true)));
         let previous = std::mem::replace(&mut state[0], next);
         if self.use_corrector {
-            state[1] = corrected.unwrap_or(previous);
+            // The stored part of the next correction (the corrected position after the last step).
+            state[1] = partial.or(corrected).unwrap_or(previous);
         }
         if state.len() > first {
             state[first..].rotate_right(1);
@@ -172,62 +187,37 @@ impl<A: Algebra + ?Sized> Sampler<A> for UniPc {
     }
 }
 
-/// The `count` earlier grid points and data predictions before `t_{k−offset}`:
-/// `(t_{k−offset−m}, D_{k−offset−m})` for `m = 1..=count`, where `stored[i] = D_{k−1−i}`.
-fn history<'v, V>(
-    info: &StepInfo,
-    stored: &'v [V],
-    offset: usize,
-    count: usize,
-    sampler: &'static str,
-) -> Result<Vec<(Coefficients, &'v V)>, SolverError> {
-    (1..=count)
-        .map(|m| {
-            let j = offset + m;
-            let at = info.earlier(j).ok_or(SolverError::Unsupported { sampler, schedule: "a step without its earlier grid points" })?;
-            let v = stored.get(j - 1).ok_or(SolverError::Unsupported { sampler, schedule: "a state without its history slots" })?;
-            Ok((*at, v))
-        })
-        .collect()
+/// The coefficients of one UniP (`corrector = false`) or UniC update from `t` to `s` (see [`UniPc`]):
+/// `x_new = c_x x + c_m0 m₀ + Σ_m c_earlier[m] D_m + c_new D(s)` (`c_new = 0` for UniP).
+struct Update {
+    c_x: f64,
+    c_m0: f64,
+    c_earlier: Vec<f64>,
+    c_new: f64,
 }
 
-/// One UniP (`new = None`) or UniC (`new = Some(D(s, x_s))`) update from `t` (position `x`, data
-/// prediction `m0`) to `s`, with the earlier points `(t_{k−m}, D_m)` (see [`UniPc`]).
-#[allow(clippy::too_many_arguments)]
-fn update<A: Algebra + ?Sized>(
-    alg: &mut A,
-    variant: UniPcVariant,
-    t: &Coefficients,
-    s: &Coefficients,
-    x: &A::Value,
-    m0: &A::Value,
-    earlier: &[(Coefficients, &A::Value)],
-    new: Option<&A::Value>,
-) -> A::Value {
-    let h = s.lambda - t.lambda;
-    let z = -h;
-    let mut nodes: Vec<f64> = earlier.iter().map(|(at, _)| (at.lambda - t.lambda) / h).collect();
-    if new.is_some() {
-        nodes.push(1.0);
+impl Update {
+    /// `earlier` holds `λ(t_{k−m})`, `m = 1, 2, …`, of the earlier points.
+    fn new(variant: UniPcVariant, t: &Coefficients, s: &Coefficients, earlier: &[f64], corrector: bool) -> Self {
+        let h = s.lambda - t.lambda;
+        let z = -h;
+        let mut nodes: Vec<f64> = earlier.iter().map(|l| (l - t.lambda) / h).collect();
+        if corrector {
+            nodes.push(1.0);
+        }
+        let rho = rhos(variant, z, &nodes);
+        let big_b = match variant {
+            UniPcVariant::Bh1 => z,
+            UniPcVariant::Bh2 => z.exp_m1(),
+        };
+        let scale = s.a * big_b;
+        // x ← (b_s/b_t) x + a_s (1 − e^z) m₀ − a_s B Σ ρ_m (D_m − m₀)/r_m.
+        let weights: Vec<f64> = nodes.iter().zip(&rho).map(|(&r, &rho)| scale * rho / r).collect();
+        let c_m0 = -s.a * z.exp_m1() + weights.iter().sum::<f64>();
+        let c_new = if corrector { -weights[weights.len() - 1] } else { 0.0 };
+        let c_earlier = weights[..earlier.len()].iter().map(|w| -w).collect();
+        Self { c_x: s.b / t.b, c_m0, c_earlier, c_new }
     }
-    let rho = rhos(variant, z, &nodes);
-    let big_b = match variant {
-        UniPcVariant::Bh1 => z,
-        UniPcVariant::Bh2 => z.exp_m1(),
-    };
-    let scale = s.a * big_b;
-    // x ← (b_s/b_t) x + a_s (1 − e^z) m₀ − a_s B Σ ρ_m (D_m − m₀)/r_m.
-    let mut c_m0 = -s.a * z.exp_m1();
-    let mut terms: Vec<(f64, &A::Value)> = Vec::with_capacity(nodes.len() + 2);
-    terms.push((s.b / t.b, x));
-    let values = earlier.iter().map(|(_, v)| *v).chain(new);
-    for ((&r, &rho), value) in nodes.iter().zip(&rho).zip(values) {
-        let c = scale * rho / r;
-        c_m0 += c;
-        terms.push((-c, value));
-    }
-    terms.push((c_m0, m0));
-    alg.lin(&terms)
 }
 
 /// The `ρ`'s of one update on the nodes `r` (`n = r.len() ≤ 3`): `1/2` when `n = 1` (diffusers and
