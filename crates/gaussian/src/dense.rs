@@ -95,8 +95,29 @@ impl DenseProblem {
         Ok(gmdiff_metrics::kl_gaussian(&m_out, s_out.as_ref(), &m_ref, s_ref.as_ref())?)
     }
 
+    /// A settled output (support rule): its component in the null space of `Σ` set to the data's
+    /// point mass, `S ← P S P` and `m ← P m + (I − P) a_t μ` with `P = I − U₀ U₀ᵀ` (`U₀` the
+    /// eigenvectors of the zero eigenvalues), as the spectral route sets its null lanes; so rounding
+    /// in those directions reaches neither W2 nor the PSD check.
+    fn settle(&self, law: &Marginal<Dense>, at: &Coefficients) -> Marginal<Dense> {
+        let d = self.data.mean().len();
+        let (m1, s1) = dense_parts(law, d);
+        let (values, vectors) = self.data.eigen();
+        let null: Vec<usize> = (0..d).filter(|&j| values[j] == 0.0).collect();
+        let p =
+            Mat::from_fn(d, d, |i, j| f64::from(u8::from(i == j)) - null.iter().map(|&k| vectors[(i, k)] * vectors[(j, k)]).sum::<f64>());
+        let mut ps = Mat::zeros(d, d);
+        matmul(ps.as_mut(), Accum::Replace, p.as_ref(), s1.as_ref(), 1.0, Par::Seq);
+        let mut psp = Mat::zeros(d, d);
+        matmul(psp.as_mut(), Accum::Replace, ps.as_ref(), p.as_ref(), 1.0, Par::Seq);
+        let mu = self.data.mean();
+        let mean =
+            (0..d).map(|i| (0..d).map(|j| p[(i, j)] * m1[j] + (f64::from(u8::from(i == j)) - p[(i, j)]) * at.a * mu[j]).sum()).collect();
+        Marginal { mean: Some(mean), cov: Op::Full(Dense(Mat::from_fn(d, d, |i, j| 0.5 * (psp[(i, j)] + psp[(j, i)])))) }
+    }
+
     /// True when `score` is, bit for bit, the exact score of the data at `at` (the support rule needs
-    /// the exact data prediction in the last step).
+    /// the exact data prediction where the landing uses it).
     fn is_exact_at<T: LinearScore<Dense> + ?Sized>(&self, score: &T, at: &Coefficients) -> bool {
         match (score.affine(at), self.data.affine(at)) {
             (Ok(given), Ok(exact)) => given == exact,
@@ -106,9 +127,9 @@ impl DenseProblem {
 
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
     /// trajectory as in [`Report`]. The KL follows the support rule (`docs/gaussian.md`): after a
-    /// landing at `b_S = 0` ([`gmdiff_solvers::SamplerInfo::lands`]: DDIM, DPM-Solver++(2M), …) with the exact score, the output's component in
-    /// the null space of `Σ` is exactly the data's and the KL is taken over `range(Σ)`; otherwise a
-    /// singular `p_0` gives `KL = ∞`.
+    /// landing at `b_S = 0` ([`gmdiff_solvers::SamplerInfo::landing`]) with the exact score, the
+    /// output's component in the null space of `Σ` is exactly the data's (set so, W2 included) and
+    /// the KL is taken over `range(Σ)`; otherwise a singular `p_0` gives `KL = ∞`.
     pub fn scheme<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + ?Sized>(
         &self,
         sampler: &S,
@@ -145,9 +166,10 @@ impl DenseProblem {
         let trajectory_times = trajectory.then(|| points.iter().rev().map(|c| c.t).collect());
         match out {
             Ok(out) => {
-                let w2 = self.bures_to(&out.law, &zero)?;
-                let settled = landing(sampler, schedule)?.is_some_and(|l| self.is_exact_at(score, &l.score_at));
-                let kl = self.kl_to(&out.law, &zero, settled)?;
+                let settled = landing(sampler, schedule)?.is_some_and(|l| l.exact_at.iter().all(|at| self.is_exact_at(score, at)));
+                let law = if settled { self.settle(&out.law, &zero) } else { out.law };
+                let w2 = self.bures_to(&law, &zero)?;
+                let kl = self.kl_to(&law, &zero, settled)?;
                 let trajectory = trajectory.then(|| {
                     partial.reverse();
                     partial

@@ -15,8 +15,9 @@
 //!
 //! Infinite results are `f64::INFINITY` (never NaN): e.g. Heun at `ε = 0` evaluates the score at
 //! `t = 0`, where a zero eigenvalue makes it infinite. `KL(output ‖ p_0)` on singular data is finite
-//! exactly when the sampler structurally lands on the data's support (`SamplerInfo::lands`, e.g. DDIM and
-//! DPM-Solver++(2M), at `b = 0` with the exact score; `docs/gaussian.md`, "The support rule"), never by rounding.
+//! exactly when the sampler structurally lands on the data's support (`SamplerInfo::landing`: DDIM, the
+//! DPM-Solver++ family, the σ-form samplers, UniPC, DEIS and LMS, at `b = 0` with the exact score; `docs/gaussian.md`, "The support rule"), never by
+//! rounding.
 //!
 //! Runnable examples: `examples/w2_error_table.rs` (exact W2 of every scheme against steps on a small
 //! spectrum, the continuous limits and the observed orders) and `examples/adsn_timing.rs` (the

@@ -209,8 +209,8 @@ impl SpectralProblem {
     ///
     /// A scheme that evaluates the exact score where it is infinite (Heun or RK4 at `ε = 0` with a
     /// zero eigenvalue) gets `w2 = kl = ∞` and a note; never NaN. Null lanes of `Σ` follow the
-    /// support rule (`docs/gaussian.md`): exactly the data's point mass after a DDIM or
-    /// DPM-Solver++(2M) landing at `b_S = 0` with a score exact there, else `KL = ∞`.
+    /// support rule (`docs/gaussian.md`): exactly the data's point mass after a landing at `b_S = 0`
+    /// (DDIM, DPM-Solver++(2M), UniPC, DEIS, LMS) with a score exact there, else `KL = ∞`.
     pub fn scheme<S: LawSampler<Diag> + ?Sized>(
         &self,
         sampler: &S,

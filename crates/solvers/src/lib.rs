@@ -49,11 +49,12 @@ pub use law::{
     Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, output_law,
 };
 pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
-pub use sampler::{Count, Sampler, SamplerInfo, is_stochastic, refuse_chain, run, score_evals, slots};
+pub use sampler::{Count, Landing, Sampler, SamplerInfo, is_stochastic, refuse_chain, run, score_evals, slots};
 pub use samplers::{
     Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
     Underdamped,
 };
+pub use samplers::{Deis, Lms, UniPc, UniPcVariant};
 pub use samplers::{Dpm2, Dpm2Ancestral, EdmHeun, EdmSde, EulerAncestral};
 pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType};
 pub use schedule::{Schedule, StepInfo};

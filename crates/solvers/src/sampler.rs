@@ -26,16 +26,29 @@ pub trait SamplerInfo: std::fmt::Debug + Send + Sync {
         let _ = schedule;
         Ok(())
     }
-    /// True when the last step, taken to a grid point with `b_S = 0` (`ε = 0`, EDM's final
-    /// `σ = 0`, a chain's data end), is the *landing* `X_S = a_S x̂₀(X_{S−1})`: the data prediction at
-    /// `t_{S−1}` and nothing else (no `X` term, no noise, no earlier predictions). `gmdiff-gaussian`'s
-    /// support rule trusts it: with a denoiser exact on the null space of `Σ`, the output then sits
-    /// exactly on the data's affine support and the KL over that support is finite. The default
-    /// claims nothing (`false`); a test runs every built-in's step code on a null lane and checks
-    /// the claim both ways.
-    fn lands(&self) -> bool {
-        false
+    /// How the sampler lands on the data's support at a last grid point with `b_S = 0` (`ε = 0`,
+    /// EDM's final `σ = 0`, a chain's data end), if it does ([`Landing`]). `gmdiff-gaussian`'s
+    /// support rule trusts it: with a denoiser exact on the null space of `Σ` where the landing reads
+    /// it, the output then sits exactly on the data's affine support and the KL over that support is
+    /// finite. The default claims nothing ([`Landing::No`]); a test runs every built-in's step code
+    /// on a null lane and checks the claim both ways.
+    fn landing(&self) -> Landing {
+        Landing::No
     }
+}
+
+/// How a sampler's output lands on the data's support at `b_S = 0` ([`SamplerInfo::landing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// No claim: the output keeps a non-degenerate component off the support.
+    No,
+    /// The last step is `X_S = a_S x̂₀(·)`: the data prediction at `t_{S−1}` (or at a stage of the
+    /// last step) and nothing else (no `X` term, no noise, no earlier predictions).
+    Denoiser,
+    /// Exact integration: along a null direction of `Σ` the step reproduces the exact flow whenever
+    /// the score is exact there at every grid point `t_0 … t_{S−1}` (LMS: the data prediction is the
+    /// constant `uᵀμ`, so `d = (x̃ − uᵀμ)/σ` is constant and its interpolant is exact).
+    Integration,
 }
 
 /// A reverse-time sampler: one step, written once over any algebra `A`.

@@ -38,6 +38,11 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         Builtin::EdmHeun(_) | Builtin::Dpm2(_) => (2 * steps, false, 1),
         Builtin::EdmSde(s) => (2 * steps, s.s_churn * s.s_noise > 0.0, 1),
         Builtin::Dpm2Ancestral(s) => (2 * steps, s.eta * s.s_noise > 0.0, 1),
+        // UniC reuses the next step's evaluation: the position, `order − 1` data predictions and,
+        // with the corrector, the known part of the next correction.
+        Builtin::UniPc(u) => (steps, false, 1 + usize::from(u.use_corrector) + u.order - 1),
+        Builtin::Deis(d) => (steps, false, d.order),
+        Builtin::Lms(l) => (steps, false, l.order),
     }
 }
 
@@ -145,7 +150,10 @@ fn the_structs_and_the_enum_agree() {
             "dpmpp-sde",
             "dpmpp3m",
             "dpmpp2m-sde",
-            "dpmpp3m-sde"
+            "dpmpp3m-sde",
+            "unipc",
+            "deis",
+            "lms"
         ]
     );
     assert_eq!(Builtin::from_name("ddpn"), None);
@@ -157,7 +165,10 @@ fn only_the_samplers_written_on_grid_points_run_on_a_chain() {
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
         let r = score_evals(&s, &chain);
-        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "edm-heun" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde") {
+        if matches!(
+            name,
+            "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "edm-heun" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde" | "unipc" | "deis" | "lms"
+        ) {
             assert_eq!(r.unwrap(), 100, "{name}");
         } else if name == "edm-heun" {
             // Two evaluations per step, one on the last step to the chain's b_0 = 0.

@@ -6,6 +6,7 @@ mod common;
 mod derived;
 mod dpmpp_samplers;
 mod laws;
+mod multistep_samplers;
 mod oracle;
 mod particles;
 mod path_particles;

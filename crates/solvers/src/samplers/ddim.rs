@@ -41,8 +41,8 @@ impl SamplerInfo for Ddim {
         Ok(())
     }
     /// `b_S = 0`: `σ ≤ b_S = 0` and `sqrt(b_S² − σ²) = 0`, so `X_S = a_S x̂₀`.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
 }
 

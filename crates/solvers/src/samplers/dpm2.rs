@@ -43,8 +43,8 @@ impl SamplerInfo for Dpm2 {
         Self::NAME
     }
     /// A last step to `σ = 0` is Euler's `x̃ ← D`.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         refuse_chain(self.name(), schedule)?;

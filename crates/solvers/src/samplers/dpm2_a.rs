@@ -61,8 +61,8 @@ impl SamplerInfo for Dpm2Ancestral {
         Self::NAME
     }
     /// A last step to `σ = 0` has `σ_down = 0` and takes the Euler branch `x̃ ← D`, with no noise.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check_ancestral(self.eta, self.s_noise)?;

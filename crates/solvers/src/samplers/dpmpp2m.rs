@@ -49,8 +49,8 @@ impl SamplerInfo for DpmSolver2M {
         Self::NAME
     }
     /// A last step to `b_S = 0` is the first-order `X_S = a_S x̂₀`.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
 }
 

@@ -60,8 +60,8 @@ impl SamplerInfo for DpmSolver2SAncestral {
         Self::NAME
     }
     /// A last step to `σ_s = 0` has `σ_up = σ_down = 0` and is the first-order `X_S = a_S D`, with no noise.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check_noise(self.eta, self.s_noise)?;

@@ -75,8 +75,8 @@ impl SamplerInfo for DpmSolver3M {
         Self::NAME
     }
     /// A last step to `b = 0` is always first order: `X_S = a_S D`.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
 }
 

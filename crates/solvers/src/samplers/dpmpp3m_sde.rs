@@ -61,8 +61,8 @@ impl SamplerInfo for DpmSolver3MSde {
         Self::NAME
     }
     /// A last step to `b = 0` is `X_S = a_S D`, with no noise.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, _: &Schedule) -> Result<(), SolverError> {
         check_noise(self.eta, self.s_noise)

@@ -81,8 +81,8 @@ impl SamplerInfo for DpmSolverSde {
         Self::NAME
     }
     /// A last step to `σ = 0` is `X_S = a_S D`, with no noise.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check_noise(self.eta, self.s_noise)?;

@@ -43,8 +43,8 @@ impl SamplerInfo for EdmHeun {
         Self::NAME
     }
     /// A last step to `σ = 0` is Euler's `x̃ ← D` (Algorithm 1's `t_N = 0`).
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         need_signal(self.name(), schedule)

@@ -81,8 +81,8 @@ impl SamplerInfo for EdmSde {
         Self::NAME
     }
     /// A last step to `σ = 0` is Euler's `x̃ ← D`, with `D` at the churned `σ̂ ≥ σ_{S−1}` when churn applies there (the support rule's premise, a denoiser exact on the null space, must then hold at `σ̂`; it does for the exact score).
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         check("s_churn", self.s_churn, |c| c >= 0.0, "must be finite and ≥ 0")?;

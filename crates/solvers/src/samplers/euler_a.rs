@@ -78,8 +78,8 @@ impl SamplerInfo for EulerAncestral {
         Self::NAME
     }
     /// A last step to `σ_s = 0` has `σ_up = σ_down = 0`: `X_S = a_S D`.
-    fn lands(&self) -> bool {
-        true
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Denoiser
     }
     fn validate(&self, _: &Schedule) -> Result<(), SolverError> {
         check_ancestral(self.eta, self.s_noise)

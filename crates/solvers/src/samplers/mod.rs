@@ -81,9 +81,9 @@ macro_rules! builtin {
                     $(Builtin::$ty(s) => s.validate(schedule),)+
                 }
             }
-            fn lands(&self) -> bool {
+            fn landing(&self) -> crate::Landing {
                 match self {
-                    $(Builtin::$ty(s) => s.lands(),)+
+                    $(Builtin::$ty(s) => s.landing(),)+
                 }
             }
         }
@@ -131,6 +131,9 @@ builtin! {
     dpmpp3m => DpmSolver3M,
     dpmpp2m_sde => DpmSolver2MSde,
     dpmpp3m_sde => DpmSolver3MSde,
+    unipc => UniPc,
+    deis => Deis,
+    lms => Lms,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
