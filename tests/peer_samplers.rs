@@ -30,9 +30,9 @@
 use gmdiff::faer::Mat;
 use gmdiff::process::{Coefficients, Edm, GaussianPath, Process, TimeGrid, VpLinear};
 use gmdiff::solvers::{
-    Algebra, Builtin, Carrier, Ddim, Dense, DenseGaussian, Dpm2, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral,
-    DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType, EdmHeun, EdmSde, EulerAncestral, LawStart, Schedule, SolverError, output_law,
-    run, score_evals,
+    Algebra, Builtin, Carrier, Ddim, Deis, Dense, DenseGaussian, Dpm2, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral,
+    DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType, EdmHeun, EdmSde, EulerAncestral, LawStart, Lms, Schedule, SolverError, UniPc,
+    UniPcVariant, output_law, run, score_evals,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -48,7 +48,7 @@ const Z_MAX: f64 = 5.0;
 /// and checks that they parse, but does not run them. AFTER MERGING A SAMPLER: add its arm to
 /// [`build`] and delete its entry here; the test then checks its fixtures (and fails while a
 /// listed fixture builds, so an entry cannot be forgotten).
-const PENDING: &[&str] = &["lms", "unipc", "deis"];
+const PENDING: &[&str] = &[];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/fixtures")
@@ -95,7 +95,6 @@ impl<'a> Options<'a> {
     fn f64(&mut self, key: &'a str) -> Result<f64, String> {
         self.get(key)?.as_f64().ok_or_else(|| format!("option `{key}` is not a number"))
     }
-    #[allow(dead_code)] // for the arms of the PENDING samplers (`order`)
     fn usize(&mut self, key: &'a str) -> Result<usize, String> {
         let v = self.get(key)?;
         v.as_u64().map(|u| u as usize).ok_or_else(|| format!("option `{key}` is not a count"))
@@ -103,7 +102,6 @@ impl<'a> Options<'a> {
     fn bool(&mut self, key: &'a str) -> Result<bool, String> {
         self.get(key)?.as_bool().ok_or_else(|| format!("option `{key}` is not a bool"))
     }
-    #[allow(dead_code)] // for the arms of the PENDING samplers (`variant`, `solver_type`)
     fn str(&mut self, key: &'a str) -> Result<&'a str, String> {
         self.get(key)?.as_str().ok_or_else(|| format!("option `{key}` is not a string"))
     }
@@ -131,6 +129,19 @@ fn build(name: &str, options: &Map<String, Value>) -> Result<Builtin, String> {
             DpmSolver2MSde { eta: o.f64("eta")?, s_noise: o.f64("s_noise")?, solver_type }.into()
         }
         "dpmpp3m-sde" => DpmSolver3MSde { eta: o.f64("eta")?, s_noise: o.f64("s_noise")? }.into(),
+        "unipc" => {
+            let name = o.str("variant")?;
+            let variant = UniPcVariant::from_name(name).ok_or_else(|| format!("unknown UniPC variant `{name}`"))?;
+            UniPc {
+                variant,
+                order: o.usize("order")?,
+                use_corrector: o.bool("use_corrector")?,
+                lower_order_final: o.bool("lower_order_final")?,
+            }
+            .into()
+        }
+        "deis" => Deis { order: o.usize("order")?, lower_order_final: o.bool("lower_order_final")? }.into(),
+        "lms" => Lms { order: o.usize("order")? }.into(),
         "euler-a" => EulerAncestral { eta: o.f64("eta")?, s_noise: o.f64("s_noise")? }.into(),
         "edm-heun" => EdmHeun.into(),
         "edm-sde" => {

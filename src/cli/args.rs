@@ -6,8 +6,8 @@ use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, TimeGrid, Ve, VpCosine, VpLinear};
 use gmdiff::solvers::{
-    Builtin, Ddim, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde,
-    DpmSolverType, Dpom, Dpum, EdmSde, EulerAncestral, Schedule,
+    Builtin, Ddim, Deis, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde,
+    DpmSolverType, Dpom, Dpum, EdmSde, EulerAncestral, Lms, Schedule, UniPc, UniPcVariant,
 };
 use std::path::PathBuf;
 
@@ -343,10 +343,11 @@ impl GridKind {
 /// time grid. A parameter given to a sampler or grid it does not belong to is refused.
 #[derive(Args, Debug, Clone)]
 pub struct SamplerArgs {
-    /// Sampler: em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum, euler-a, edm-heun,
-    /// edm-sde, dpm2, dpm2-a (and the others listed by `gmdiff samplers`... see docs/solvers.md);
-    /// `sample` also takes exact (i.i.d. draws of the target p_0, no steps), `gaussian-error` also sde
-    /// and ode (the exact continuous dynamics). `--scheme` is an alias.
+    /// Sampler (docs/solvers.md): em, ei, ddpm, ddim, euler, heun, rk4, ode-ei, dpmpp2m, dpom, dpum,
+    /// euler-a, edm-heun, edm-sde, dpm2, dpm2-a, dpmpp2s-a, dpmpp-sde, dpmpp3m, dpmpp2m-sde,
+    /// dpmpp3m-sde, unipc, deis, lms; `sample` also takes exact (i.i.d. draws of the target p_0, no
+    /// steps), `gaussian-error` also sde and ode (the exact continuous dynamics). `--scheme` is an
+    /// alias.
     #[arg(long, visible_alias = "scheme")]
     pub sampler: String,
     /// η, the stochasticity: ddim (0 ≤ η ≤ 1, 0 = deterministic) [default: 0]; the ancestral and SDE
@@ -372,10 +373,17 @@ pub struct SamplerArgs {
     /// dpmpp2m-sde: `midpoint` or `heun` [default: midpoint]; unipc: `bh1` or `bh2` [default: bh2].
     #[arg(long)]
     pub solver_type: Option<String>,
-    /// dpmpp2m, dpmpp3m, unipc, deis: lower the order of the last steps (true or false) [default:
-    /// false for dpmpp2m, true for the others].
+    /// dpmpp2m, dpmpp3m, unipc, deis: lower the order of the last steps (true or false; diffusers'
+    /// rule: below 15 steps for dpmpp2m, dpmpp3m and deis, always for unipc) [default: false for
+    /// dpmpp2m, true for the others].
     #[arg(long, value_name = "BOOL")]
     pub lower_order_final: Option<bool>,
+    /// unipc and deis: the order 1–3 [default: 2]; lms: 1–4 [default: 4].
+    #[arg(long)]
+    pub order: Option<usize>,
+    /// unipc: use the corrector UniC (true or false) [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub use_corrector: Option<bool>,
     /// dpom and dpum: run the corrector after every N-th predictor step, never after the last
     /// [default: 1].
     #[arg(long)]
@@ -451,6 +459,21 @@ impl SamplerArgs {
             Builtin::DpmSolver2M(DpmSolver2M { lower_order_final }) | Builtin::DpmSolver3M(DpmSolver3M { lower_order_final }) => {
                 set(lower_order_final, self.lower_order_final);
             }
+            Builtin::UniPc(UniPc { variant, order, use_corrector, lower_order_final }) => {
+                if let Some(name) = &self.solver_type {
+                    *variant = UniPcVariant::from_name(name).ok_or_else(|| {
+                        CliError::Usage(format!("--solver-type {name}: unipc takes {}", UniPcVariant::NAMES.join(" or ")))
+                    })?;
+                }
+                set(order, self.order);
+                set(use_corrector, self.use_corrector);
+                set(lower_order_final, self.lower_order_final);
+            }
+            Builtin::Deis(Deis { order, lower_order_final }) => {
+                set(order, self.order);
+                set(lower_order_final, self.lower_order_final);
+            }
+            Builtin::Lms(Lms { order }) => set(order, self.order),
             Builtin::EdmSde(EdmSde { s_churn, s_tmin, s_tmax, s_noise }) => {
                 set(s_churn, self.s_churn);
                 set(s_tmin, self.s_tmin);
@@ -483,11 +506,14 @@ impl SamplerArgs {
             DpmSolver2MSde::NAME,
             DpmSolver3MSde::NAME,
         ];
-        const SOLVER_TYPE: &[&str] = &[DpmSolver2MSde::NAME];
-        const LOWER_ORDER_FINAL: &[&str] = &[DpmSolver2M::NAME, DpmSolver3M::NAME];
+        const SOLVER_TYPE: &[&str] = &[DpmSolver2MSde::NAME, UniPc::NAME];
+        const LOWER_ORDER_FINAL: &[&str] = &[DpmSolver2M::NAME, DpmSolver3M::NAME, UniPc::NAME, Deis::NAME];
+        const ORDER: &[&str] = &[UniPc::NAME, Deis::NAME, Lms::NAME];
         const CORRECTORS: &[&str] = &[Dpom::NAME, Dpum::NAME];
         // (flag, given, the samplers that take it, what they are)
-        let table: [(&str, bool, &[&str], &str); 12] = [
+        let table: [(&str, bool, &[&str], &str); 14] = [
+            ("--order", self.order.is_some(), ORDER, "the multistep samplers of a chosen order"),
+            ("--use-corrector", self.use_corrector.is_some(), &[UniPc::NAME], "UniPC's corrector"),
             ("--eta", self.eta.is_some(), ETA, "the samplers with a stochasticity η"),
             ("--r", self.r.is_some(), &[DpmSolverSde::NAME], "DPM-Solver++ SDE's stage in λ"),
             ("--solver-type", self.solver_type.is_some(), SOLVER_TYPE, "the samplers with a solver type"),

@@ -206,7 +206,8 @@ fn a_score_error_on_the_null_space_keeps_the_kl_infinite() {
     assert_eq!(r.kl, f64::INFINITY);
     // A precision error that vanishes on the null lane keeps the rule; one that does not, breaks it.
     let q = SpectralProblem::new(vec![0.0, 1.0, 2.0], vec![0.5, 0.0, -1.0]).unwrap();
-    let on_range = q.scheme(&DpmSolver2M::default(), &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
+    let on_range =
+        q.scheme(&DpmSolver2M::default(), &sched, Init::Standard, &SpectralScore::Precision(vec![0.0, 0.1, 0.1]), false).unwrap();
     assert!(on_range.kl.is_finite());
     let on_null = q.scheme(&DpmSolver2M::default(), &sched, Init::Standard, &SpectralScore::Precision(vec![0.1, 0.1, 0.1]), false).unwrap();
     assert_eq!(on_null.kl, f64::INFINITY);

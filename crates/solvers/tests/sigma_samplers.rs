@@ -19,7 +19,7 @@
 //! VP step), so the gap measures the engine. Tolerance: 1e-10 relative (means relative to
 //! `|m| + sqrt(P)`; gaps ≤ 1e-20 count as 0: a null lane landing on `σ = 0` has variance 0 exactly).
 
-use gmdiff_process::{DiscreteChain, Edm, Flow, Process, TimeGrid, Ve, VpLinear};
+use gmdiff_process::{DiscreteChain, Edm, Flow, GaussianPath, Process, TimeGrid, Ve, VpCosine, VpLinear};
 use gmdiff_solvers::{
     Builtin, Count, Ddim, DenseGaussian, Diag, Dpm2, Dpm2Ancestral, EdmHeun, EdmSde, EulerAncestral, LawSampler, LawStart, Op, Schedule,
     SolverError, SpectralGaussian, Start, output_law, run, sample, score_evals,
@@ -554,13 +554,18 @@ fn refusals_are_typed() {
     unsupported(score_evals(&EdmSde::default(), &chain), "edm-sde with churn on a chain");
     unsupported(score_evals(&Dpm2, &chain), "dpm2 on a chain");
     unsupported(score_evals(&Dpm2Ancestral::default(), &chain), "dpm2-a on a chain");
-    // VE is not defined above σ(T) ≈ σ_max = 50: churn there is refused before the run, and runs
-    // when S_tmax keeps σ̂ = σ (1 + γ) ≤ √2 S_tmax < σ(T).
+    // VP-cosine is not defined above its horizon (σ(T) at t_max): churn there is refused before the
+    // run, and runs when S_tmax keeps σ̂ = σ (1 + γ) ≤ √2 S_tmax < σ(T). VE continues past T
+    // (geometric σ), so churn above σ_max runs there.
+    let p = Process::VpCosine(VpCosine::default());
+    let cos = Schedule::grid(p, TimeGrid::uniform(&p, 20, 1e-3).unwrap());
+    let err = score_evals(&EdmSde::default(), &cos).unwrap_err();
+    assert!(matches!(err, SolverError::Unsupported { .. }) && err.to_string().contains("σ(T)"), "{err}");
+    let s_tmax = 0.5 * p.sigma_at(p.horizon());
+    assert_eq!(score_evals(&EdmSde { s_tmax, ..EdmSde::default() }, &cos).unwrap(), 40);
     let p = Process::Ve(Ve::default());
     let ve = Schedule::grid(p, TimeGrid::uniform(&p, 20, 1e-3).unwrap());
-    let err = score_evals(&EdmSde::default(), &ve).unwrap_err();
-    assert!(matches!(err, SolverError::Unsupported { .. }) && err.to_string().contains("σ(T)"), "{err}");
-    assert_eq!(score_evals(&EdmSde { s_tmax: 35.0, ..EdmSde::default() }, &ve).unwrap(), 40);
+    assert_eq!(score_evals(&EdmSde::default(), &ve).unwrap(), 40);
 }
 
 // ---------------------------------------------------------------------------------------------
