@@ -4,6 +4,7 @@
 
 mod common;
 mod derived;
+mod lane_engine;
 mod laws;
 mod oracle;
 mod particles;
