@@ -708,8 +708,27 @@ fn map3(d: &mut [f64], a: &[f64], b: &[f64], c: &[f64], acc: bool, f: impl Fn(f6
 }
 
 /// Runs `prog` on lanes `lo..lo + n`: `outs` holds those lanes of each output, `scratch` one
-/// `BLOCK`-long row per register.
+/// `BLOCK`-long row per register. With AVX2 where the CPU has it (the same IEEE operations in the
+/// same order, four lanes at a time: the same bits; no fused multiply–add).
 fn run_block(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU reported AVX2 at run time.
+        return unsafe { run_block_avx2(prog, scratch, ext, outs, lo, n) };
+    }
+    run_block_any(prog, scratch, ext, outs, lo, n)
+}
+
+/// [`run_block`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_block_avx2(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
+    run_block_any(prog, scratch, ext, outs, lo, n)
+}
+
+/// [`run_block`] for any target (inlined into each instruction-set variant).
+#[inline(always)]
+fn run_block_any(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
     for ins in prog {
         let dst = match *ins {
             Ins::Fill { dst, .. } | Ins::Scale { dst, .. } | Ins::Shift { dst, .. } | Ins::Prod { dst, .. } => dst,
@@ -756,4 +775,30 @@ fn run_block(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut
             }
         }
     }
+}
+
+/// `−1/(a² vᵢ + b²)` for each `vᵢ`: the diagonal of the exact score matrix `L_t` of a spectral
+/// Gaussian (`a2 = a_t²`, `b2 = b_t²`), vectorised with AVX2 where the CPU has it (the same IEEE
+/// operations: the same bits on every CPU).
+///
+/// ```
+/// let l = gmdiff_solvers::lanes::neg_recip_variance(&[0.0, 1.0, 3.0], 0.25, 0.75);
+/// assert_eq!(l, vec![-1.0 / 0.75, -1.0, -1.0 / 1.5]);
+/// ```
+pub fn neg_recip_variance(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
+    #[inline(always)]
+    fn any(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
+        values.iter().map(|&v| -1.0 / (a2 * v + b2)).collect()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
+        any(values, a2, b2)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU reported AVX2 at run time.
+        return unsafe { avx2(values, a2, b2) };
+    }
+    any(values, a2, b2)
 }

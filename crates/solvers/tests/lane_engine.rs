@@ -21,9 +21,18 @@ use gmdiff_solvers::{
     LinearScore, Marginal, Op, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian, Underdamped, output_law, run,
 };
 
-/// Eigenvalues with a zero, a tiny and a large one; a mean with a zero coordinate.
-const SPECTRUM: [f64; 7] = [0.0, 1e-4, 0.05, 0.3, 1.0, 2.5, 40.0];
-const MEAN: [f64; 7] = [0.3, -1.0, 2.0, 0.0, 0.5, -0.2, 1.5];
+/// Eigenvalues with a zero, a tiny and a large one, then 14 more in (0, 3) (21 lanes: two full
+/// 8-lane steps of the replay kernels and a tail); a mean with a zero coordinate.
+fn spectrum() -> Vec<f64> {
+    let mut v = vec![0.0, 1e-4, 0.05, 0.3, 1.0, 2.5, 40.0];
+    v.extend((1..15).map(|i| 3.0 * ((i * 37) % 29) as f64 / 29.0));
+    v
+}
+fn mean() -> Vec<f64> {
+    let mut m = vec![0.3, -1.0, 2.0, 0.0, 0.5, -0.2, 1.5];
+    m.extend((1..15).map(|i| ((i * 53) % 17) as f64 / 8.0 - 1.0));
+    m
+}
 
 /// The built-ins with their defaults, and non-default parameters (η, corrector settings).
 fn samplers() -> Vec<Builtin> {
@@ -177,13 +186,13 @@ fn check_target<T: LinearScore<Diag> + ?Sized>(name: &str, target: &T) -> usize 
 
 #[test]
 fn lane_engine_is_the_affine_engine_bit_for_bit() {
-    let noncentred = SpectralGaussian::new(SPECTRUM.to_vec(), Some(MEAN.to_vec())).unwrap();
-    let centred = SpectralGaussian::centred(SPECTRUM.to_vec()).unwrap();
+    let noncentred = SpectralGaussian::new(spectrum(), Some(mean())).unwrap();
+    let centred = SpectralGaussian::centred(spectrum()).unwrap();
     let scaled = ScaledScore::new(noncentred.clone(), 0.07);
-    let e = Diag(SPECTRUM.iter().enumerate().map(|(i, _)| 0.01 * (i as f64 - 3.0)).collect());
+    let e = Diag((0..spectrum().len()).map(|i| 0.01 * (i as f64 - 3.0)).collect());
     let precision = PerturbedPrecision::new(noncentred.clone(), e.clone());
-    let affine = AffinePerturbation::new(centred.clone(), Some(e), Some(vec![0.02; SPECTRUM.len()]));
-    let iso = Isotropic { var: 0.7, mean: MEAN.to_vec() };
+    let affine = AffinePerturbation::new(centred.clone(), Some(e), Some(vec![0.02; spectrum().len()]));
+    let iso = Isotropic { var: 0.7, mean: mean() };
     let mut total = 0;
     total += check_target("non-centred", &noncentred);
     total += check_target("centred", &centred);
@@ -198,14 +207,14 @@ fn lane_engine_is_the_affine_engine_bit_for_bit() {
 
 #[test]
 fn dense_route_agrees() {
-    // The same data as a dense Gaussian: Σ = diag(SPECTRUM), mean MEAN. Tolerance: the two routes
+    // The same data as a dense Gaussian: Σ = diag(spectrum()), mean mean(). Tolerance: the two routes
     // differ by a rounding per operation (the dense score comes from a factorisation of
     // a² Σ + b² I); over ≤ 23 steps this stays below 1e-12 of the law's scale, taken as
     // max(|value|, 1e-3 · max variance) so that a variance that is exactly 0 in both routes is
     // compared absolutely.
-    let d = SPECTRUM.len();
-    let spectral = SpectralGaussian::new(SPECTRUM.to_vec(), Some(MEAN.to_vec())).unwrap();
-    let dense = DenseGaussian::new(MEAN.to_vec(), faer::Mat::from_fn(d, d, |i, j| if i == j { SPECTRUM[i] } else { 0.0 })).unwrap();
+    let (eig, d) = (spectrum(), spectrum().len());
+    let spectral = SpectralGaussian::new(spectrum(), Some(mean())).unwrap();
+    let dense = DenseGaussian::new(mean(), faer::Mat::from_fn(d, d, |i, j| if i == j { eig[i] } else { 0.0 })).unwrap();
     let mut worst: (f64, String) = (0.0, String::new());
     let mut compared = 0;
     for (sname, sched) in schedules() {
