@@ -62,6 +62,16 @@ enum Acc<D> {
     Lanes(D),
 }
 
+/// What a new mean or covariance block of the collapse is: 0, a scalar, an output of the
+/// program, or an unchanged vector of the old law (`Ext` index; moved, not copied).
+#[derive(Debug, Clone, Copy)]
+enum Spec {
+    Zero,
+    Scalar(f64),
+    Out(u32),
+    Old(u32),
+}
+
 /// One lane instruction; `acc` means `d ← d + t`, else `d ← t`.
 #[derive(Debug, Clone, Copy)]
 enum Ins {
@@ -306,41 +316,53 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
         }
     }
 
-    /// Appends the collapse of `values` to the program: the outputs of each new mean and
-    /// covariance block. Returns `(means, cov, outputs)`: `means[i]` an output index or `None`,
-    /// `cov[i][j - i]` (`j ≥ i`) a scalar or an output index.
-    #[allow(clippy::type_complexity)]
-    fn collapse(&mut self, values: &[Reg]) -> (Vec<Option<u32>>, Vec<Vec<Acc<u32>>>, u32) {
+    /// The collapse sum `terms` of one output: an unchanged vector of the old law when the sum is
+    /// exactly one copy of it (`1·v`, exact), else the program's fold of the terms (`Zero`,
+    /// `Scalar` or `Out`).
+    fn output(&mut self, terms: &[Term], outs: &mut u32) -> Spec {
+        let old = (self.p + self.p * self.p) as u32;
+        if let [Term::Prod { k: 1.0, f: [Src::Ext(e), ..], n: 1 } | Term::Scale { c: 1.0, src: Src::Ext(e), shift: None }] = *terms
+            && e < old
+        {
+            return Spec::Old(e);
+        }
+        match terms.iter().fold(Acc::Zero, |acc, &t| self.add_term(acc, t, outs)) {
+            Acc::Zero => Spec::Zero,
+            Acc::Scalar(s) => Spec::Scalar(s),
+            Acc::Lanes(o) => Spec::Out(o),
+        }
+    }
+
+    /// Appends the collapse of `values` to the program: each new mean (`Zero` for none) and each
+    /// covariance block `cov[i][j − i]`, `j ≥ i`; and the number of program outputs.
+    fn collapse(&mut self, values: &[Reg]) -> (Vec<Spec>, Vec<Vec<Spec>>, u32) {
         let (p, m) = (self.p, values.len());
         let mut outs = 0;
+        let mut terms = Vec::new();
         let mut means = Vec::with_capacity(m);
         for v in values {
             let info = self.regs[v.0 as usize];
-            let mut acc = match info.constant {
-                Some(src) => self.add_term(Acc::Zero, Term::Prod { k: 1.0, f: [src; 3], n: 1 }, &mut outs),
-                None => Acc::Zero,
-            };
+            terms.clear();
+            if let Some(src) = info.constant {
+                terms.push(Term::Prod { k: 1.0, f: [src; 3], n: 1 });
+            }
             for b in 0..p {
                 if let (Some(a), Some(_)) = (self.basis[info.basis + b], &self.law.means[b]) {
                     let mb = Src::Ext(Self::ext_mean(b));
-                    let term = match a {
+                    terms.push(match a {
                         Val::Scalar(a) => Term::Scale { c: a, src: mb, shift: None },
                         Val::Lane(a) => Term::Prod { k: 1.0, f: [a, mb, mb], n: 2 },
-                    };
-                    acc = self.add_term(acc, term, &mut outs);
+                    });
                 }
             }
-            means.push(match acc {
-                Acc::Lanes(o) => Some(o),
-                _ => None,
-            });
+            means.push(self.output(&terms, &mut outs));
         }
         let mut cov = Vec::with_capacity(m);
         for i in 0..m {
             let mut row = Vec::with_capacity(m - i);
             for j in i..m {
                 let (vi, vj) = (self.regs[values[i].0 as usize], self.regs[values[j].0 as usize]);
-                let mut acc = Acc::Zero;
+                terms.clear();
                 for b in 0..p {
                     let Some(ai) = self.basis[vi.basis + b] else { continue };
                     for bp in 0..p {
@@ -349,21 +371,20 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
                             Op::Scalar(s) => Val::Scalar(*s),
                             Op::Full(_) => Val::Lane(Src::Ext(self.ext_cov(b, bp))),
                         };
-                        acc = self.add_term(acc, sandwich(ai, c, aj), &mut outs);
+                        terms.push(sandwich(ai, c, aj));
                     }
                 }
                 for g in vi.noise.0..vi.noise.1 {
                     let (id, g) = self.noise[g];
                     if let Some(&(_, h)) = self.noise[vj.noise.0..vj.noise.1].iter().find(|(k, _)| *k == id) {
-                        let term = match (g, h) {
+                        terms.push(match (g, h) {
                             (Val::Scalar(a), Val::Scalar(b)) => Term::Scalar(a * b),
                             (Val::Scalar(a), Val::Lane(n)) | (Val::Lane(n), Val::Scalar(a)) => Term::Scale { c: a, src: n, shift: Some(0.0) },
                             (Val::Lane(g), Val::Lane(h)) => Term::Prod { k: 1.0, f: [g, h, h], n: 2 },
-                        };
-                        acc = self.add_term(acc, term, &mut outs);
+                        });
                     }
                 }
-                row.push(acc);
+                row.push(self.output(&terms, &mut outs));
             }
             cov.push(row);
         }
@@ -578,31 +599,88 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LaneEngine<'_, C, T> {
         }
         self.scratch = scratch;
         let mut buffers: Vec<Option<Vec<f64>>> = buffers.into_iter().map(Some).collect();
-        let mut take = |o: u32| buffers[o as usize].take().expect("each output is read once");
         let m = values.len();
-        let new_means: Vec<Option<Vec<f64>>> = means.iter().map(|o| o.map(&mut take)).collect();
+        let p = self.p;
+        // The old law's vectors that the new law keeps unchanged: each moved at its last use and
+        // copied before (a block `(b, b')` kept at `(i, j)` is also kept, as `(b', b)`, at `(j, i)`).
+        let transpose = |e: u32| {
+            let e = e as usize - p;
+            (p + (e % p) * p + e / p) as u32
+        };
+        let mut uses = vec![0usize; p + p * p];
+        for spec in means.iter().chain(cov.iter().flatten()) {
+            if let Spec::Old(e) = *spec {
+                uses[e as usize] += 1;
+            }
+        }
+        for row in &cov {
+            for spec in &row[1..] {
+                if let Spec::Old(e) = *spec {
+                    uses[transpose(e) as usize] += 1;
+                }
+            }
+        }
+        let mut old = std::mem::replace(&mut self.law, GaussLaw { means: Vec::new(), cov: Vec::new() });
+        let mut kept = |e: u32, pool: &mut Vec<Vec<f64>>| -> Vec<f64> {
+            let e = e as usize;
+            uses[e] -= 1;
+            let last = uses[e] == 0;
+            if e < p {
+                let v = if last { old.means[e].take() } else { old.means[e].clone() };
+                return v.expect("a kept mean exists");
+            }
+            let slot = &mut old.cov[(e - p) / p][(e - p) % p];
+            if last {
+                match std::mem::replace(slot, Op::Scalar(0.0)) {
+                    Op::Full(c) => c.into_diagonal().expect("Coef::DIAGONAL promises into_diagonal()"),
+                    Op::Scalar(_) => unreachable!("only lane blocks are kept"),
+                }
+            } else {
+                let Op::Full(c) = slot else { unreachable!("only lane blocks are kept") };
+                let mut v = pool.pop().unwrap_or_default();
+                v.clear();
+                v.extend_from_slice(lanes_of(c));
+                v
+            }
+        };
+        let mut take = |o: u32| buffers[o as usize].take().expect("each output is read once");
+        let mut new_means: Vec<Option<Vec<f64>>> = Vec::with_capacity(m);
+        for spec in &means {
+            new_means.push(match *spec {
+                Spec::Zero | Spec::Scalar(_) => None,
+                Spec::Out(o) => Some(take(o)),
+                Spec::Old(e) => Some(kept(e, &mut self.pool)),
+            });
+        }
         let mut new_cov: Vec<Vec<Op<C>>> = vec![vec![Op::Scalar(0.0); m]; m];
         for (i, row) in cov.iter().enumerate() {
-            for (j, acc) in row.iter().enumerate().map(|(k, a)| (i + k, a)) {
-                match *acc {
-                    Acc::Zero | Acc::Scalar(_) => {
-                        let s = if let Acc::Scalar(s) = *acc { s } else { 0.0 };
+            for (j, spec) in row.iter().enumerate().map(|(k, a)| (i + k, a)) {
+                match *spec {
+                    Spec::Zero | Spec::Scalar(_) => {
+                        let s = if let Spec::Scalar(s) = *spec { s } else { 0.0 };
                         new_cov[i][j] = Op::Scalar(s);
                         new_cov[j][i] = Op::Scalar(s);
                     }
-                    Acc::Lanes(o) => {
+                    Spec::Out(o) => {
                         let v = take(o);
                         if i != j {
-                            let mut t = self.buffer();
-                            t.copy_from_slice(&v);
+                            let mut t = self.pool.pop().unwrap_or_default();
+                            t.clear();
+                            t.extend_from_slice(&v);
                             new_cov[j][i] = Op::Full(diagonal(t));
                         }
                         new_cov[i][j] = Op::Full(diagonal(v));
                     }
+                    Spec::Old(e) => {
+                        if i != j {
+                            new_cov[j][i] = Op::Full(diagonal(kept(transpose(e), &mut self.pool)));
+                        }
+                        new_cov[i][j] = Op::Full(diagonal(kept(e, &mut self.pool)));
+                    }
                 }
             }
         }
-        let old = std::mem::replace(&mut self.law, GaussLaw { means: new_means, cov: new_cov });
+        self.law = GaussLaw { means: new_means, cov: new_cov };
         self.pool.extend(old.means.into_iter().flatten());
         self.pool.extend(old.cov.into_iter().flatten().filter_map(|c| match c {
             Op::Full(c) => c.into_diagonal(),
