@@ -54,8 +54,9 @@ fn main() {
     let path =
         std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/adsn_fabric_eigenvalues.npy").into());
     let repeats: usize = std::env::args().nth(2).map_or(3, |r| r.parse().expect("REPEATS is a positive integer")).max(1);
-    let names: Vec<String> =
-        std::env::args().nth(3).map_or_else(|| Builtin::NAMES.iter().map(|s| s.to_string()).collect(), |n| n.split(',').map(String::from).collect());
+    let names: Vec<String> = std::env::args()
+        .nth(3)
+        .map_or_else(|| Builtin::NAMES.iter().map(|s| s.to_string()).collect(), |n| n.split(',').map(String::from).collect());
     let spectrum = match read_spectrum(std::path::Path::new(&path)) {
         Ok(s) => s,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! The lane-wise exact-law engine: the diagonal ([`crate::Diag`]) case of [`crate::LawEngine`],
-//! recorded once per step and replayed over blocks of eigenvalues.
+//! recorded once per step and replayed over blocks of eigenvalues. [`crate::output_law`] runs it
+//! for every [`Coef`] with [`Coef::DIAGONAL`].
 //!
 //! When every coefficient is diagonal in one fixed basis, the `d` coordinates ("lanes") are
 //! independent scalar problems that all run the same program: a step's coefficient of lane `i` is a
@@ -8,14 +9,20 @@
 //! is folded symbolically where its result is the same for every lane (a multiple of the identity,
 //! [`crate::Op::Scalar`]) and emits a lane instruction where it is not. `close` appends the collapse
 //! of the new slots (means, covariances and cross-covariances, as in [`crate::law`]) and replays the
-//! program over blocks of `BLOCK` lanes, with each block's intermediate values in one small scratch
-//! buffer reused by every block and every step; blocks run in parallel (rayon) when there are many.
+//! program over blocks of `BLOCK` (512) lanes, with each block's intermediate values in one scratch
+//! buffer reused by every block and every step (no allocation per operation), with AVX2 where the
+//! CPU has it; blocks run in parallel (rayon) from 16 blocks on. A new slot that is an unchanged
+//! block of the old law (a multistep history shift, a slot a step leaves alone) takes the old
+//! vector instead of a copy. The step code stays the single source of truth: it is run on this
+//! carrier, never restated; the score `L_t` is asked of the target once per distinct time and
+//! step, as `LawEngine` does.
 //!
 //! Each lane's arithmetic is that of [`crate::LawEngine`] with [`crate::Diag`] coefficients,
-//! operation by operation and in the same order (the same products, sums and scalar folds), so
-//! the two engines agree bit for bit (`tests/lane_engine.rs` checks every built-in sampler); and
-//! since no value mixes lanes, the result does not depend on the block size or the thread count.
-//! The step code stays the single source of truth: it is run on this carrier, never restated.
+//! operation by operation and in the same order (the same products, sums and scalar folds, no
+//! fused multiply–add), so the two engines agree bit for bit (`tests/lane_engine.rs`: every
+//! built-in sampler and a synthetic four-slot, two-noise sampler, on five paths and a chain); and
+//! since no value mixes lanes, the result does not depend on the block size, the instruction set
+//! or the thread count.
 
 use crate::algebra::{Algebra, Carrier};
 use crate::error::SolverError;
@@ -379,7 +386,9 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
                     if let Some(&(_, h)) = self.noise[vj.noise.0..vj.noise.1].iter().find(|(k, _)| *k == id) {
                         terms.push(match (g, h) {
                             (Val::Scalar(a), Val::Scalar(b)) => Term::Scalar(a * b),
-                            (Val::Scalar(a), Val::Lane(n)) | (Val::Lane(n), Val::Scalar(a)) => Term::Scale { c: a, src: n, shift: Some(0.0) },
+                            (Val::Scalar(a), Val::Lane(n)) | (Val::Lane(n), Val::Scalar(a)) => {
+                                Term::Scale { c: a, src: n, shift: Some(0.0) }
+                            }
                             (Val::Lane(g), Val::Lane(h)) => Term::Prod { k: 1.0, f: [g, h, h], n: 2 },
                         });
                     }
@@ -699,7 +708,12 @@ fn diagonal<C: Coef>(v: Vec<f64>) -> C {
 /// The external vectors of a step, indexed as `LaneEngine::ext_*`: the old means, the old
 /// covariance blocks, the data mean, then `(L_t, c_t)` of each cache entry (`&[]` where the value
 /// is absent or a scalar; no instruction reads those).
-fn ext_table<'e, C: Coef>(law: &'e GaussLaw<C>, cache: &'e [Entry<C>], data_mean: Option<&'e Option<Vec<f64>>>, p: usize) -> Vec<&'e [f64]> {
+fn ext_table<'e, C: Coef>(
+    law: &'e GaussLaw<C>,
+    cache: &'e [Entry<C>],
+    data_mean: Option<&'e Option<Vec<f64>>>,
+    p: usize,
+) -> Vec<&'e [f64]> {
     let empty: &[f64] = &[];
     let lanes = |c: &'e Op<C>| match c {
         Op::Full(c) => lanes_of(c),
@@ -858,12 +872,7 @@ fn run_block_any(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [
 /// `−1/(a² vᵢ + b²)` for each `vᵢ`: the diagonal of the exact score matrix `L_t` of a spectral
 /// Gaussian (`a2 = a_t²`, `b2 = b_t²`), vectorised with AVX2 where the CPU has it (the same IEEE
 /// operations: the same bits on every CPU).
-///
-/// ```
-/// let l = gmdiff_solvers::lanes::neg_recip_variance(&[0.0, 1.0, 3.0], 0.25, 0.75);
-/// assert_eq!(l, vec![-1.0 / 0.75, -1.0, -1.0 / 1.5]);
-/// ```
-pub fn neg_recip_variance(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
+pub(crate) fn neg_recip_variance(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
     #[inline(always)]
     fn any(values: &[f64], a2: f64, b2: f64) -> Vec<f64> {
         values.iter().map(|&v| -1.0 / (a2 * v + b2)).collect()

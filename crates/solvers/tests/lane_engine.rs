@@ -17,8 +17,9 @@
 
 use gmdiff_process::{Coefficients, DiscreteChain, Edm, Flow, Process, TimeGrid, Ve, VpLinear};
 use gmdiff_solvers::{
-    Algebra, Sampler, SamplerInfo, StepInfo, AffinePerturbation, Builtin, Ddim, Dense, DenseGaussian, Diag, Dpom, Dpum, GaussLaw, LawEngine, LawSampler, LawStart, Langevin,
-    LinearScore, Marginal, Op, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian, Underdamped, output_law, run,
+    AffinePerturbation, Algebra, Builtin, Ddim, Dense, DenseGaussian, Diag, Dpom, Dpum, GaussLaw, Langevin, LawEngine, LawSampler,
+    LawStart, LinearScore, Marginal, Op, PerturbedPrecision, Sampler, SamplerInfo, ScaledScore, Schedule, SolverError, SpectralGaussian,
+    StepInfo, Underdamped, output_law, run,
 };
 
 /// Eigenvalues with a zero, a tiny and a large one, then 14 more in (0, 3) (21 lanes: two full
@@ -67,7 +68,7 @@ impl<A: Algebra + ?Sized> Sampler<A> for Shapes {
         let sm = alg.score(&mid, &x)?;
         st[2] = st[1].clone();
         st[1] = d;
-        if info.index % 2 == 0 {
+        if info.index.is_multiple_of(2) {
             st[3] = alg.lin(&[(0.9, &st[3]), (0.01, &sm), (0.2, &xi2)]);
         }
         st[0] = alg.lin(&[(1.0, &x), (1e-3 * s.b * s.b, &sm)]);
@@ -138,7 +139,12 @@ fn start_law<T: LinearScore<Diag> + ?Sized>(start: &LawStart<Diag>, sched: &Sche
 /// The joint law at every grid point through `output_law` (the lane engine) and through `LawEngine`.
 type Trace = Result<(Vec<GaussLaw<Diag>>, usize), String>;
 
-fn both<T: LinearScore<Diag> + ?Sized, S: LawSampler<Diag> + for<'a> Sampler<LawEngine<'a, Diag, T>> + ?Sized>(s: &S, sched: &Schedule, target: &T, start: &LawStart<Diag>) -> (Trace, Trace) {
+fn both<T: LinearScore<Diag> + ?Sized, S: LawSampler<Diag> + for<'a> Sampler<LawEngine<'a, Diag, T>> + ?Sized>(
+    s: &S,
+    sched: &Schedule,
+    target: &T,
+    start: &LawStart<Diag>,
+) -> (Trace, Trace) {
     let mut lanes = Vec::new();
     let a = output_law(s, sched, target, start.clone(), |_, l| {
         lanes.push(l.clone());
