@@ -14,6 +14,7 @@
 
 use crate::algebra::{Algebra, Carrier};
 use crate::error::SolverError;
+use crate::lanes::{LaneCarrier, LaneEngine};
 use crate::sampler::{Count, Sampler, run};
 use crate::schedule::Schedule;
 use faer::linalg::matmul::matmul;
@@ -46,6 +47,23 @@ pub trait Coef: Clone + Send + Sync + std::fmt::Debug {
     fn sandwich(a: &Op<Self>, c: &Op<Self>, b: &Op<Self>) -> Op<Self> {
         a.mul(c).mul_t(b)
     }
+    /// True when this type stores diagonals in a fixed basis ([`Diag`]): then [`Coef::diagonal`],
+    /// [`Coef::from_diagonal`] and [`Coef::into_diagonal`] give `Some`, and [`output_law`] runs the
+    /// lane-wise engine [`crate::LaneEngine`] (each coordinate an independent scalar problem).
+    const DIAGONAL: bool = false;
+    /// The diagonal entries (`Some` when [`Coef::DIAGONAL`]).
+    fn diagonal(&self) -> Option<&[f64]> {
+        None
+    }
+    /// The coefficient `diag(entries)` (`Some` when [`Coef::DIAGONAL`]).
+    fn from_diagonal(entries: Vec<f64>) -> Option<Self> {
+        let _ = entries;
+        None
+    }
+    /// The diagonal entries, by value (`Some` when [`Coef::DIAGONAL`]).
+    fn into_diagonal(self) -> Option<Vec<f64>> {
+        None
+    }
     /// `c · self + shift · I` as a new coefficient (one pass for diagonals).
     fn affine_copy(&self, c: f64, shift: f64) -> Self {
         let mut m = self.clone();
@@ -68,6 +86,16 @@ pub trait Coef: Clone + Send + Sync + std::fmt::Debug {
 pub struct Diag(pub Vec<f64>);
 
 impl Coef for Diag {
+    const DIAGONAL: bool = true;
+    fn diagonal(&self) -> Option<&[f64]> {
+        Some(&self.0)
+    }
+    fn from_diagonal(entries: Vec<f64>) -> Option<Self> {
+        Some(Diag(entries))
+    }
+    fn into_diagonal(self) -> Option<Vec<f64>> {
+        Some(self.0)
+    }
     fn identity(dim: usize, c: f64) -> Self {
         Diag(vec![c; dim])
     }
@@ -509,11 +537,13 @@ pub struct LawOutput<C> {
 pub type LawCarrier<'a, C> = LawEngine<'a, C, dyn LinearScore<C> + 'a>;
 
 /// A sampler that [`output_law`] runs with `C` coefficients (and that [`crate::score_evals`] can
-/// count). Every built-in and every sampler written as `impl<A: Algebra + ?Sized> Sampler<A>` is
-/// one (blanket implementation); use it as the bound of generic code over samplers.
-pub trait LawSampler<C: Coef>: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> {}
+/// count): it runs on the counting algebra, on [`LawCarrier`] and on the lane-wise
+/// [`LaneCarrier`]. Every built-in and every sampler written as
+/// `impl<A: Algebra + ?Sized> Sampler<A>` is one (blanket implementation); use it as the bound of
+/// generic code over samplers.
+pub trait LawSampler<C: Coef>: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> + for<'a> Sampler<LaneCarrier<'a, C>> {}
 
-impl<C: Coef, S: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> + ?Sized> LawSampler<C> for S {}
+impl<C: Coef, S: Sampler<Count> + for<'a> Sampler<LawCarrier<'a, C>> + for<'a> Sampler<LaneCarrier<'a, C>> + ?Sized> LawSampler<C> for S {}
 
 /// A sized handle on a possibly unsized target, to put it behind `dyn LinearScore<C>`.
 struct ByRef<'a, T: ?Sized>(&'a T);
@@ -561,12 +591,20 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized, S: LawSampler<C> + ?Sized
     // One carrier type for every target (the target is called once per score evaluation, through
     // a pointer): so a sampler bound is `LawSampler<C>`, whatever the score.
     let erased = ByRef(target);
-    let mut engine: LawCarrier<'_, C> = LawEngine::new(&erased, start);
-    run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law))?;
+    let (law, score_evals) = if C::DIAGONAL {
+        // Diagonal coefficients: the same arithmetic lane by lane, recorded once per step.
+        let erased: &dyn LinearScore<C> = &erased;
+        let mut engine: LaneCarrier<'_, C> = LaneEngine::new(erased, start)?;
+        run(sampler, schedule, &mut engine, |k, e| observe(k, e.law()))?;
+        (engine.law().position(), engine.score_evals())
+    } else {
+        let mut engine: LawCarrier<'_, C> = LawEngine::new(&erased, start);
+        run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law))?;
+        (engine.law.position(), engine.evals)
+    };
     // NaN propagates through every later step (products, sums), so checking the end suffices.
-    let law = engine.law.position();
     if law.cov.has_nan() || law.mean.as_ref().is_some_and(|m| m.iter().any(|v| v.is_nan())) {
         return Err(SolverError::NonFinite { what: "the exact output law", step: schedule.steps() });
     }
-    Ok(LawOutput { law, score_evals: engine.evals })
+    Ok(LawOutput { law, score_evals })
 }

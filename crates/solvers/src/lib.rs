@@ -35,6 +35,7 @@
 pub mod algebra;
 mod bounds;
 mod error;
+pub mod lanes;
 pub mod law;
 mod particles;
 mod sampler;
@@ -45,6 +46,7 @@ mod targets;
 pub use algebra::{Algebra, Carrier};
 pub use bounds::{DdpmBound, DdpmBoundInput, ddpm_bound, dpom_steps, dpom_tv, dpum_steps, dpum_tv};
 pub use error::SolverError;
+pub use lanes::{LaneCarrier, LaneEngine};
 pub use law::{
     Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, output_law,
 };

@@ -78,7 +78,7 @@ impl LinearScore<Diag> for SpectralGaussian {
         let (a2, b2) = (at.a * at.a, at.b * at.b);
         // a², b², λ ≥ 0, so a² λ + b² ≥ b²: when 1/b² is finite no L_i can be infinite and the
         // division loop (the hot spot of the spectral path) runs vectorised without any check.
-        let l: Vec<f64> = self.eigenvalues.iter().map(|&v| -1.0 / (a2 * v + b2)).collect();
+        let l = crate::lanes::neg_recip_variance(&self.eigenvalues, a2, b2);
         if !(b2 > 0.0 && (1.0 / b2).is_finite()) && l.iter().any(|x| !x.is_finite()) {
             return Err(SolverError::SingularScore { t: at.t });
         }

@@ -5,6 +5,7 @@
 mod common;
 mod derived;
 mod dpmpp_samplers;
+mod lane_engine;
 mod laws;
 mod multistep_samplers;
 mod oracle;
