@@ -2,7 +2,7 @@
 
 use super::dpm2::dpm2_stage;
 use super::edm_heun::need_finite_sigma;
-use super::euler_a::{ancestral_split, check_ancestral};
+use super::{ancestral_split, check_noise};
 use super::need_signal;
 use crate::algebra::Algebra;
 use crate::error::SolverError;
@@ -65,7 +65,7 @@ impl SamplerInfo for Dpm2Ancestral {
         crate::Landing::Denoiser
     }
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
-        check_ancestral(self.eta, self.s_noise)?;
+        check_noise(self.eta, self.s_noise)?;
         refuse_chain(self.name(), schedule)?;
         need_signal(self.name(), schedule)
     }
@@ -77,7 +77,8 @@ impl<A: Algebra + ?Sized> Sampler<A> for Dpm2Ancestral {
         need_finite_sigma(self.name(), t)?;
         let x = &state[0];
         let d = alg.denoise(t, x)?;
-        let (kappa, rho) = ancestral_split(self.eta, t, s);
+        let (rho, kappa_sq) = ancestral_split(s.lambda - t.lambda, self.eta);
+        let kappa = kappa_sq.sqrt();
         if s.b == 0.0 || kappa == 0.0 {
             // σ_down = 0: x̃_s = D, and k-diffusion adds no noise on this branch.
             state[0] = alg.lin(&[(s.a, &d)]);

@@ -1,6 +1,6 @@
 //! DPM-Solver++(2S) ancestral.
 
-use super::dpmpp3m::check_noise;
+use super::{ancestral_split, check_noise};
 use super::need_signal;
 use crate::algebra::Algebra;
 use crate::error::SolverError;
@@ -68,19 +68,6 @@ impl SamplerInfo for DpmSolver2SAncestral {
         refuse_chain(self.name(), schedule)?;
         need_signal(self.name(), schedule)
     }
-}
-
-/// k-diffusion's `get_ancestral_step(σ_from, σ_to, η)` over a log-SNR step `h = λ_to − λ_from`, as
-/// ratios to `σ_to`: `(u, v)` with `u = σ_up/σ_to = min(1, η sqrt(1 − e^{−2h}))` and
-/// `v = (σ_down/σ_to)² = max(0, (1 − η²) + η² e^{−2h})` (`= 1 − u²`, formed without cancellation
-/// for `η ≤ 1`); `(0, 1)` at `η = 0`, as k-diffusion returns `(σ_to, 0)` there.
-pub(crate) fn ancestral_split(h: f64, eta: f64) -> (f64, f64) {
-    if eta == 0.0 {
-        return (0.0, 1.0);
-    }
-    let v = ((1.0 - eta * eta) + eta * eta * (-2.0 * h).exp()).max(0.0);
-    let u = if v == 0.0 { 1.0 } else { (eta * (-(-2.0 * h).exp_m1()).sqrt()).min(1.0) };
-    (u, v)
 }
 
 impl<A: Algebra + ?Sized> Sampler<A> for DpmSolver2SAncestral {

@@ -252,14 +252,6 @@ pub(crate) fn shift_history<V>(state: &mut [V], d: V) {
     }
 }
 
-/// Checks the noise parameters of the stochastic DPM-Solver++ samplers: `η` and `s_noise` finite and
-/// `≥ 0` (k-diffusion clips the ancestral `σ_up` at `σ_s`, so `η > 1` is meaningful there).
-pub(crate) fn check_noise(eta: f64, s_noise: f64) -> Result<(), SolverError> {
-    crate::error::check("eta", eta, |e| e >= 0.0, "must be finite and ≥ 0")?;
-    crate::error::check("s_noise", s_noise, |s| s >= 0.0, "must be finite and ≥ 0")?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::phi23;

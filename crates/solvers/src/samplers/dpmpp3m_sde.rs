@@ -1,6 +1,7 @@
 //! DPM-Solver++(3M) SDE.
 
-use super::dpmpp3m::{DpmSolverType, check_noise, multistep_step};
+use super::check_noise;
+use super::dpmpp3m::{DpmSolverType, multistep_step};
 use crate::algebra::Algebra;
 use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo};

@@ -1,7 +1,6 @@
 //! DPM-Solver++ SDE (k-diffusion's `sample_dpmpp_sde`), with its Brownian-tree noise.
 
-use super::dpmpp2s_a::ancestral_split;
-use super::dpmpp3m::check_noise;
+use super::{ancestral_split, check_noise};
 use super::need_signal;
 use crate::algebra::Algebra;
 use crate::error::{SolverError, check};

@@ -1,10 +1,10 @@
 //! Euler ancestral (k-diffusion `sample_euler_ancestral`).
 
+use super::{ancestral_split, check_noise};
 use crate::algebra::Algebra;
-use crate::error::{SolverError, check};
+use crate::error::SolverError;
 use crate::sampler::{Sampler, SamplerInfo};
 use crate::schedule::{Schedule, StepInfo};
-use gmdiff_process::Coefficients;
 
 /// Euler ancestral with stochasticity `η` and noise scale `s_noise`, in the σ-form of k-diffusion.
 ///
@@ -55,24 +55,6 @@ impl EulerAncestral {
     pub const NAME: &'static str = "euler-a";
 }
 
-/// Checks `η` and `s_noise` of the ancestral samplers (finite and `≥ 0`).
-pub(crate) fn check_ancestral(eta: f64, s_noise: f64) -> Result<(), SolverError> {
-    check("eta", eta, |e| e >= 0.0, "must be finite and ≥ 0")?;
-    check("s_noise", s_noise, |s| s >= 0.0, "must be finite and ≥ 0")?;
-    Ok(())
-}
-
-/// k-diffusion's `get_ancestral_step(σ_t, σ_s, η)` as ratios to `σ_s`: `(κ, ρ)` with
-/// `σ_down = κ σ_s`, `σ_up = ρ σ_s`, `ρ = min(1, η sqrt(1 − e^{2(λ_t − λ_s)}))`, `κ = sqrt(1 − ρ²)`.
-/// Finite for `σ_t = ∞` (`a_t = 0`) and `σ_s = 0` (`b_s = 0`), where `e^{2(λ_t − λ_s)} = 0`.
-pub(crate) fn ancestral_split(eta: f64, t: &Coefficients, s: &Coefficients) -> (f64, f64) {
-    // 1 − σ_s²/σ_t², through expm1 of the λ difference (σ_s/σ_t = e^{λ_t − λ_s}).
-    let gap = -(2.0 * (t.lambda - s.lambda)).exp_m1();
-    let rho = (eta * gap.sqrt()).min(1.0);
-    let kappa = ((1.0 - rho) * (1.0 + rho)).sqrt();
-    (kappa, rho)
-}
-
 impl SamplerInfo for EulerAncestral {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -82,7 +64,7 @@ impl SamplerInfo for EulerAncestral {
         crate::Landing::Denoiser
     }
     fn validate(&self, _: &Schedule) -> Result<(), SolverError> {
-        check_ancestral(self.eta, self.s_noise)
+        check_noise(self.eta, self.s_noise)
     }
 }
 
@@ -96,7 +78,8 @@ impl<A: Algebra + ?Sized> Sampler<A> for EulerAncestral {
             state[0] = alg.lin(&[(s.a, &d)]);
             return Ok(state);
         }
-        let (kappa, rho) = ancestral_split(self.eta, t, s);
+        let (rho, kappa_sq) = ancestral_split(s.lambda - t.lambda, self.eta);
+        let kappa = kappa_sq.sqrt();
         // a_s D + κ b_s (X − a_t D)/b_t = (κ b_s/b_t) X + a_s (1 − κ e) D, e = σ_s/σ_t = e^{λ_t − λ_s};
         // 1 − κ e = (1 − e) + e (1 − κ), 1 − κ = ρ²/(1 + κ), without cancellation.
         let e = (t.lambda - s.lambda).exp();

@@ -199,3 +199,25 @@ pub(crate) fn ode_exponential<A: Algebra + ?Sized>(
 pub(crate) fn correct_now(info: &crate::StepInfo, every: usize) -> bool {
     (info.index + 1) < info.steps && (info.index + 1).is_multiple_of(every)
 }
+
+/// Checks the noise parameters of the ancestral and SDE samplers: `η` and `s_noise` finite and `≥ 0`
+/// (k-diffusion clips the ancestral `σ_up` at `σ_s`, so `η > 1` is meaningful).
+pub(crate) fn check_noise(eta: f64, s_noise: f64) -> Result<(), SolverError> {
+    crate::error::check("eta", eta, |e| e >= 0.0, "must be finite and ≥ 0")?;
+    crate::error::check("s_noise", s_noise, |s| s >= 0.0, "must be finite and ≥ 0")?;
+    Ok(())
+}
+
+/// k-diffusion's `get_ancestral_step(σ_from, σ_to, η)` over a step `h = λ_to − λ_from ≥ 0`, as ratios
+/// to `σ_to`: `(u, v)` with `u = σ_up/σ_to = min(1, η sqrt(1 − e^{−2h}))` and
+/// `v = (σ_down/σ_to)² = max(0, (1 − η²) + η² e^{−2h})` (`= 1 − u²`, formed without cancellation for
+/// `η ≤ 1`); `(0, 1)` at `η = 0`, as k-diffusion returns `(σ_to, 0)` there. Finite for `σ_from = ∞`
+/// (`a = 0`, `h = ∞`).
+pub(crate) fn ancestral_split(h: f64, eta: f64) -> (f64, f64) {
+    if eta == 0.0 {
+        return (0.0, 1.0);
+    }
+    let v = ((1.0 - eta * eta) + eta * eta * (-2.0 * h).exp()).max(0.0);
+    let u = if v == 0.0 { 1.0 } else { (eta * (-(-2.0 * h).exp_m1()).sqrt()).min(1.0) };
+    (u, v)
+}
