@@ -92,6 +92,101 @@ enum Ins {
     Prod { dst: Dst, k: f64, f: [Src; 3], n: u8, acc: bool },
 }
 
+/// The most terms one fused pass takes (a longer sum continues in the next pass).
+const LIN_TERMS: usize = 8;
+/// The most product terms one fused pass takes.
+const PROD_TERMS: usize = 4;
+
+/// The "no shift" of a fused linear term: `t + (−0) = t` exactly for every `t`.
+const NO_SHIFT: f64 = -0.0;
+
+/// A replayed pass over the lanes: consecutive [`Ins`] on one destination fused, with the same
+/// operations in the same order per lane (so the same bits as one pass per instruction).
+#[derive(Debug, Clone, Copy)]
+enum Pass {
+    /// `outs[to] ← outs[from]` (the transposed copy of an off-diagonal covariance block, made while
+    /// the block's lanes are at hand).
+    Copy { from: u32, to: u32 },
+    /// `d ← v`.
+    Fill { dst: Dst, v: f64 },
+    /// `d ← d + v`.
+    Shift { dst: Dst, v: f64 },
+    /// `d ← d + (c·s + z)`.
+    AddScaleShift { dst: Dst, c: f64, src: Src, z: f64 },
+    /// `t ← c₀ s₀ + z₀` (or `t ← (d + c₀ s₀) + z₀` when `acc`), then `t ← (t + cᵢ sᵢ) + zᵢ`, `d ← t`;
+    /// the terms `(cᵢ, sᵢ, zᵢ)` are `lin[at..at + len]` (`zᵢ = −0` for none; `shifts` when any).
+    Lin { dst: Dst, acc: bool, shifts: bool, at: u32, len: u8 },
+    /// `d ← (d +) T₀ + T₁ + …` from the left, `Tᵢ = k·f₀·…·f_{n−1}` from the left; the terms are
+    /// `prod[at..at + len]`, all with `n` factors.
+    Prod { dst: Dst, acc: bool, n: u8, at: u32, len: u8 },
+}
+
+/// The replayed program of a step: its passes and their terms.
+#[derive(Debug, Default)]
+struct Program {
+    passes: Vec<Pass>,
+    lin: Vec<(f64, Src, f64)>,
+    prod: Vec<(f64, [Src; 3])>,
+}
+
+fn same(a: Dst, b: Dst) -> bool {
+    matches!((a, b), (Dst::Row(x), Dst::Row(y)) | (Dst::Out(x), Dst::Out(y)) if x == y)
+}
+
+impl Program {
+    fn clear(&mut self) {
+        self.passes.clear();
+        self.lin.clear();
+        self.prod.clear();
+    }
+    fn is_empty(&self) -> bool {
+        self.passes.is_empty()
+    }
+    /// Lowers one instruction, fusing it into the last pass where it continues it on the same
+    /// destination.
+    fn push(&mut self, ins: Ins) {
+        match ins {
+            Ins::Fill { dst, v } => self.passes.push(Pass::Fill { dst, v }),
+            Ins::Scale { dst, c, src, shift, acc: false } => {
+                let z = shift.unwrap_or(NO_SHIFT);
+                self.passes.push(Pass::Lin {
+                    dst,
+                    acc: false,
+                    shifts: z.to_bits() != NO_SHIFT.to_bits(),
+                    at: self.lin.len() as u32,
+                    len: 1,
+                });
+                self.lin.push((c, src, z));
+            }
+            Ins::Scale { dst, c, src, shift: None, acc: true } => {
+                match self.passes.last_mut() {
+                    Some(Pass::Lin { dst: d, len, .. }) if same(*d, dst) && (*len as usize) < LIN_TERMS => *len += 1,
+                    _ => self.passes.push(Pass::Lin { dst, acc: true, shifts: false, at: self.lin.len() as u32, len: 1 }),
+                }
+                self.lin.push((c, src, NO_SHIFT));
+            }
+            Ins::Scale { dst, c, src, shift: Some(z), acc: true } => self.passes.push(Pass::AddScaleShift { dst, c, src, z }),
+            Ins::Shift { dst, v } => match (self.passes.last_mut(), self.lin.last_mut()) {
+                // `t + c s` then `+ v`: the shift of the last term, when it has none yet.
+                (Some(Pass::Lin { dst: d, shifts, .. }), Some((_, _, z))) if same(*d, dst) && z.to_bits() == NO_SHIFT.to_bits() => {
+                    *z = v;
+                    *shifts = true;
+                }
+                _ => self.passes.push(Pass::Shift { dst, v }),
+            },
+            Ins::Prod { dst, k, f, n, acc } => {
+                match self.passes.last_mut() {
+                    Some(Pass::Prod { dst: d, n: m, len, .. }) if acc && same(*d, dst) && *m == n && (*len as usize) < PROD_TERMS => {
+                        *len += 1
+                    }
+                    _ => self.passes.push(Pass::Prod { dst, acc, n, at: self.prod.len() as u32, len: 1 }),
+                }
+                self.prod.push((k, f));
+            }
+        }
+    }
+}
+
 /// A lane term of a collapse sum, before its destination is known.
 #[derive(Debug, Clone, Copy)]
 enum Term {
@@ -145,7 +240,7 @@ pub struct LaneEngine<'a, C, T: ?Sized> {
     basis: Vec<Option<Val>>,
     noise: Vec<(u32, Val)>,
     noises: u32,
-    prog: Vec<Ins>,
+    prog: Program,
     rows: u32,
     scratch: Vec<f64>,
     /// Lane vectors of earlier laws, for reuse.
@@ -189,7 +284,7 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
             basis: Vec::new(),
             noise: Vec::new(),
             noises: 0,
-            prog: Vec::new(),
+            prog: Program::default(),
             rows: 0,
             scratch: Vec::new(),
             pool: Vec::new(),
@@ -599,7 +694,18 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LaneEngine<'_, C, T> {
             self.begin();
             return Ok(());
         }
-        let (means, cov, outs) = self.collapse(&values);
+        let (means, cov, mut outs) = self.collapse(&values);
+        // Off-diagonal blocks computed here also fill their transposed copy, block by block.
+        let mut copy_of: Vec<Option<u32>> = vec![None; outs as usize];
+        for row in &cov {
+            for spec in &row[1..] {
+                if let Spec::Out(o) = *spec {
+                    self.prog.passes.push(Pass::Copy { from: o, to: outs });
+                    copy_of[o as usize] = Some(outs);
+                    outs += 1;
+                }
+            }
+        }
         let mut buffers: Vec<Vec<f64>> = (0..outs).map(|_| self.buffer()).collect();
         let mut scratch = std::mem::take(&mut self.scratch);
         {
@@ -671,14 +777,10 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LaneEngine<'_, C, T> {
                         new_cov[j][i] = Op::Scalar(s);
                     }
                     Spec::Out(o) => {
-                        let v = take(o);
                         if i != j {
-                            let mut t = self.pool.pop().unwrap_or_default();
-                            t.clear();
-                            t.extend_from_slice(&v);
-                            new_cov[j][i] = Op::Full(diagonal(t));
+                            new_cov[j][i] = Op::Full(diagonal(take(copy_of[o as usize].expect("off-diagonal outputs have a copy"))));
                         }
-                        new_cov[i][j] = Op::Full(diagonal(v));
+                        new_cov[i][j] = Op::Full(diagonal(take(o)));
                     }
                     Spec::Old(e) => {
                         if i != j {
@@ -731,7 +833,7 @@ fn ext_table<'e, C: Coef>(
 }
 
 /// Runs `prog` over all `n` lanes, block by block: each output vector of `outs` gets its lanes.
-fn execute(prog: &[Ins], rows: usize, ext: &[&[f64]], outs: &mut [Vec<f64>], n: usize, scratch: &mut Vec<f64>) {
+fn execute(prog: &Program, rows: usize, ext: &[&[f64]], outs: &mut [Vec<f64>], n: usize, scratch: &mut Vec<f64>) {
     if prog.is_empty() {
         return;
     }
@@ -766,43 +868,10 @@ fn execute(prog: &[Ins], rows: usize, ext: &[&[f64]], outs: &mut [Vec<f64>], n: 
     }
 }
 
-/// `d ← f(a)` or `d ← d + f(a)`, lane by lane.
-#[inline(always)]
-fn map1(d: &mut [f64], a: &[f64], acc: bool, f: impl Fn(f64) -> f64) {
-    let a = &a[..d.len()];
-    if acc {
-        d.iter_mut().zip(a).for_each(|(d, &a)| *d += f(a));
-    } else {
-        d.iter_mut().zip(a).for_each(|(d, &a)| *d = f(a));
-    }
-}
-
-/// `d ← f(a, b)` or `d ← d + f(a, b)`, lane by lane.
-#[inline(always)]
-fn map2(d: &mut [f64], a: &[f64], b: &[f64], acc: bool, f: impl Fn(f64, f64) -> f64) {
-    let (a, b) = (&a[..d.len()], &b[..d.len()]);
-    if acc {
-        d.iter_mut().zip(a).zip(b).for_each(|((d, &a), &b)| *d += f(a, b));
-    } else {
-        d.iter_mut().zip(a).zip(b).for_each(|((d, &a), &b)| *d = f(a, b));
-    }
-}
-
-/// `d ← f(a, b, c)` or `d ← d + f(a, b, c)`, lane by lane.
-#[inline(always)]
-fn map3(d: &mut [f64], a: &[f64], b: &[f64], c: &[f64], acc: bool, f: impl Fn(f64, f64, f64) -> f64) {
-    let (a, b, c) = (&a[..d.len()], &b[..d.len()], &c[..d.len()]);
-    if acc {
-        d.iter_mut().zip(a).zip(b).zip(c).for_each(|(((d, &a), &b), &c)| *d += f(a, b, c));
-    } else {
-        d.iter_mut().zip(a).zip(b).zip(c).for_each(|(((d, &a), &b), &c)| *d = f(a, b, c));
-    }
-}
-
 /// Runs `prog` on lanes `lo..lo + n`: `outs` holds those lanes of each output, `scratch` one
 /// `BLOCK`-long row per register. With AVX2 where the CPU has it (the same IEEE operations in the
 /// same order, four lanes at a time: the same bits; no fused multiply–add).
-fn run_block(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
+fn run_block(prog: &Program, scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU reported AVX2 at run time.
@@ -814,16 +883,96 @@ fn run_block(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut
 /// [`run_block`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn run_block_avx2(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
+unsafe fn run_block_avx2(prog: &Program, scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
     run_block_any(prog, scratch, ext, outs, lo, n)
+}
+
+/// A fused linear pass (see [`Pass::Lin`]) with `K` terms.
+#[inline(always)]
+fn lin_pass<const K: usize, const ACC: bool, const Z: bool>(d: &mut [f64], c: [f64; K], z: [f64; K], s: [&[f64]; K]) {
+    let n = d.len();
+    let mut s2: [&[f64]; K] = [&[]; K];
+    for i in 0..K {
+        s2[i] = &s[i][..n];
+    }
+    let s = s2;
+    for l in 0..n {
+        let mut t = if ACC { d[l] + c[0] * s[0][l] } else { c[0] * s[0][l] };
+        if Z {
+            t += z[0];
+        }
+        for i in 1..K {
+            t += c[i] * s[i][l];
+            if Z {
+                t += z[i];
+            }
+        }
+        d[l] = t;
+    }
+}
+
+/// A fused product pass (see [`Pass::Prod`]): `K` terms `((k·a)·b)·c` (`b`, `c` absent for
+/// fewer factors).
+#[inline(always)]
+fn prod_pass<const N: usize, const K: usize, const ACC: bool, const K1: bool>(
+    d: &mut [f64],
+    k: [f64; K],
+    a: [&[f64]; K],
+    b: [&[f64]; K],
+    c: [&[f64]; K],
+) {
+    let n = d.len();
+    let mut a2: [&[f64]; K] = [&[]; K];
+    let mut b2: [&[f64]; K] = [&[]; K];
+    let mut c2: [&[f64]; K] = [&[]; K];
+    for i in 0..K {
+        a2[i] = &a[i][..n];
+        if N > 1 {
+            b2[i] = &b[i][..n];
+        }
+        if N > 2 {
+            c2[i] = &c[i][..n];
+        }
+    }
+    let (a, b, c) = (a2, b2, c2);
+    for l in 0..n {
+        let term = |i: usize| {
+            // `1·a = a` exactly: with every `k = 1` (`K1`) the multiplication is left out.
+            let mut p = if K1 { a[i][l] } else { k[i] * a[i][l] };
+            if N > 1 {
+                p *= b[i][l];
+            }
+            if N > 2 {
+                p *= c[i][l];
+            }
+            p
+        };
+        let mut t = if ACC { d[l] + term(0) } else { term(0) };
+        for i in 1..K {
+            t += term(i);
+        }
+        d[l] = t;
+    }
 }
 
 /// [`run_block`] for any target (inlined into each instruction-set variant).
 #[inline(always)]
-fn run_block_any(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
-    for ins in prog {
-        let dst = match *ins {
-            Ins::Fill { dst, .. } | Ins::Scale { dst, .. } | Ins::Shift { dst, .. } | Ins::Prod { dst, .. } => dst,
+fn run_block_any(prog: &Program, scratch: &mut [f64], ext: &[&[f64]], outs: &mut [&mut [f64]], lo: usize, n: usize) {
+    for pass in &prog.passes {
+        if let Pass::Copy { from, to } = *pass {
+            let (from, to) = (from as usize, to as usize);
+            debug_assert!(from < to, "a copy is made after its source");
+            let (head, tail) = outs.split_at_mut(to);
+            tail[0][..n].copy_from_slice(&head[from][..n]);
+            continue;
+        }
+        let dst = match *pass {
+            Pass::Copy { .. } => unreachable!("handled above"),
+            Pass::Fill { dst, .. }
+            | Pass::Shift { dst, .. }
+            | Pass::AddScaleShift { dst, .. }
+            | Pass::Lin { dst, .. }
+            | Pass::Prod { dst, .. } => dst,
         };
         // A row destination only reads rows before it (registers are created in order).
         let (d, rows): (&mut [f64], &[f64]) = match dst {
@@ -839,30 +988,74 @@ fn run_block_any(prog: &[Ins], scratch: &mut [f64], ext: &[&[f64]], outs: &mut [
                 Src::Ext(e) => &ext[e as usize][lo..lo + n],
             }
         };
-        match *ins {
-            Ins::Fill { v, .. } => d.fill(v),
-            Ins::Shift { v, .. } => d.iter_mut().for_each(|d| *d += v),
-            Ins::Scale { c, src: s, shift: Some(z), acc, .. } => map1(d, src(s), acc, |a| c * a + z),
-            Ins::Scale { c, src: s, shift: None, acc, .. } => map1(d, src(s), acc, |a| c * a),
-            Ins::Prod { k, f, n: 1, acc, .. } => {
-                if k == 1.0 {
-                    map1(d, src(f[0]), acc, |a| a)
-                } else {
-                    map1(d, src(f[0]), acc, |a| k * a)
+        match *pass {
+            Pass::Copy { .. } => unreachable!("handled above"),
+            Pass::Fill { v, .. } => d.fill(v),
+            Pass::Shift { v, .. } => d.iter_mut().for_each(|d| *d += v),
+            Pass::AddScaleShift { c, src: s, z, .. } => d.iter_mut().zip(src(s)).for_each(|(d, s)| *d += c * s + z),
+            Pass::Lin { acc, shifts, at, len, .. } => {
+                let t = &prog.lin[at as usize..at as usize + len as usize];
+                macro_rules! go {
+                    ($k:literal) => {{
+                        let (c, z, s) =
+                            (std::array::from_fn(|i| t[i].0), std::array::from_fn(|i| t[i].2), std::array::from_fn(|i| src(t[i].1)));
+                        match (acc, shifts) {
+                            (false, false) => lin_pass::<$k, false, false>(d, c, z, s),
+                            (false, true) => lin_pass::<$k, false, true>(d, c, z, s),
+                            (true, false) => lin_pass::<$k, true, false>(d, c, z, s),
+                            (true, true) => lin_pass::<$k, true, true>(d, c, z, s),
+                        }
+                    }};
+                }
+                match len {
+                    1 => go!(1),
+                    2 => go!(2),
+                    3 => go!(3),
+                    4 => go!(4),
+                    5 => go!(5),
+                    6 => go!(6),
+                    7 => go!(7),
+                    _ => go!(8),
                 }
             }
-            Ins::Prod { k, f, n: 2, acc, .. } => {
-                if k == 1.0 {
-                    map2(d, src(f[0]), src(f[1]), acc, |a, b| a * b)
-                } else {
-                    map2(d, src(f[0]), src(f[1]), acc, |a, b| k * a * b)
+            Pass::Prod { acc, n: factors, at, len, .. } => {
+                let t = &prog.prod[at as usize..at as usize + len as usize];
+                let none: &[f64] = &[];
+                macro_rules! go {
+                    ($f:literal, $k:literal) => {{
+                        let mut k = [0.0; $k];
+                        let (mut a, mut b, mut c) = ([none; $k], [none; $k], [none; $k]);
+                        for i in 0..$k {
+                            k[i] = t[i].0;
+                            a[i] = src(t[i].1[0]);
+                            if $f > 1 {
+                                b[i] = src(t[i].1[1]);
+                            }
+                            if $f > 2 {
+                                c[i] = src(t[i].1[2]);
+                            }
+                        }
+                        match (acc, k.iter().all(|&k| k == 1.0)) {
+                            (false, false) => prod_pass::<$f, $k, false, false>(d, k, a, b, c),
+                            (false, true) => prod_pass::<$f, $k, false, true>(d, k, a, b, c),
+                            (true, false) => prod_pass::<$f, $k, true, false>(d, k, a, b, c),
+                            (true, true) => prod_pass::<$f, $k, true, true>(d, k, a, b, c),
+                        }
+                    }};
                 }
-            }
-            Ins::Prod { k, f, acc, .. } => {
-                if k == 1.0 {
-                    map3(d, src(f[0]), src(f[1]), src(f[2]), acc, |a, b, c| a * b * c)
-                } else {
-                    map3(d, src(f[0]), src(f[1]), src(f[2]), acc, |a, b, c| k * a * b * c)
+                match (factors, len) {
+                    (1, 1) => go!(1, 1),
+                    (1, 2) => go!(1, 2),
+                    (1, 3) => go!(1, 3),
+                    (1, _) => go!(1, 4),
+                    (2, 1) => go!(2, 1),
+                    (2, 2) => go!(2, 2),
+                    (2, 3) => go!(2, 3),
+                    (2, _) => go!(2, 4),
+                    (_, 1) => go!(3, 1),
+                    (_, 2) => go!(3, 2),
+                    (_, 3) => go!(3, 3),
+                    (_, _) => go!(3, 4),
                 }
             }
         }
