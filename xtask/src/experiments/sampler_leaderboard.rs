@@ -295,7 +295,8 @@ impl Experiment for SamplerLeaderboard {
         for (s, set) in settings.iter().enumerate() {
             for (k, sampler) in samplers.iter().enumerate() {
                 for (b, &budget) in budgets.iter().enumerate() {
-                    match cell(s, k, b) {
+                    let nan = f64::NAN;
+                    let (steps, nfe, w2, kl_support, kl, note) = match cell(s, k, b) {
                         Cell::Ran { steps, nfe, w2, kl_support, kl, note } => {
                             ran += 1;
                             if w2.is_nan() || kl_support.is_nan() || kl.is_nan() {
@@ -307,47 +308,15 @@ impl Experiment for SamplerLeaderboard {
                                     nan_cells += 1;
                                 }
                             }
-                            rows.push(crate::row![
-                                set.path,
-                                set.grid,
-                                sampler.name(),
-                                budget,
-                                *steps,
-                                *nfe,
-                                *w2,
-                                *kl_support,
-                                *kl,
-                                note.clone().unwrap_or_default()
-                            ]);
+                            (*steps as f64, *nfe as f64, *w2, *kl_support, *kl, note.clone().unwrap_or_default())
                         }
-                        Cell::OverBudget => rows.push(crate::row![
-                            set.path,
-                            set.grid,
-                            sampler.name(),
-                            budget,
-                            f64::NAN,
-                            f64::NAN,
-                            f64::NAN,
-                            f64::NAN,
-                            f64::NAN,
-                            "the fewest steps exceed the budget"
-                        ]),
+                        Cell::OverBudget => (nan, nan, nan, nan, nan, "the fewest steps exceed the budget".to_string()),
                         Cell::Refused(why) => {
                             refusals += 1;
-                            rows.push(crate::row![
-                                set.path,
-                                set.grid,
-                                sampler.name(),
-                                budget,
-                                f64::NAN,
-                                f64::NAN,
-                                f64::NAN,
-                                f64::NAN,
-                                f64::NAN,
-                                format!("refused: {why}")
-                            ]);
+                            (nan, nan, nan, nan, nan, format!("refused: {why}"))
                         }
-                    }
+                    };
+                    rows.push(crate::row![set.path, set.grid, sampler.name(), budget, steps, nfe, w2, kl_support, kl, note]);
                 }
             }
         }
