@@ -342,6 +342,14 @@ fn cases() -> Vec<Case> {
             .set("--steps", "50")
             .case("more samples than memory (ddpm)", "memory"),
         t.clone().set("--sampler", "euler-maruyama").case("unknown sampler", "euler-maruyama"),
+        t.clone().set("--sampler", "euler-maruyama").case("unknown sampler lists ode", "ode (heun)"),
+        t.clone().set("--order", "3").case("an option the sampler does not take", "--order applies only to --sampler unipc, deis and lms"),
+        t.clone().set("--sampler", "lms").set("--order", "7").case("LMS order beyond 4", "order"),
+        t.clone()
+            .set("--sampler", "euler-a")
+            .set("--count", "5")
+            .case("k-NN entropy of euler-a with 5 samples", "--count must be at least 6"),
+        t.clone().set("--sampler", "edm-sde").set("--s-churn", "-1").case("negative S_churn", "churn"),
         t.clone()
             .set("--sampler", "ddpm")
             .set("--steps", "10")

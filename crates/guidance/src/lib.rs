@@ -50,6 +50,6 @@ pub use classifier::NoisyClassifier;
 pub use error::GuidanceError;
 pub use guided::{Guidance, GuidedScore, ScoreJacobian};
 pub use measure::{
-    Augmented, DensityOutput, Estimate, StageValue, Stages, Sym, Symbolic, confidence, flow_log_density, knn_entropy, map_log_density,
-    step_coefficients,
+    Augmented, DensityOutput, DensityRoute, Estimate, StageValue, Stages, Sym, Symbolic, confidence, density_route, flow_log_density,
+    knn_entropy, map_log_density, step_coefficients,
 };

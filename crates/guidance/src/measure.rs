@@ -337,6 +337,65 @@ fn runge_kutta_on_drift<M: Sampler<Stages> + ?Sized>(sampler: &M, info: &StepInf
     }
 }
 
+/// Which log-density of a sampler's outputs can be tracked along with the samples
+/// ([`density_route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DensityRoute {
+    /// Every step is a deterministic one-evaluation map `X ← c_x X + c_s s_t(X)` (ddim with η = 0,
+    /// euler, ode-ei): [`map_log_density`] gives the **exact** density of the discrete output.
+    Map,
+    /// Every step is an explicit Runge–Kutta step on the flow drift (heun, rk4, or a user sampler of
+    /// that form): [`flow_log_density`] integrates the instantaneous change of variables with the
+    /// scheme's own stages (the continuous flow's density, to the scheme's order).
+    Flow,
+    /// Neither (a sampler that draws noise, keeps earlier evaluations, or evaluates off the stages):
+    /// no density is tracked; an estimate from the samples ([`knn_entropy`]) is what remains.
+    Samples,
+}
+
+/// The route to the log-density of `sampler`'s outputs on `schedule`, read off the sampler's own
+/// step code at every step: [`DensityRoute::Map`] when [`step_coefficients`] accepts every step,
+/// else [`DensityRoute::Flow`] when every step is an explicit Runge–Kutta step on the drift, else
+/// [`DensityRoute::Samples`]. Costs one symbolic step per grid step (no score evaluations).
+///
+/// Errors: [`GuidanceError::Solver`] if the sampler refuses the schedule or a step fails for a
+/// reason other than its structure.
+///
+/// ```
+/// use gmdiff_guidance::{DensityRoute, density_route};
+/// use gmdiff_solvers::{Builtin, Schedule};
+/// let sched = Schedule::uniform_vp(100, 1e-3).unwrap();
+/// let route = |name| density_route(&Builtin::from_name(name).unwrap(), &sched).unwrap();
+/// assert_eq!(route("ddim"), DensityRoute::Map);
+/// assert_eq!(route("heun"), DensityRoute::Flow);
+/// assert_eq!(route("ddpm"), DensityRoute::Samples);
+/// assert_eq!(route("dpmpp2m"), DensityRoute::Samples);
+/// ```
+pub fn density_route<M: Sampler<Symbolic> + Sampler<Stages> + ?Sized>(
+    sampler: &M,
+    schedule: &Schedule,
+) -> Result<DensityRoute, GuidanceError> {
+    sampler.validate(schedule)?;
+    let infos = (0..schedule.steps()).map(|k| schedule.step(k)).collect::<Result<Vec<_>, _>>()?;
+    let all = |check: &dyn Fn(&StepInfo) -> Result<(), GuidanceError>| -> Result<bool, GuidanceError> {
+        for info in &infos {
+            match check(info) {
+                Ok(()) => {}
+                Err(GuidanceError::Unsupported { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    };
+    if all(&|info| step_coefficients(sampler, info).map(|_| ()))? {
+        Ok(DensityRoute::Map)
+    } else if all(&|info| runge_kutta_on_drift(sampler, info))? {
+        Ok(DensityRoute::Flow)
+    } else {
+        Ok(DensityRoute::Samples)
+    }
+}
+
 /// A symbolic value `c_x X + c_s s_t(X)` for reading a step's coefficients off the solvers' code.
 #[derive(Debug, Clone, Copy)]
 pub struct Sym {
