@@ -5,6 +5,7 @@
 mod common;
 mod data_files;
 mod isotropic_ddpm;
+mod k_diffusion_56;
 mod laws;
 mod paper;
 mod properties;
