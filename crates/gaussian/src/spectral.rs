@@ -7,8 +7,7 @@ use crate::exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};
 use crate::support::{Landing, landing};
 use gmdiff_process::{Coefficients, GaussianPath, Process};
 use gmdiff_solvers::{
-    Diag, GaussLaw, LawSampler, LawStart, Marginal, Op, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian,
-    output_law,
+    Diag, LawSampler, LawStart, Marginal, Op, PerturbedPrecision, ScaledScore, Schedule, SolverError, SpectralGaussian, StepLaw, output_law,
 };
 use rayon::prelude::*;
 
@@ -248,7 +247,7 @@ impl SpectralProblem {
                     Init::Exact => LawStart::Exact,
                 };
                 let mut partial = Vec::new();
-                let mut observe = |k: usize, law: &GaussLaw<Diag>| {
+                let mut observe = |k: usize, law: &dyn StepLaw<Diag>| {
                     if trajectory {
                         let law = expand(&law.position(), r.len());
                         partial.push(self.w2_sq_against(r.start, &law, &points[k]));

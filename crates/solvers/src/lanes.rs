@@ -17,12 +17,22 @@
 //! carrier, never restated; the score `L_t` is asked of the target once per distinct time and
 //! step, as `LawEngine` does.
 //!
-//! Each lane's arithmetic is that of [`crate::LawEngine`] with [`crate::Diag`] coefficients,
-//! operation by operation and in the same order (the same products, sums and scalar folds, no
-//! fused multiply–add), so the two engines agree bit for bit (`tests/lane_engine.rs`: every
-//! built-in sampler and a synthetic four-slot, two-noise sampler, on five paths and a chain); and
-//! since no value mixes lanes, the result does not depend on the block size, the instruction set
-//! or the thread count.
+//! **Factored form.** Until a step draws noise, every slot is affine in the start: per lane,
+//! `Y_b = m_b + g_b Z` with one `Z ~ N(0, V)` (`V` the start covariance). The engine then keeps the
+//! gains `g_b` in place of the covariance blocks: a step's collapse is `g_i = Σ_b a_ib g_b`, `m` terms
+//! per slot instead of the `m² p²` products of the joint covariance (`Cov(Y_i, Y_j) = g_i V g_j` is
+//! assembled only when asked: [`LaneEngine::position`], [`LaneEngine::law`]). A deterministic
+//! multistep sampler (LMS, UniPC, DPM-Solver++(3M)) costs a few lane operations per slot and step.
+//! The first step that draws noise assembles the covariance blocks and continues unfactored.
+//!
+//! Unfactored, each lane's arithmetic is that of [`crate::LawEngine`] with [`crate::Diag`]
+//! coefficients, operation by operation and in the same order (the same products, sums and scalar
+//! folds, no fused multiply–add), so for a sampler that draws noise from its first step the two
+//! engines agree bit for bit; a factored run is the same law by different arithmetic and agrees to
+//! 1e-12 of the largest magnitude the law has carried (`tests/lane_engine.rs`: every built-in
+//! sampler and a synthetic four-slot, two-noise sampler, on five paths and a chain). Since no value
+//! mixes lanes, the result does not depend on the block size, the instruction set or the thread
+//! count.
 
 use crate::algebra::{Algebra, Carrier};
 use crate::error::SolverError;
@@ -245,6 +255,10 @@ pub struct LaneEngine<'a, C, T: ?Sized> {
     scratch: Vec<f64>,
     /// Lane vectors of earlier laws, for reuse.
     pool: Vec<Vec<f64>>,
+    /// `Some(V)` while the run is noise-free: then every slot is `Y_b = m_b + g_b Z` with one
+    /// `Z ~ N(0, V)` per lane (`V` the start covariance), `law.cov[b][b]` holds `g_b` (not a
+    /// covariance) and the off-diagonal blocks are unused; `Cov(Y_b, Y_b') = g_b V g_b'`.
+    factor: Option<Op<C>>,
 }
 
 /// The lane-wise carrier [`crate::output_law`] runs samplers on (the target behind a trait object,
@@ -272,10 +286,12 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
         if let Op::Full(c) = &start.cov {
             dimension("start covariance vs score", dim, lanes_of(c).len())?;
         }
+        // Factored from the start: the one slot is `m + 1·Z`, `Z ~ N(0, V)`.
+        let law = GaussLaw::single(Marginal { mean: start.mean, cov: Op::Scalar(1.0) });
         Ok(Self {
             target,
             dim,
-            law: GaussLaw::single(start),
+            law,
             evals: 0,
             cache: Vec::new(),
             data_mean: None,
@@ -288,11 +304,37 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
             rows: 0,
             scratch: Vec::new(),
             pool: Vec::new(),
+            factor: Some(start.cov),
         })
     }
-    /// The current joint law.
-    pub fn law(&self) -> &GaussLaw<C> {
-        &self.law
+    /// The current joint law (assembled from the factored form while the run is noise-free).
+    pub fn law(&self) -> std::borrow::Cow<'_, GaussLaw<C>> {
+        match &self.factor {
+            None => std::borrow::Cow::Borrowed(&self.law),
+            Some(v) => {
+                let m = self.law.means.len();
+                let g = |b: usize| &self.law.cov[b][b];
+                let cov = (0..m).map(|i| (0..m).map(|j| C::sandwich(g(i), v, g(j))).collect()).collect();
+                std::borrow::Cow::Owned(GaussLaw { means: self.law.means.clone(), cov })
+            }
+        }
+    }
+    /// The current marginal law of the position (slot 0).
+    pub fn position(&self) -> Marginal<C> {
+        match &self.factor {
+            None => self.law.position(),
+            Some(v) => {
+                let g = &self.law.cov[0][0];
+                Marginal { mean: self.law.means[0].clone(), cov: C::sandwich(g, v, g) }
+            }
+        }
+    }
+    /// Leaves the factored form: the covariance blocks `g_b V g_b'` (before a step that draws noise).
+    fn unfactor(&mut self) {
+        if self.factor.is_some() {
+            self.law = self.law().into_owned();
+            self.factor = None;
+        }
     }
 
     // External vectors of a step, by index: old means, old covariance blocks, the data mean, then
@@ -460,6 +502,29 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
             means.push(self.output(&terms, &mut outs));
         }
         let mut cov = Vec::with_capacity(m);
+        if self.factor.is_some() {
+            // Factored: the new `g_i = Σ_b a_ib g_b` on the diagonal, no cross blocks.
+            for v in values {
+                let info = self.regs[v.0 as usize];
+                terms.clear();
+                for b in 0..p {
+                    let Some(a) = self.basis[info.basis + b] else { continue };
+                    let g = match &self.law.cov[b][b] {
+                        Op::Scalar(s) => Val::Scalar(*s),
+                        Op::Full(_) => Val::Lane(Src::Ext(self.ext_cov(b, b))),
+                    };
+                    terms.push(match (a, g) {
+                        (Val::Scalar(a), Val::Scalar(g)) => Term::Scalar(a * g),
+                        (Val::Scalar(c), Val::Lane(src)) | (Val::Lane(src), Val::Scalar(c)) => Term::Scale { c, src, shift: None },
+                        (Val::Lane(a), Val::Lane(g)) => Term::Prod { k: 1.0, f: [a, g, g], n: 2 },
+                    });
+                }
+                let mut row = vec![self.output(&terms, &mut outs)];
+                row.resize(m - cov.len(), Spec::Zero);
+                cov.push(row);
+            }
+            return (means, cov, outs);
+        }
         for i in 0..m {
             let mut row = Vec::with_capacity(m - i);
             for j in i..m {
@@ -674,6 +739,15 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Algebra for LaneEngine<'_, C, T> {
     }
 }
 
+impl<C: Coef, T: LinearScore<C> + ?Sized> crate::law::StepLaw<C> for LaneEngine<'_, C, T> {
+    fn position(&self) -> Marginal<C> {
+        LaneEngine::position(self)
+    }
+    fn joint(&self) -> std::borrow::Cow<'_, GaussLaw<C>> {
+        self.law()
+    }
+}
+
 impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LaneEngine<'_, C, T> {
     fn open(&mut self) -> Vec<Reg> {
         self.begin();
@@ -693,6 +767,10 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> Carrier for LaneEngine<'_, C, T> {
         if values.len() == self.p && values.iter().enumerate().all(|(i, r)| r.0 as usize == i) {
             self.begin();
             return Ok(());
+        }
+        // A step that drew noise leaves the factored form (one `Z` per lane no longer spans the law).
+        if self.noises > 0 {
+            self.unfactor();
         }
         let (means, cov, mut outs) = self.collapse(&values);
         // Off-diagonal blocks computed here also fill their transposed copy, block by block.

@@ -563,9 +563,28 @@ impl<C: Coef, T: LinearScore<C> + ?Sized> LinearScore<C> for ByRef<'_, T> {
     }
 }
 
+/// The state law after a step, as [`output_law`] shows it to its observer: the position's marginal
+/// and the joint law of every slot, each computed only when asked (the lane engine keeps a
+/// noise-free run in factored form, where the joint law costs `O(m²)` lane products to assemble).
+pub trait StepLaw<C: Coef> {
+    /// The marginal law of the position (slot 0).
+    fn position(&self) -> Marginal<C>;
+    /// The joint law of the slots `Y_1..Y_m` (means and all covariance blocks).
+    fn joint(&self) -> std::borrow::Cow<'_, GaussLaw<C>>;
+}
+
+impl<C: Coef> StepLaw<C> for GaussLaw<C> {
+    fn position(&self) -> Marginal<C> {
+        GaussLaw::position(self)
+    }
+    fn joint(&self) -> std::borrow::Cow<'_, GaussLaw<C>> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
 /// The exact law of the output of `sampler` for an affine score, by running the sampler's own step
-/// on Gaussian laws. `observe(k, law)` sees the joint state law at every grid point `k = 0..=S`
-/// (its position marginal is [`GaussLaw::position`]).
+/// on Gaussian laws. `observe(k, law)` sees the state law at every grid point `k = 0..=S`
+/// ([`StepLaw::position`], [`StepLaw::joint`]).
 ///
 /// ```
 /// use gmdiff_solvers::{Diag, EulerMaruyama, LawStart, Schedule, SpectralGaussian, output_law};
@@ -581,7 +600,7 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized, S: LawSampler<C> + ?Sized
     schedule: &Schedule,
     target: &T,
     start: LawStart<C>,
-    mut observe: impl FnMut(usize, &GaussLaw<C>) -> Result<(), SolverError>,
+    mut observe: impl FnMut(usize, &dyn StepLaw<C>) -> Result<(), SolverError>,
 ) -> Result<LawOutput<C>, SolverError> {
     let start = match start {
         LawStart::Standard => Marginal { mean: None, cov: Op::Scalar(schedule.start_std().powi(2)) },
@@ -595,8 +614,8 @@ pub fn output_law<C: Coef, T: LinearScore<C> + ?Sized, S: LawSampler<C> + ?Sized
         // Diagonal coefficients: the same arithmetic lane by lane, recorded once per step.
         let erased: &dyn LinearScore<C> = &erased;
         let mut engine: LaneCarrier<'_, C> = LaneEngine::new(erased, start)?;
-        run(sampler, schedule, &mut engine, |k, e| observe(k, e.law()))?;
-        (engine.law().position(), engine.score_evals())
+        run(sampler, schedule, &mut engine, |k, e| observe(k, e))?;
+        (engine.position(), engine.score_evals())
     } else {
         let mut engine: LawCarrier<'_, C> = LawEngine::new(&erased, start);
         run(sampler, schedule, &mut engine, |k, e| observe(k, &e.law))?;

@@ -48,7 +48,8 @@ pub use bounds::{DdpmBound, DdpmBoundInput, ddpm_bound, dpom_steps, dpom_tv, dpu
 pub use error::SolverError;
 pub use lanes::{LaneCarrier, LaneEngine};
 pub use law::{
-    Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, output_law,
+    Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, StepLaw,
+    output_law,
 };
 pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
 pub use sampler::{Count, Landing, Sampler, SamplerInfo, is_stochastic, refuse_chain, run, score_evals, slots};

@@ -2,12 +2,16 @@
 //! against two other routes:
 //!
 //! 1. `LawEngine` (`law.rs`): a separate implementation of the same collapse, one coefficient
-//!    vector per affine term and operation. The lane engine claims to do each lane's arithmetic in
-//!    the same order, so the joint law of all state slots (means, variances, cross-covariances) must
-//!    be the same **bit for bit** at every grid point, for every built-in sampler (stochastic,
-//!    multistep, predictor–corrector, two slots), non-default parameters, five paths and a chain,
-//!    three starts, and scores with a constant, a scalar matrix (an isotropic target) or a
-//!    perturbation; and both engines must fail the same way where a run fails.
+//!    vector per affine term and operation. For a sampler that draws noise, the lane engine does
+//!    each lane's arithmetic in the same order, so the joint law of all state slots (means,
+//!    variances, cross-covariances) must be the same **bit for bit** at every grid point; a
+//!    noise-free run is kept in factored form (`Y_b = m_b + g_b Z`), different arithmetic for the
+//!    same law, so it must agree to `FACTORED_TOLERANCE` (1e-12 of the largest magnitude the run's
+//!    law has carried). Checked for
+//!    every built-in sampler (stochastic, multistep, predictor–corrector, two slots), non-default
+//!    parameters, five paths and a chain, three starts, and scores with a constant, a scalar matrix
+//!    (an isotropic target) or a perturbation; and both engines must fail the same way where a run
+//!    fails.
 //! 2. The dense engine (`Dense` `d × d` matrices through faer products, and the dense score
 //!    `−(a² Σ + b² I)⁻¹` from a factorisation instead of `−1/(a² λ + b²)`), on the same data written
 //!    as a dense Gaussian with a diagonal covariance: a route with different arithmetic, so the
@@ -147,7 +151,7 @@ fn both<T: LinearScore<Diag> + ?Sized, S: LawSampler<Diag> + for<'a> Sampler<Law
 ) -> (Trace, Trace) {
     let mut lanes = Vec::new();
     let a = output_law(s, sched, target, start.clone(), |_, l| {
-        lanes.push(l.clone());
+        lanes.push(l.joint().into_owned());
         Ok(())
     })
     .map(|o| (lanes, o.score_evals))
@@ -207,20 +211,28 @@ fn check_target<T: LinearScore<Diag> + ?Sized>(name: &str, target: &T) -> usize 
         cov: Op::Full(Diag((0..d).map(|i| 0.5 + 0.25 * i as f64).collect())),
     };
     let mut compared = 0;
+    let mut worst = (0.0_f64, String::new());
     for (sname, sched) in schedules() {
         for start in [LawStart::Standard, LawStart::Exact, LawStart::Law(given.clone())] {
             let mut runs: Vec<(String, (Trace, Trace))> =
                 samplers().iter().map(|s| (format!("{} ({s:?})", s.name()), both(s, &sched, target, &start))).collect();
             runs.push(("shapes (4 slots, 2 noises per step)".into(), both(&Shapes, &sched, target, &start)));
-            for (sampler, run) in runs {
+            let noisy: Vec<bool> =
+                samplers().iter().map(|s| gmdiff_solvers::is_stochastic(s, &sched).unwrap_or(false)).chain([true]).collect();
+            for ((sampler, run), stochastic) in runs.into_iter().zip(noisy) {
                 let what = format!("{sampler} on {sname}, {name}, start {start:?}");
                 match run {
                     (Ok((a, ea)), Ok((b, eb))) => {
                         assert_eq!(ea, eb, "{what}: score evaluations");
                         assert_eq!(a.len(), b.len(), "{what}: observed grid points");
+                        let mut scale = 0.0_f64;
                         for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-                            if let Err(e) = same_bits(x, y, d) {
-                                panic!("{what}: grid point {k}: {e}");
+                            scale = scale.max(magnitude(y, d));
+                            let r = if stochastic { same_bits(x, y, d).map(|_| 0.0) } else { close(x, y, d, scale) };
+                            match r {
+                                Err(e) => panic!("{what}: grid point {k}: {e}"),
+                                Ok(rel) if rel > worst.0 => worst = (rel, format!("{what}: grid point {k}")),
+                                Ok(_) => {}
                             }
                         }
                         compared += 1;
@@ -231,7 +243,52 @@ fn check_target<T: LinearScore<Diag> + ?Sized>(name: &str, target: &T) -> usize 
             }
         }
     }
+    println!("{name}: worst factored difference {:.2e} ({})", worst.0, worst.1);
     compared
+}
+
+/// Agreement of a factored (noise-free) lane run with `LawEngine`, relative to the largest
+/// magnitude the run's law has carried so far. The two routes round differently: the lane engine
+/// forms each slot's `g_i = Σ_b a_ib g_b` and then `g_i V g_j`; `LawEngine` sums the `p²` products
+/// `a_ib C_bb' a_jb'` of the joint covariance. Either rounding is a few ulps of the magnitudes
+/// summed, and those can be far above the result (a VE run starts at variance σ_max² and ends near
+/// the data's), so the scale is the largest `|value|` of any slot's mean or covariance up to this
+/// grid point; a few ulps per step over ≤ 23 steps stay below 1e-12 of it.
+const FACTORED_TOLERANCE: f64 = 1e-12;
+
+/// The largest `|value|` of a joint law's means and covariance blocks.
+fn magnitude(l: &GaussLaw<Diag>, d: usize) -> f64 {
+    let means = l.means.iter().flatten().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
+    l.cov.iter().flatten().fold(means, |m, c| lanes(c, d).iter().fold(m, |m, v| m.max(v.abs())))
+}
+
+/// The largest difference between two joint laws relative to `scale` (see `FACTORED_TOLERANCE`),
+/// or an error naming a block beyond the tolerance.
+fn close(a: &GaussLaw<Diag>, b: &GaussLaw<Diag>, d: usize, scale: f64) -> Result<f64, String> {
+    if a.means.len() != b.means.len() {
+        return Err(format!("{} vs {} slots", a.means.len(), b.means.len()));
+    }
+    let scale = scale.max(1e-300);
+    let rel = |x: &[f64], y: &[f64]| x.iter().zip(y).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs() / scale));
+    let mut worst = 0.0_f64;
+    let zero = vec![0.0; d];
+    for (i, (ma, mb)) in a.means.iter().zip(&b.means).enumerate() {
+        let r = rel(ma.as_deref().unwrap_or(&zero), mb.as_deref().unwrap_or(&zero));
+        if r > FACTORED_TOLERANCE {
+            return Err(format!("mean of slot {i}: difference {r:.2e} of the scale {scale:.3e}"));
+        }
+        worst = worst.max(r);
+    }
+    for i in 0..a.cov.len() {
+        for j in 0..a.cov.len() {
+            let r = rel(&lanes(&a.cov[i][j], d), &lanes(&b.cov[i][j], d));
+            if r > FACTORED_TOLERANCE {
+                return Err(format!("cov block ({i}, {j}): difference {r:.2e} of the scale {scale:.3e}"));
+            }
+            worst = worst.max(r);
+        }
+    }
+    Ok(worst)
 }
 
 #[test]
@@ -251,7 +308,7 @@ fn lane_engine_is_the_affine_engine_bit_for_bit() {
     total += check_target("affine perturbation", &affine);
     total += check_target("isotropic (scalar L)", &iso);
     // 8 schedules × 3 starts × 16 samplers × 6 targets, less the runs a sampler refuses.
-    println!("{total} runs compared bit for bit");
+    println!("{total} runs compared (stochastic: bit for bit; noise-free: to FACTORED_TOLERANCE)");
     assert!(total > 1500, "only {total} runs succeeded");
 }
 
