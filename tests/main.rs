@@ -19,3 +19,4 @@ mod constructors;
 #[path = "../crates/metrics/tests/hungarian/mod.rs"]
 mod hungarian;
 mod peer_samplers;
+mod unit_test_harnesses;
