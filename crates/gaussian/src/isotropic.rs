@@ -114,6 +114,9 @@ impl Default for PropagationGrid {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IsotropicDdpm {
     weights: Vec<f64>,
+    /// `ln π_k` (`−∞` for a zero weight), computed once: the propagation evaluates the
+    /// responsibilities several times per grid node and step.
+    log_weights: Vec<f64>,
     coords: Vec<f64>,
     direction: Vec<f64>,
     betas: Vec<f64>,
@@ -227,7 +230,8 @@ impl IsotropicDdpm {
             }
             coords.push(c);
         }
-        Ok(Self { weights, coords, direction, betas })
+        let log_weights = weights.iter().map(|w| w.ln()).collect();
+        Ok(Self { weights, log_weights, coords, direction, betas })
     }
 
     /// The dimension `d`.
@@ -253,15 +257,15 @@ impl IsotropicDdpm {
     fn moments(&self, u: f64, ab: f64) -> (f64, f64) {
         let sab = ab.sqrt();
         let mut top = f64::NEG_INFINITY;
-        for (w, c) in self.weights.iter().zip(&self.coords) {
+        for ((w, lw), c) in self.weights.iter().zip(&self.log_weights).zip(&self.coords) {
             if *w > 0.0 {
-                top = top.max(w.ln() + sab * c * u - 0.5 * ab * c * c);
+                top = top.max(lw + sab * c * u - 0.5 * ab * c * c);
             }
         }
         let (mut z, mut m1, mut m2) = (0.0, 0.0, 0.0);
-        for (w, c) in self.weights.iter().zip(&self.coords) {
+        for ((w, lw), c) in self.weights.iter().zip(&self.log_weights).zip(&self.coords) {
             if *w > 0.0 {
-                let r = (w.ln() + sab * c * u - 0.5 * ab * c * c - top).exp();
+                let r = (lw + sab * c * u - 0.5 * ab * c * c - top).exp();
                 z += r;
                 m1 += r * c;
                 m2 += r * c * c;
