@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+pub mod diffusers;
 mod bounds;
 mod error;
 pub mod lanes;

@@ -1,0 +1,580 @@
+//! diffusers scheduler configurations (`scheduler_config.json`): a typed reader with typed errors, and
+//! the timestep and σ tables that diffusers' `set_timesteps(n)` builds from them (issue 16, phase 1).
+//!
+//! [`SchedulerConfig::from_json`] reads the class name (`_class_name`) and the fields that decide a
+//! scheduler's law; every field it does not model is named in [`Parsed::warnings`], never silently
+//! dropped. Missing fields take diffusers' default **for that class** (the defaults of each class's
+//! `__init__` in diffusers 0.42.1, `diffusers/schedulers/scheduling_*.py`).
+//!
+//! The tables reproduce diffusers' arithmetic, including its dtypes: diffusers builds `betas` with
+//! `torch.linspace(…, dtype=float32)`, `alphas_cumprod = torch.cumprod(1 − betas)` in float32, and the
+//! σ table `sqrt((1 − ᾱ)/ᾱ)` in float32; the timesteps come from numpy in float64 (`np.linspace`,
+//! `np.arange`, `round` = ties to even). The fixtures of `tests/peer/fixtures/schedulers/` (diffusers'
+//! own tables, `tests/peer/make_scheduler_fixtures.py`) are the reference.
+//!
+//! Status: phase 1. The tables are implemented for the classes listed in
+//! [`SchedulerConfig::tables_supported`]; the others return [`ConfigError::TablesNotImplemented`].
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A scheduler class of diffusers, by its `_class_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum SchedulerClass {
+    Ddpm,
+    Ddim,
+    EulerDiscrete,
+    EulerAncestralDiscrete,
+    HeunDiscrete,
+    Kdpm2Discrete,
+    Kdpm2AncestralDiscrete,
+    LmsDiscrete,
+    Pndm,
+    DpmSolverMultistep,
+    DpmSolverSinglestep,
+    DpmSolverSde,
+    UniPcMultistep,
+    DeisMultistep,
+    EdmEuler,
+    EdmDpmSolverMultistep,
+}
+
+impl SchedulerClass {
+    /// Every supported class.
+    pub const ALL: [SchedulerClass; 16] = [
+        SchedulerClass::Ddpm,
+        SchedulerClass::Ddim,
+        SchedulerClass::EulerDiscrete,
+        SchedulerClass::EulerAncestralDiscrete,
+        SchedulerClass::HeunDiscrete,
+        SchedulerClass::Kdpm2Discrete,
+        SchedulerClass::Kdpm2AncestralDiscrete,
+        SchedulerClass::LmsDiscrete,
+        SchedulerClass::Pndm,
+        SchedulerClass::DpmSolverMultistep,
+        SchedulerClass::DpmSolverSinglestep,
+        SchedulerClass::DpmSolverSde,
+        SchedulerClass::UniPcMultistep,
+        SchedulerClass::DeisMultistep,
+        SchedulerClass::EdmEuler,
+        SchedulerClass::EdmDpmSolverMultistep,
+    ];
+
+    /// diffusers' class name, as written in `_class_name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchedulerClass::Ddpm => "DDPMScheduler",
+            SchedulerClass::Ddim => "DDIMScheduler",
+            SchedulerClass::EulerDiscrete => "EulerDiscreteScheduler",
+            SchedulerClass::EulerAncestralDiscrete => "EulerAncestralDiscreteScheduler",
+            SchedulerClass::HeunDiscrete => "HeunDiscreteScheduler",
+            SchedulerClass::Kdpm2Discrete => "KDPM2DiscreteScheduler",
+            SchedulerClass::Kdpm2AncestralDiscrete => "KDPM2AncestralDiscreteScheduler",
+            SchedulerClass::LmsDiscrete => "LMSDiscreteScheduler",
+            SchedulerClass::Pndm => "PNDMScheduler",
+            SchedulerClass::DpmSolverMultistep => "DPMSolverMultistepScheduler",
+            SchedulerClass::DpmSolverSinglestep => "DPMSolverSinglestepScheduler",
+            SchedulerClass::DpmSolverSde => "DPMSolverSDEScheduler",
+            SchedulerClass::UniPcMultistep => "UniPCMultistepScheduler",
+            SchedulerClass::DeisMultistep => "DEISMultistepScheduler",
+            SchedulerClass::EdmEuler => "EDMEulerScheduler",
+            SchedulerClass::EdmDpmSolverMultistep => "EDMDPMSolverMultistepScheduler",
+        }
+    }
+
+    /// The class of a `_class_name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The EDM classes (σ grids of their own, no β schedule).
+    pub fn is_edm(self) -> bool {
+        matches!(self, SchedulerClass::EdmEuler | SchedulerClass::EdmDpmSolverMultistep)
+    }
+
+    /// Fields this class's `__init__` accepts (diffusers 0.42.1), beyond the common β schedule.
+    fn accepts(self, field: &str) -> bool {
+        use SchedulerClass::*;
+        let beta = matches!(field, "num_train_timesteps" | "beta_start" | "beta_end" | "beta_schedule" | "trained_betas" | "prediction_type");
+        if self.is_edm() {
+            return matches!(
+                field,
+                "sigma_min" | "sigma_max" | "sigma_data" | "sigma_schedule" | "num_train_timesteps" | "prediction_type" | "rho" | "final_sigmas_type"
+            ) || (self == EdmDpmSolverMultistep && matches!(field, "solver_order" | "thresholding" | "algorithm_type" | "solver_type" | "lower_order_final"));
+        }
+        if beta {
+            return true;
+        }
+        let k_sigmas = matches!(field, "use_karras_sigmas" | "use_exponential_sigmas" | "use_beta_sigmas");
+        let solver = matches!(field, "solver_order" | "solver_type" | "lower_order_final" | "thresholding");
+        match self {
+            Ddpm => matches!(field, "variance_type" | "clip_sample" | "thresholding" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
+            Ddim => matches!(field, "clip_sample" | "set_alpha_to_one" | "steps_offset" | "thresholding" | "timestep_spacing" | "rescale_betas_zero_snr"),
+            EulerDiscrete => {
+                k_sigmas || matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr" | "final_sigmas_type")
+            }
+            EulerAncestralDiscrete => matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
+            HeunDiscrete => k_sigmas || matches!(field, "clip_sample" | "timestep_spacing" | "steps_offset"),
+            Kdpm2Discrete | Kdpm2AncestralDiscrete | LmsDiscrete | DpmSolverSde => k_sigmas || matches!(field, "timestep_spacing" | "steps_offset"),
+            Pndm => matches!(field, "set_alpha_to_one" | "timestep_spacing" | "steps_offset"),
+            DpmSolverMultistep => {
+                k_sigmas
+                    || solver
+                    || matches!(
+                        field,
+                        "algorithm_type" | "final_sigmas_type" | "variance_type" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"
+                    )
+            }
+            DpmSolverSinglestep => k_sigmas || solver || matches!(field, "algorithm_type" | "final_sigmas_type" | "variance_type"),
+            UniPcMultistep => {
+                k_sigmas || solver || matches!(field, "timestep_spacing" | "steps_offset" | "final_sigmas_type" | "rescale_betas_zero_snr")
+            }
+            DeisMultistep => k_sigmas || solver || matches!(field, "algorithm_type" | "timestep_spacing" | "steps_offset"),
+            EdmEuler | EdmDpmSolverMultistep => false,
+        }
+    }
+}
+
+/// diffusers' `beta_schedule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BetaSchedule {
+    /// `"linear"`: `β` evenly spaced from `beta_start` to `beta_end`.
+    Linear,
+    /// `"scaled_linear"`: `sqrt β` evenly spaced, squared.
+    ScaledLinear,
+    /// `"squaredcos_cap_v2"`: Nichol–Dhariwal's cosine schedule, capped at 0.999.
+    SquaredcosCapV2,
+}
+
+/// diffusers' `timestep_spacing` (Lin et al. 2024, Table 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spacing {
+    /// `"linspace"`.
+    Linspace,
+    /// `"leading"`.
+    Leading,
+    /// `"trailing"`.
+    Trailing,
+}
+
+/// How the σ table is redistributed after it is read off the training schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigmaGrid {
+    /// The σ at the selected timesteps (no option set).
+    Timesteps,
+    /// `use_karras_sigmas` (EDM `sigma_schedule = "karras"`).
+    Karras,
+    /// `use_exponential_sigmas` (EDM `sigma_schedule = "exponential"`).
+    Exponential,
+    /// `use_beta_sigmas`.
+    Beta,
+}
+
+/// diffusers' `final_sigmas_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalSigma {
+    /// `"zero"`: the table ends with σ = 0.
+    Zero,
+    /// `"sigma_min"`: the table ends with the smallest training σ.
+    SigmaMin,
+}
+
+/// diffusers' `prediction_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PredictionType {
+    /// `"epsilon"`.
+    Epsilon,
+    /// `"sample"`.
+    Sample,
+    /// `"v_prediction"`.
+    VPrediction,
+}
+
+/// DDPM's `variance_type` among the linear ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarianceType {
+    /// `"fixed_small"`: the posterior variance `β̃_t`.
+    FixedSmall,
+    /// `"fixed_large"`: `β_t`.
+    FixedLarge,
+}
+
+/// A typed diffusers scheduler configuration (see the module docs for the defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulerConfig {
+    /// The class (`_class_name`).
+    pub class: SchedulerClass,
+    /// `num_train_timesteps` `N` (default 1000).
+    pub num_train_timesteps: usize,
+    /// `beta_start` (default 1e-4; 0.00085 for Heun, KDPM2, KDPM2Ancestral, DPMSolverSDE).
+    pub beta_start: f64,
+    /// `beta_end` (default 0.02; 0.012 for Heun, KDPM2, KDPM2Ancestral, DPMSolverSDE).
+    pub beta_end: f64,
+    /// `beta_schedule` (default linear).
+    pub beta_schedule: BetaSchedule,
+    /// `trained_betas` (overrides the schedule when present).
+    pub trained_betas: Option<Vec<f64>>,
+    /// `timestep_spacing` (default leading for DDPM, DDIM, PNDM; linspace otherwise).
+    pub timestep_spacing: Spacing,
+    /// `steps_offset` (default 0).
+    pub steps_offset: usize,
+    /// `set_alpha_to_one` (DDIM default true, PNDM false).
+    pub set_alpha_to_one: bool,
+    /// `prediction_type` (default epsilon).
+    pub prediction_type: PredictionType,
+    /// The σ redistribution (`use_karras_sigmas`, `use_exponential_sigmas`, `use_beta_sigmas`, or
+    /// EDM's `sigma_schedule`; default none / EDM karras).
+    pub sigma_grid: SigmaGrid,
+    /// `final_sigmas_type` (default zero).
+    pub final_sigmas_type: FinalSigma,
+    /// `solver_order` (default 2).
+    pub solver_order: usize,
+    /// `algorithm_type` (DPM-Solver default `dpmsolver++`, DEIS `deis`).
+    pub algorithm_type: Option<String>,
+    /// `solver_type` (DPM-Solver default `midpoint`, UniPC `bh2`, DEIS `logrho`).
+    pub solver_type: Option<String>,
+    /// `lower_order_final` (default true; DPMSolverSinglestep false).
+    pub lower_order_final: bool,
+    /// `variance_type` (DDPM default fixed_small; `None` where the class has none).
+    pub variance_type: Option<VarianceType>,
+    /// `rescale_betas_zero_snr` (default false).
+    pub rescale_betas_zero_snr: bool,
+    /// EDM `sigma_min` (default 0.002).
+    pub sigma_min: f64,
+    /// EDM `sigma_max` (default 80).
+    pub sigma_max: f64,
+    /// EDM `sigma_data` (default 0.5).
+    pub sigma_data: f64,
+    /// EDM `rho` (default 7).
+    pub rho: f64,
+}
+
+/// A parsed configuration and the fields it did not model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The typed configuration.
+    pub config: SchedulerConfig,
+    /// One line per field present in the file but not modelled (unknown to gmdiff, or not a
+    /// parameter of this class in diffusers 0.42.1).
+    pub warnings: Vec<String>,
+}
+
+/// Everything that can be wrong with a diffusers scheduler configuration.
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    /// The text is not a JSON object.
+    #[error("scheduler config is not a JSON object: {0}")]
+    Json(String),
+    /// A required field is absent.
+    #[error("scheduler config lacks the required field `{0}`")]
+    MissingField(&'static str),
+    /// `_class_name` names no supported class.
+    #[error("unknown scheduler class `{0}` (supported: the 16 classes of issue 16, e.g. DDIMScheduler, EulerDiscreteScheduler)")]
+    UnknownClass(String),
+    /// A field has the wrong JSON type.
+    #[error("field `{field}` must be {expected}, got {found}")]
+    WrongType {
+        /// The field.
+        field: String,
+        /// The expected JSON type.
+        expected: &'static str,
+        /// The value found.
+        found: String,
+    },
+    /// A field has a value outside its admissible set or range.
+    #[error("field `{field}` = {value}: {reason}")]
+    BadValue {
+        /// The field.
+        field: String,
+        /// The value found.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// `steps_offset` is negative.
+    #[error("steps_offset = {0} is negative: diffusers would index alphas_cumprod before timestep 0")]
+    NegativeStepsOffset(i64),
+    /// More inference steps than training steps.
+    #[error("num_inference_steps = {steps} exceeds num_train_timesteps = {train}: diffusers refuses it (set_timesteps)")]
+    TooManySteps {
+        /// The inference steps asked.
+        steps: usize,
+        /// `num_train_timesteps`.
+        train: usize,
+    },
+    /// An option that makes the step nonlinear in the data.
+    #[error("`{option}` makes the step nonlinear in the sample, so no exact Gaussian law exists: {why}")]
+    Nonlinear {
+        /// The option.
+        option: &'static str,
+        /// Why it is nonlinear.
+        why: &'static str,
+    },
+    /// The tables of this class (or option) are not implemented yet.
+    #[error("the timestep/σ tables of {class} with this configuration are not implemented yet ({what})")]
+    TablesNotImplemented {
+        /// The class name.
+        class: &'static str,
+        /// What is missing.
+        what: &'static str,
+    },
+}
+
+/// Fields that only parameterise an option that is off (or that are metadata): accepted silently.
+const INERT: [&str; 5] = ["_class_name", "_diffusers_version", "dynamic_thresholding_ratio", "sample_max_value", "clip_sample_range"];
+
+fn type_name(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        self.map.get(k).filter(|v| !v.is_null())
+    }
+    fn wrong(k: &str, expected: &'static str, v: &Value) -> ConfigError {
+        ConfigError::WrongType { field: k.into(), expected, found: type_name(v) }
+    }
+    fn f64(&self, k: &str, default: f64) -> Result<f64, ConfigError> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| Self::wrong(k, "a number", v)),
+        }
+    }
+    fn bool(&self, k: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| Self::wrong(k, "a boolean", v)),
+        }
+    }
+    fn int(&self, k: &str, default: i64) -> Result<i64, ConfigError> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v.as_i64().ok_or_else(|| Self::wrong(k, "an integer", v)),
+        }
+    }
+    fn str(&self, k: &str) -> Result<Option<&'a str>, ConfigError> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(v) => v.as_str().map(Some).ok_or_else(|| Self::wrong(k, "a string", v)),
+        }
+    }
+    fn choice<T: Copy>(&self, k: &str, default: T, options: &[(&str, T)]) -> Result<T, ConfigError> {
+        match self.str(k)? {
+            None => Ok(default),
+            Some(s) => options.iter().find(|(n, _)| *n == s).map(|(_, t)| *t).ok_or_else(|| ConfigError::BadValue {
+                field: k.into(),
+                value: format!("{s:?}"),
+                reason: format!("must be one of {}", options.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
+            }),
+        }
+    }
+}
+
+fn bad(field: &str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
+    ConfigError::BadValue { field: field.into(), value: value.to_string(), reason: reason.into() }
+}
+
+impl SchedulerConfig {
+    /// Parses the text of a `scheduler_config.json`.
+    ///
+    /// Errors: [`ConfigError`] for text that is not a JSON object, a missing `_class_name`, an
+    /// unknown class, a field of the wrong type or value, a negative `steps_offset`, non-finite or
+    /// out-of-range betas, and the nonlinear options (`clip_sample`, `thresholding`, learned variances).
+    pub fn from_json(text: &str) -> Result<Parsed, ConfigError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
+        Self::from_value(&value)
+    }
+
+    /// [`SchedulerConfig::from_json`] on a parsed JSON value.
+    pub fn from_value(value: &Value) -> Result<Parsed, ConfigError> {
+        use SchedulerClass::*;
+        let map = value.as_object().ok_or_else(|| ConfigError::Json(format!("expected an object, got {}", type_name(value))))?;
+        let f = Fields { map };
+        let name = f.str("_class_name")?.ok_or(ConfigError::MissingField("_class_name"))?;
+        let class = SchedulerClass::from_name(name).ok_or_else(|| ConfigError::UnknownClass(name.into()))?;
+
+        // Nonlinear options first: they decide whether a law exists at all.
+        if class.accepts("clip_sample") && f.bool("clip_sample", matches!(class, Ddpm | Ddim))? {
+            return Err(ConfigError::Nonlinear {
+                option: "clip_sample",
+                why: "the predicted x0 is clipped to [-clip_sample_range, clip_sample_range], a nonlinear map (set \"clip_sample\": false)",
+            });
+        }
+        if class.accepts("thresholding") && f.bool("thresholding", false)? {
+            return Err(ConfigError::Nonlinear {
+                option: "thresholding",
+                why: "dynamic thresholding rescales x0 by a per-sample quantile of |x0| (Saharia et al. 2022), a nonlinear map",
+            });
+        }
+        let variance_type = if class.accepts("variance_type") {
+            match f.str("variance_type")? {
+                Some("learned") | Some("learned_range") => {
+                    return Err(ConfigError::Nonlinear {
+                        option: "variance_type",
+                        why: "a learned variance is an output of the network, not a function of the schedule (only fixed_small and fixed_large have an exact law)",
+                    });
+                }
+                Some("fixed_small") => Some(VarianceType::FixedSmall),
+                Some("fixed_large") => Some(VarianceType::FixedLarge),
+                None if class == Ddpm => Some(VarianceType::FixedSmall),
+                None => None,
+                Some(other) => return Err(bad("variance_type", format!("{other:?}"), "must be fixed_small, fixed_large, learned or learned_range")),
+            }
+        } else {
+            None
+        };
+
+        let heun_like = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde);
+        let n_train = f.int("num_train_timesteps", 1000)?;
+        if n_train < 1 {
+            return Err(bad("num_train_timesteps", n_train, "must be at least 1"));
+        }
+        let beta_start = f.f64("beta_start", if heun_like { 0.00085 } else { 1e-4 })?;
+        let beta_end = f.f64("beta_end", if heun_like { 0.012 } else { 0.02 })?;
+        for (k, b) in [("beta_start", beta_start), ("beta_end", beta_end)] {
+            if !(b.is_finite() && b > 0.0 && b < 1.0) {
+                return Err(bad(k, b, "must be finite and in (0, 1)"));
+            }
+        }
+        let beta_schedule = f.choice(
+            "beta_schedule",
+            BetaSchedule::Linear,
+            &[("linear", BetaSchedule::Linear), ("scaled_linear", BetaSchedule::ScaledLinear), ("squaredcos_cap_v2", BetaSchedule::SquaredcosCapV2)],
+        )?;
+        let trained_betas = match f.get("trained_betas") {
+            None => None,
+            Some(Value::Array(a)) => {
+                let mut out = Vec::with_capacity(a.len());
+                for (i, v) in a.iter().enumerate() {
+                    let b = v.as_f64().ok_or_else(|| Fields::wrong("trained_betas", "an array of numbers", v))?;
+                    if !(b.is_finite() && b > 0.0 && b < 1.0) {
+                        return Err(bad(&format!("trained_betas[{i}]"), b, "every β must be finite and in (0, 1)"));
+                    }
+                    out.push(b);
+                }
+                if out.len() as i64 != n_train {
+                    return Err(bad("trained_betas", format!("{} values", out.len()), format!("needs num_train_timesteps = {n_train} values")));
+                }
+                Some(out)
+            }
+            Some(v) => return Err(Fields::wrong("trained_betas", "an array of numbers", v)),
+        };
+        let default_spacing = if matches!(class, Ddpm | Ddim | Pndm) { Spacing::Leading } else { Spacing::Linspace };
+        let timestep_spacing = f.choice(
+            "timestep_spacing",
+            default_spacing,
+            &[("linspace", Spacing::Linspace), ("leading", Spacing::Leading), ("trailing", Spacing::Trailing)],
+        )?;
+        let offset = f.int("steps_offset", 0)?;
+        if offset < 0 {
+            return Err(ConfigError::NegativeStepsOffset(offset));
+        }
+        let prediction_type = f.choice(
+            "prediction_type",
+            PredictionType::Epsilon,
+            &[("epsilon", PredictionType::Epsilon), ("sample", PredictionType::Sample), ("v_prediction", PredictionType::VPrediction)],
+        )?;
+        let sigma_grid = if class.is_edm() {
+            f.choice("sigma_schedule", SigmaGrid::Karras, &[("karras", SigmaGrid::Karras), ("exponential", SigmaGrid::Exponential)])?
+        } else {
+            let flags = [
+                (f.bool("use_karras_sigmas", false)?, SigmaGrid::Karras),
+                (f.bool("use_exponential_sigmas", false)?, SigmaGrid::Exponential),
+                (f.bool("use_beta_sigmas", false)?, SigmaGrid::Beta),
+            ];
+            match flags.iter().filter(|(on, _)| *on).count() {
+                0 => SigmaGrid::Timesteps,
+                1 => flags.iter().find(|(on, _)| *on).map(|(_, g)| *g).unwrap_or(SigmaGrid::Timesteps),
+                _ => {
+                    return Err(bad(
+                        "use_karras_sigmas/use_exponential_sigmas/use_beta_sigmas",
+                        "several true",
+                        "at most one may be set (diffusers raises ValueError)",
+                    ));
+                }
+            }
+        };
+        let final_sigmas_type =
+            f.choice("final_sigmas_type", FinalSigma::Zero, &[("zero", FinalSigma::Zero), ("sigma_min", FinalSigma::SigmaMin)])?;
+        let solver_order = f.int("solver_order", 2)?;
+        if !(1..=3).contains(&solver_order) {
+            return Err(bad("solver_order", solver_order, "must be 1, 2 or 3"));
+        }
+        let (alg_default, solver_default) = match class {
+            DpmSolverMultistep | DpmSolverSinglestep | EdmDpmSolverMultistep => (Some("dpmsolver++"), Some("midpoint")),
+            UniPcMultistep => (None, Some("bh2")),
+            DeisMultistep => (Some("deis"), Some("logrho")),
+            _ => (None, None),
+        };
+        let algorithm_type = if class.accepts("algorithm_type") { f.str("algorithm_type")?.or(alg_default).map(String::from) } else { None };
+        let solver_type = if class.accepts("solver_type") { f.str("solver_type")?.or(solver_default).map(String::from) } else { None };
+        let lower_order_final = f.bool("lower_order_final", class != DpmSolverSinglestep)?;
+        let rescale_betas_zero_snr = f.bool("rescale_betas_zero_snr", false)?;
+        let set_alpha_to_one = f.bool("set_alpha_to_one", class == Ddim)?;
+        let sigma_min = f.f64("sigma_min", 0.002)?;
+        let sigma_max = f.f64("sigma_max", 80.0)?;
+        let sigma_data = f.f64("sigma_data", 0.5)?;
+        let rho = f.f64("rho", 7.0)?;
+        if class.is_edm() {
+            for (k, v) in [("sigma_min", sigma_min), ("sigma_max", sigma_max), ("sigma_data", sigma_data), ("rho", rho)] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(bad(k, v, "must be finite and positive"));
+                }
+            }
+            if sigma_min >= sigma_max {
+                return Err(bad("sigma_min", sigma_min, format!("must be below sigma_max = {sigma_max}")));
+            }
+        }
+
+        let mut warnings = Vec::new();
+        for (k, v) in map {
+            if INERT.contains(&k.as_str()) {
+                continue;
+            }
+            let modelled = class.accepts(k) || (class.is_edm() && k == "sigma_schedule");
+            let nullish = v.is_null() || matches!(v, Value::Array(a) if a.is_empty());
+            if !modelled && !nullish {
+                warnings.push(format!("field `{k}` = {v} is not modelled for {}: ignored", class.name()));
+            } else if !modelled {
+                warnings.push(format!("field `{k}` ({}) is not modelled for {}: ignored", type_name(v), class.name()));
+            }
+        }
+        let config = SchedulerConfig {
+            class,
+            num_train_timesteps: n_train as usize,
+            beta_start,
+            beta_end,
+            beta_schedule,
+            trained_betas,
+            timestep_spacing,
+            steps_offset: offset as usize,
+            set_alpha_to_one,
+            prediction_type,
+            sigma_grid,
+            final_sigmas_type,
+            solver_order: solver_order as usize,
+            algorithm_type,
+            solver_type,
+            lower_order_final,
+            variance_type,
+            rescale_betas_zero_snr,
+            sigma_min,
+            sigma_max,
+            sigma_data,
+            rho,
+        };
+        Ok(Parsed { config, warnings })
+    }
+}
