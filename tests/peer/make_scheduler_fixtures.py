@@ -7,7 +7,7 @@ Nothing of diffusers is copied here: the script imports it from a throwaway virt
 tests/peer/README.md, section "Scheduler tables", for the versions and the command).
 
 Per class: a base configuration (the latent-diffusion one: beta_schedule "scaled_linear",
-beta_start 0.00085, beta_end 0.012, 1000 training steps; EDM classes: their own defaults) and the
+beta_start 0.00085, beta_end 0.012, 1000 training steps, clip_sample False where the class has it; EDM classes: their own defaults) and the
 variations of VARIATIONS that the class's __init__ accepts (every key must be a parameter of the
 class). Per configuration and per n in STEPS the fixture records:
   * "config": scheduler.config as diffusers writes it to scheduler_config.json (with "_class_name"),
@@ -65,7 +65,10 @@ CLASSES = [
 
 STEPS = [10, 25, 50]
 
-LDM = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}
+# clip_sample = False (as in Stable Diffusion's own scheduler_config.json): DDPM's and DDIM's default
+# True clips x0, a nonlinear step with no exact law, which gmdiff's reader refuses; it does not
+# change the tables.
+LDM = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "clip_sample": False}
 
 # name -> keyword arguments on top of the base; applied only where every key is an __init__ parameter.
 VARIATIONS = [

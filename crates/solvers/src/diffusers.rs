@@ -349,7 +349,7 @@ impl<'a> Fields<'a> {
     fn f64(&self, k: &str, default: f64) -> Result<f64, ConfigError> {
         match self.get(k) {
             None => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| Self::wrong(k, "a number", v)),
+            Some(v) => number(v).ok_or_else(|| Self::wrong(k, "a number", v)),
         }
     }
     fn bool(&self, k: &str, default: bool) -> Result<bool, ConfigError> {
@@ -382,6 +382,62 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A JSON number, or one of the non-finite tokens Python's `json` writes (`NaN`, `Infinity`,
+/// `-Infinity`), which [`parse_python_json`] turns into marker strings.
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            NAN_MARK => Some(f64::NAN),
+            INF_MARK => Some(f64::INFINITY),
+            NEG_INF_MARK => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+const NAN_MARK: &str = "\u{1}NaN";
+const INF_MARK: &str = "\u{1}Infinity";
+const NEG_INF_MARK: &str = "\u{1}-Infinity";
+
+/// Parses JSON as Python's `json` module writes it: diffusers saves `float("-inf")` (for example
+/// DPMSolverMultistep's `lambda_min_clipped`) as the bare token `-Infinity`, and NaN as `NaN`, which
+/// strict JSON lacks. Outside string literals those three tokens are replaced by marker strings
+/// that [`number`] reads back as the non-finite values; everything else is strict JSON.
+///
+/// Errors: [`ConfigError::Json`] when the text is not JSON even so.
+pub fn parse_python_json(text: &str) -> Result<Value, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut in_string = false;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            if c == '\\' {
+                if let Some(e) = rest.chars().next() {
+                    out.push(e);
+                    rest = &rest[e.len_utf8()..];
+                }
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        let token = [("-Infinity", NEG_INF_MARK), ("Infinity", INF_MARK), ("NaN", NAN_MARK)].into_iter().find(|(t, _)| rest.starts_with(t));
+        if let Some((t, mark)) = token {
+            out.push_str(&serde_json::to_string(mark).map_err(|e| ConfigError::Json(e.to_string()))?);
+            rest = &rest[t.len()..];
+            continue;
+        }
+        in_string = c == '"';
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    serde_json::from_str(&out).map_err(|e| ConfigError::Json(e.to_string()))
+}
+
 fn bad(field: &str, value: impl std::fmt::Display, reason: impl Into<String>) -> ConfigError {
     ConfigError::BadValue { field: field.into(), value: value.to_string(), reason: reason.into() }
 }
@@ -393,8 +449,7 @@ impl SchedulerConfig {
     /// unknown class, a field of the wrong type or value, a negative `steps_offset`, non-finite or
     /// out-of-range betas, and the nonlinear options (`clip_sample`, `thresholding`, learned variances).
     pub fn from_json(text: &str) -> Result<Parsed, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
-        Self::from_value(&value)
+        Self::from_value(&parse_python_json(text)?)
     }
 
     /// [`SchedulerConfig::from_json`] on a parsed JSON value.
@@ -458,7 +513,7 @@ impl SchedulerConfig {
             Some(Value::Array(a)) => {
                 let mut out = Vec::with_capacity(a.len());
                 for (i, v) in a.iter().enumerate() {
-                    let b = v.as_f64().ok_or_else(|| Fields::wrong("trained_betas", "an array of numbers", v))?;
+                    let b = number(v).ok_or_else(|| Fields::wrong("trained_betas", "an array of numbers", v))?;
                     if !(b.is_finite() && b > 0.0 && b < 1.0) {
                         return Err(bad(&format!("trained_betas[{i}]"), b, "every β must be finite and in (0, 1)"));
                     }
@@ -576,5 +631,237 @@ impl SchedulerConfig {
             rho,
         };
         Ok(Parsed { config, warnings })
+    }
+}
+
+/// `torch.linspace(start, end, n, dtype=torch.float32)` on the CPU, value for value: `start` and
+/// `end` rounded to float32, `step = (end − start)/(n − 1)` in float32, and each point one fused
+/// multiply–add, `start + step·i` for `i < n/2` and `end − step·(n − 1 − i)` above (ATen's
+/// `linspace_kernel`; checked against torch 2.15.0 on every point of the fixtures' schedules, whose
+/// `alphas_cumprod` first/last values the tests compare).
+fn torch_linspace_f32(start: f64, end: f64, n: usize) -> Vec<f32> {
+    let (a, b) = (start as f32, end as f32);
+    if n == 1 {
+        return vec![a];
+    }
+    let step = (b - a) / (n - 1) as f32;
+    let half = n / 2;
+    (0..n).map(|i| if i < half { step.mul_add(i as f32, a) } else { (-step).mul_add((n - 1 - i) as f32, b) }).collect()
+}
+
+/// `torch.cumprod` of a float32 tensor on the CPU: the running product is accumulated in float64
+/// and each partial product rounded to float32 (ATen's `cumprod` uses `acc_type<float> = double`).
+fn torch_cumprod_f32(x: &[f32]) -> Vec<f32> {
+    let mut acc = 1.0f64;
+    x.iter()
+        .map(|&v| {
+            acc *= v as f64;
+            acc as f32
+        })
+        .collect()
+}
+
+/// numpy's `interp(x, arange(len(fp)), fp)` in float64 on a unit-spaced grid: `fp[j] + (fp[j+1] −
+/// fp[j])·(x − j)` with `j = ⌊x⌋`, `fp[last]` at the right end (numpy's `slope·(x − xp[j]) + fp[j]`).
+fn np_interp_unit(x: f64, fp: &[f64]) -> f64 {
+    let last = fp.len() - 1;
+    if x <= 0.0 {
+        return fp[0];
+    }
+    if x >= last as f64 {
+        return fp[last];
+    }
+    let j = x.floor() as usize;
+    let slope = fp[j + 1] - fp[j];
+    slope * (x - j as f64) + fp[j]
+}
+
+impl SchedulerConfig {
+    /// The classes whose [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`] are
+    /// implemented (phase 1), for the σ grid of the timesteps (no Karras/exponential/beta sigmas).
+    pub fn tables_supported(&self) -> bool {
+        use SchedulerClass::*;
+        match self.class {
+            Ddpm | Ddim => true,
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | DpmSolverMultistep | UniPcMultistep | DeisMultistep => {
+                self.sigma_grid == SigmaGrid::Timesteps
+            }
+            _ => false,
+        }
+    }
+
+    fn not_yet(&self, what: &'static str) -> ConfigError {
+        ConfigError::TablesNotImplemented { class: self.class.name(), what }
+    }
+
+    /// diffusers' `betas` (float32): `trained_betas`, or `beta_schedule` through `torch.linspace` in
+    /// float32 (`scaled_linear` squares the float32 roots in float32), or the cosine schedule of
+    /// [`gmdiff_process::DiscreteChain::squaredcos_cap_v2`] rounded to float32; then the zero-terminal-SNR
+    /// rescale in float32 when `rescale_betas_zero_snr` (Lin et al. 2024, Algorithm 1, as diffusers'
+    /// `rescale_zero_terminal_snr` runs it on float32 tensors).
+    ///
+    /// Errors: [`ConfigError::TablesNotImplemented`] for the EDM classes (no β schedule);
+    /// [`ConfigError::BadValue`] if the cosine chain cannot be built.
+    pub fn betas(&self) -> Result<Vec<f32>, ConfigError> {
+        if self.class.is_edm() {
+            return Err(self.not_yet("EDM classes have no β schedule"));
+        }
+        let n = self.num_train_timesteps;
+        let mut betas: Vec<f32> = match (&self.trained_betas, self.beta_schedule) {
+            (Some(b), _) => b.iter().map(|&v| v as f32).collect(),
+            (None, BetaSchedule::Linear) => torch_linspace_f32(self.beta_start, self.beta_end, n),
+            (None, BetaSchedule::ScaledLinear) => {
+                torch_linspace_f32(self.beta_start.sqrt(), self.beta_end.sqrt(), n).into_iter().map(|r| r * r).collect()
+            }
+            (None, BetaSchedule::SquaredcosCapV2) => gmdiff_process::DiscreteChain::squaredcos_cap_v2(n)
+                .map_err(|e| bad("beta_schedule", "squaredcos_cap_v2", e.to_string()))?
+                .betas()
+                .iter()
+                .map(|&b| b as f32)
+                .collect(),
+        };
+        if self.rescale_betas_zero_snr && self.class.accepts("rescale_betas_zero_snr") {
+            let alphas: Vec<f32> = betas.iter().map(|&b| 1.0 - b).collect();
+            let mut root: Vec<f32> = torch_cumprod_f32(&alphas).into_iter().map(f32::sqrt).collect();
+            let (first, last) = (root[0], root[root.len() - 1]);
+            let scale = first / (first - last);
+            root.iter_mut().for_each(|r| *r = (*r - last) * scale);
+            let bars: Vec<f32> = root.iter().map(|r| r * r).collect();
+            betas = (0..bars.len()).map(|k| 1.0 - if k == 0 { bars[0] } else { bars[k] / bars[k - 1] }).collect();
+        }
+        Ok(betas)
+    }
+
+    /// diffusers' `alphas_cumprod` (float32): `torch.cumprod(1 − betas)`, with the last value set to
+    /// `2^−24` by the classes that do so under `rescale_betas_zero_snr` (Euler, Euler ancestral,
+    /// DPM-Solver multistep, UniPC), so that their last σ is finite.
+    ///
+    /// Errors: those of [`SchedulerConfig::betas`].
+    pub fn alphas_cumprod(&self) -> Result<Vec<f32>, ConfigError> {
+        use SchedulerClass::*;
+        let alphas: Vec<f32> = self.betas()?.into_iter().map(|b| 1.0 - b).collect();
+        let mut bars = torch_cumprod_f32(&alphas);
+        if self.rescale_betas_zero_snr && matches!(self.class, EulerDiscrete | EulerAncestralDiscrete | DpmSolverMultistep | UniPcMultistep) {
+            let last = bars.len() - 1;
+            bars[last] = 2f32.powi(-24);
+        }
+        Ok(bars)
+    }
+
+    /// The training σ table `sqrt((1 − ᾱ_τ)/ᾱ_τ)`, τ = 0..N, in float32 as diffusers computes it.
+    fn train_sigmas(&self) -> Result<Vec<f32>, ConfigError> {
+        Ok(self.alphas_cumprod()?.into_iter().map(|a| ((1.0 - a) / a).sqrt()).collect())
+    }
+
+    fn check_steps(&self, n: usize) -> Result<(), ConfigError> {
+        if n == 0 || n > self.num_train_timesteps {
+            return Err(ConfigError::TooManySteps { steps: n, train: self.num_train_timesteps });
+        }
+        Ok(())
+    }
+
+    fn chain_timesteps(&self, spacing: Spacing, train: usize, n: usize) -> Result<Vec<usize>, ConfigError> {
+        use gmdiff_process::TimestepSpacing as T;
+        let s = match spacing {
+            Spacing::Linspace => T::Linspace,
+            Spacing::Leading => T::Leading { steps_offset: self.steps_offset },
+            Spacing::Trailing => T::Trailing,
+        };
+        gmdiff_process::timesteps(s, train, n).map_err(|e| bad("timestep_spacing", format!("{spacing:?}"), e.to_string()))
+    }
+
+    /// `scheduler.timesteps` after diffusers' `set_timesteps(n)`, as float64 (diffusers stores int64
+    /// for DDPM, DDIM and the multistep solvers, float32 for the k-diffusion-style classes; both are
+    /// exact in float64).
+    ///
+    /// * DDPM, DDIM: [`gmdiff_process::timesteps`] with the configured spacing (`steps_offset` in
+    ///   leading spacing only).
+    /// * Euler, Euler ancestral, LMS: `linspace` keeps the unrounded float32 points
+    ///   `f32(j (N − 1)/(n − 1))`; `leading` and `trailing` are the integer spacings.
+    /// * DPM-Solver multistep, UniPC, DEIS: `n + 1` points (`linspace`, `leading`) with the last
+    ///   (timestep 0) dropped; `trailing` as above.
+    ///
+    /// Errors: [`ConfigError::TooManySteps`] unless `1 ≤ n ≤ N`; [`ConfigError::TablesNotImplemented`]
+    /// for the classes and σ options not in [`SchedulerConfig::tables_supported`].
+    pub fn timesteps(&self, n: usize) -> Result<Vec<f64>, ConfigError> {
+        use SchedulerClass::*;
+        self.check_steps(n)?;
+        if !self.tables_supported() {
+            return Err(self.not_yet("phase 1 covers DDPM, DDIM, Euler, Euler ancestral, LMS, DPM-Solver multistep, UniPC, DEIS on the timestep σ grid"));
+        }
+        let big_n = self.num_train_timesteps;
+        let as_f64 = |v: Vec<usize>| v.into_iter().map(|t| t as f64).collect::<Vec<f64>>();
+        match self.class {
+            Ddpm | Ddim => Ok(as_f64(self.chain_timesteps(self.timestep_spacing, big_n, n)?)),
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete => match self.timestep_spacing {
+                Spacing::Linspace => {
+                    let top = (big_n - 1) as f64;
+                    let step = if n > 1 { top / (n - 1) as f64 } else { 0.0 };
+                    Ok((0..n).rev().map(|j| (if j == n - 1 && n > 1 { top } else { j as f64 * step }) as f32 as f64).collect())
+                }
+                Spacing::Leading => {
+                    let ratio = big_n / n;
+                    Ok((0..n).rev().map(|j| ((j * ratio) as f32 + self.steps_offset as f32) as f64).collect())
+                }
+                Spacing::Trailing => Ok(as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?)),
+            },
+            DpmSolverMultistep | UniPcMultistep | DeisMultistep => match self.timestep_spacing {
+                Spacing::Trailing => Ok(as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?)),
+                spacing => {
+                    if n + 1 > big_n {
+                        return Err(ConfigError::TooManySteps { steps: n + 1, train: big_n });
+                    }
+                    let mut t = self.chain_timesteps(spacing, big_n, n + 1)?;
+                    t.pop();
+                    Ok(as_f64(t))
+                }
+            },
+            _ => Err(self.not_yet("class")),
+        }
+    }
+
+    /// `scheduler.sigmas` after `set_timesteps(n)`, as float64 (diffusers stores float32), or `None`
+    /// for the classes without σ (DDPM, DDIM, PNDM): the training σ table in float32, linearly
+    /// interpolated in float64 at the timesteps (numpy `interp`), rounded to float32, followed by the
+    /// final σ (`0`, or `σ_0 = sqrt((1 − ᾱ_0)/ᾱ_0)` for `final_sigmas_type = "sigma_min"` and always
+    /// for DEIS).
+    ///
+    /// The square roots are correctly rounded; torch's CPU float32 `sqrt` is not (1 ulp off for some
+    /// arguments, torch 2.15.0), so diffusers' σ can differ from these by a float32 ulp, and by a few
+    /// ppm after `rescale_betas_zero_snr`, whose subtraction amplifies the ulps of its square roots.
+    ///
+    /// Errors: those of [`SchedulerConfig::timesteps`].
+    pub fn sigmas(&self, n: usize) -> Result<Option<Vec<f64>>, ConfigError> {
+        use SchedulerClass::*;
+        let t = self.timesteps(n)?;
+        if matches!(self.class, Ddpm | Ddim | Pndm) {
+            return Ok(None);
+        }
+        let table: Vec<f64> = self.train_sigmas()?.into_iter().map(f64::from).collect();
+        let mut out: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table) as f32 as f64).collect();
+        // DEIS has no `final_sigmas_type`: it always ends at σ_0 (scheduling_deis_multistep.py).
+        let last = match (self.class, self.class.accepts("final_sigmas_type"), self.final_sigmas_type) {
+            (DeisMultistep, _, _) | (_, true, FinalSigma::SigmaMin) => table[0],
+            _ => 0.0,
+        };
+        out.push(last);
+        Ok(Some(out))
+    }
+
+    /// `scheduler.init_noise_sigma` after `set_timesteps(n)`: 1 for DDPM, DDIM, PNDM and the
+    /// multistep solvers; for Euler, Euler ancestral and LMS the largest σ for `linspace` and
+    /// `trailing` spacing, `sqrt(σ_max² + 1)` (in float32) for `leading`.
+    ///
+    /// Errors: those of [`SchedulerConfig::sigmas`].
+    pub fn init_noise_sigma(&self, n: usize) -> Result<f64, ConfigError> {
+        use SchedulerClass::*;
+        let sigmas = self.sigmas(n)?;
+        match (self.class, sigmas) {
+            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete, Some(s)) => {
+                let max = s.iter().fold(0.0f64, |m, &v| m.max(v)) as f32;
+                Ok(if self.timestep_spacing == Spacing::Leading { (max * max + 1.0).sqrt() as f64 } else { max as f64 })
+            }
+            _ => Ok(1.0),
+        }
     }
 }
