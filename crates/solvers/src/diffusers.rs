@@ -112,7 +112,8 @@ impl SchedulerClass {
             Ddpm => matches!(field, "variance_type" | "clip_sample" | "thresholding" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
             Ddim => matches!(field, "clip_sample" | "set_alpha_to_one" | "steps_offset" | "thresholding" | "timestep_spacing" | "rescale_betas_zero_snr"),
             EulerDiscrete => {
-                k_sigmas || matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr" | "final_sigmas_type")
+                k_sigmas
+                    || matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr" | "final_sigmas_type" | "sigma_min" | "sigma_max")
             }
             EulerAncestralDiscrete => matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
             HeunDiscrete => k_sigmas || matches!(field, "clip_sample" | "timestep_spacing" | "steps_offset"),
@@ -128,7 +129,9 @@ impl SchedulerClass {
             }
             DpmSolverSinglestep => k_sigmas || solver || matches!(field, "algorithm_type" | "final_sigmas_type" | "variance_type"),
             UniPcMultistep => {
-                k_sigmas || solver || matches!(field, "timestep_spacing" | "steps_offset" | "final_sigmas_type" | "rescale_betas_zero_snr")
+                k_sigmas
+                    || solver
+                    || matches!(field, "timestep_spacing" | "steps_offset" | "final_sigmas_type" | "rescale_betas_zero_snr" | "sigma_min" | "sigma_max")
             }
             DeisMultistep => k_sigmas || solver || matches!(field, "algorithm_type" | "timestep_spacing" | "steps_offset"),
             EdmEuler | EdmDpmSolverMultistep => false,
@@ -248,6 +251,11 @@ pub struct SchedulerConfig {
     pub sigma_data: f64,
     /// EDM `rho` (default 7).
     pub rho: f64,
+    /// Euler's and UniPC's `sigma_min` (default none: the smallest training σ), the lower end of
+    /// their Karras/exponential/beta σ grids.
+    pub grid_sigma_min: Option<f64>,
+    /// Euler's and UniPC's `sigma_max` (default none: the largest training σ).
+    pub grid_sigma_max: Option<f64>,
 }
 
 /// A parsed configuration and the fields it did not model.
@@ -593,6 +601,18 @@ impl SchedulerConfig {
             }
         }
 
+        let (mut grid_sigma_min, mut grid_sigma_max) = (None, None);
+        if !class.is_edm() && class.accepts("sigma_min") {
+            for (k, slot) in [("sigma_min", &mut grid_sigma_min), ("sigma_max", &mut grid_sigma_max)] {
+                if f.get(k).is_some() {
+                    let v = f.f64(k, 0.0)?;
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(bad(k, v, "must be finite and positive"));
+                    }
+                    *slot = Some(v);
+                }
+            }
+        }
         let mut warnings = Vec::new();
         for (k, v) in map {
             if INERT.contains(&k.as_str()) {
@@ -629,6 +649,8 @@ impl SchedulerConfig {
             sigma_max,
             sigma_data,
             rho,
+            grid_sigma_min,
+            grid_sigma_max,
         };
         Ok(Parsed { config, warnings })
     }
@@ -676,18 +698,75 @@ fn np_interp_unit(x: f64, fp: &[f64]) -> f64 {
     slope * (x - j as f64) + fp[j]
 }
 
+/// numpy's `linspace(start, stop, num)` in float64: `i·step + start`, `step = (stop − start)/(num − 1)`,
+/// the last point set to `stop` (`numpy/_core/function_base.py`).
+fn np_linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
+    if num == 1 {
+        return vec![start];
+    }
+    let step = (stop - start) / (num - 1) as f64;
+    (0..num).map(|i| if i == num - 1 { stop } else { i as f64 * step + start }).collect()
+}
+
+/// diffusers' `_sigma_to_t(σ, log_sigmas)`: the fractional training timestep of `σ` by linear
+/// interpolation in `log σ` between the bracketing entries of the float32 table `log_sigmas`
+/// (ascending), the weight clipped to [0, 1]. `low − high` is a float32 difference (numpy float32
+/// scalars), the rest float64.
+fn sigma_to_t(sigma: f64, log_sigmas: &[f32]) -> f64 {
+    let log_sigma = sigma.max(1e-10).ln();
+    let last_ge = log_sigmas.iter().rposition(|&l| log_sigma - l as f64 >= 0.0).unwrap_or(0);
+    let low_idx = last_ge.min(log_sigmas.len() - 2);
+    let (low, high) = (log_sigmas[low_idx], log_sigmas[low_idx + 1]);
+    let w = ((low as f64 - log_sigma) / (low - high) as f64).clamp(0.0, 1.0);
+    (1.0 - w) * low_idx as f64 + w * (low_idx + 1) as f64
+}
+
 impl SchedulerConfig {
-    /// The classes whose [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`] are
-    /// implemented (phase 1), for the σ grid of the timesteps (no Karras/exponential/beta sigmas).
+    /// Whether [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`] are implemented for
+    /// this class and σ option (phase 1: not for Heun's relatives KDPM2, KDPM2 ancestral and
+    /// DPM-Solver SDE, PNDM, DPM-Solver single-step, the EDM classes, nor `use_beta_sigmas`).
     pub fn tables_supported(&self) -> bool {
         use SchedulerClass::*;
         match self.class {
             Ddpm | Ddim => true,
-            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | DpmSolverMultistep | UniPcMultistep | DeisMultistep => {
-                self.sigma_grid == SigmaGrid::Timesteps
-            }
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
+            DpmSolverMultistep | UniPcMultistep | DeisMultistep => self.sigma_grid == SigmaGrid::Timesteps,
             _ => false,
         }
+    }
+
+    /// The k-diffusion-style classes (Euler, Euler ancestral, LMS, Heun) before their class-specific
+    /// tails: the timesteps as float32 values, and the σ at them in float64 (before the float32
+    /// rounding and the final σ).
+    fn k_tables(&self, n: usize) -> Result<(Vec<f64>, Vec<f64>), ConfigError> {
+        let big_n = self.num_train_timesteps;
+        let mut t: Vec<f64> = match self.timestep_spacing {
+            Spacing::Linspace => np_linspace(0.0, (big_n - 1) as f64, n).into_iter().rev().map(|v| v as f32 as f64).collect(),
+            Spacing::Leading => {
+                let ratio = big_n / n;
+                (0..n).rev().map(|j| ((j * ratio) as f32 + self.steps_offset as f32) as f64).collect()
+            }
+            Spacing::Trailing => self.chain_timesteps(Spacing::Trailing, big_n, n)?.into_iter().map(|v| v as f64).collect(),
+        };
+        let table32 = self.train_sigmas()?;
+        let table: Vec<f64> = table32.iter().map(|&v| v as f64).collect();
+        let mut sigmas: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table)).collect();
+        if matches!(self.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential) {
+            let lo = self.grid_sigma_min.unwrap_or(sigmas[n - 1]);
+            let hi = self.grid_sigma_max.unwrap_or(sigmas[0]);
+            sigmas = if self.sigma_grid == SigmaGrid::Karras {
+                // diffusers `_convert_to_karras`: ρ = 7, ramp = numpy linspace(0, 1, n).
+                let rho = 7.0f64;
+                let (max_inv, min_inv) = (hi.powf(1.0 / rho), lo.powf(1.0 / rho));
+                np_linspace(0.0, 1.0, n).into_iter().map(|r| (max_inv + r * (min_inv - max_inv)).powf(rho)).collect()
+            } else {
+                // diffusers `_convert_to_exponential`: exp(linspace(log σ_max, log σ_min, n)).
+                np_linspace(hi.ln(), lo.ln(), n).into_iter().map(f64::exp).collect()
+            };
+            let log_sigmas: Vec<f32> = table32.iter().map(|v| v.ln()).collect();
+            t = sigmas.iter().map(|&s| sigma_to_t(s, &log_sigmas) as f32 as f64).collect();
+        }
+        Ok((t, sigmas))
     }
 
     fn not_yet(&self, what: &'static str) -> ConfigError {
@@ -776,55 +855,25 @@ impl SchedulerConfig {
     ///
     /// * DDPM, DDIM: [`gmdiff_process::timesteps`] with the configured spacing (`steps_offset` in
     ///   leading spacing only).
-    /// * Euler, Euler ancestral, LMS: `linspace` keeps the unrounded float32 points
-    ///   `f32(j (N − 1)/(n − 1))`; `leading` and `trailing` are the integer spacings.
+    /// * Euler, Euler ancestral, LMS, Heun: `linspace` keeps the unrounded float32 points
+    ///   `f32(j (N − 1)/(n − 1))`; `leading` and `trailing` are the integer spacings; with Karras or
+    ///   exponential σ, the fractional timestep of each σ (diffusers' `_sigma_to_t`, log-linear
+    ///   interpolation in the training table). Heun repeats every timestep after the first.
     /// * DPM-Solver multistep, UniPC, DEIS: `n + 1` points (`linspace`, `leading`) with the last
     ///   (timestep 0) dropped; `trailing` as above.
     ///
     /// Errors: [`ConfigError::TooManySteps`] unless `1 ≤ n ≤ N`; [`ConfigError::TablesNotImplemented`]
-    /// for the classes and σ options not in [`SchedulerConfig::tables_supported`].
+    /// where [`SchedulerConfig::tables_supported`] is false.
     pub fn timesteps(&self, n: usize) -> Result<Vec<f64>, ConfigError> {
-        use SchedulerClass::*;
-        self.check_steps(n)?;
-        if !self.tables_supported() {
-            return Err(self.not_yet("phase 1 covers DDPM, DDIM, Euler, Euler ancestral, LMS, DPM-Solver multistep, UniPC, DEIS on the timestep σ grid"));
-        }
-        let big_n = self.num_train_timesteps;
-        let as_f64 = |v: Vec<usize>| v.into_iter().map(|t| t as f64).collect::<Vec<f64>>();
-        match self.class {
-            Ddpm | Ddim => Ok(as_f64(self.chain_timesteps(self.timestep_spacing, big_n, n)?)),
-            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete => match self.timestep_spacing {
-                Spacing::Linspace => {
-                    let top = (big_n - 1) as f64;
-                    let step = if n > 1 { top / (n - 1) as f64 } else { 0.0 };
-                    Ok((0..n).rev().map(|j| (if j == n - 1 && n > 1 { top } else { j as f64 * step }) as f32 as f64).collect())
-                }
-                Spacing::Leading => {
-                    let ratio = big_n / n;
-                    Ok((0..n).rev().map(|j| ((j * ratio) as f32 + self.steps_offset as f32) as f64).collect())
-                }
-                Spacing::Trailing => Ok(as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?)),
-            },
-            DpmSolverMultistep | UniPcMultistep | DeisMultistep => match self.timestep_spacing {
-                Spacing::Trailing => Ok(as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?)),
-                spacing => {
-                    if n + 1 > big_n {
-                        return Err(ConfigError::TooManySteps { steps: n + 1, train: big_n });
-                    }
-                    let mut t = self.chain_timesteps(spacing, big_n, n + 1)?;
-                    t.pop();
-                    Ok(as_f64(t))
-                }
-            },
-            _ => Err(self.not_yet("class")),
-        }
+        Ok(self.tables(n)?.0)
     }
 
     /// `scheduler.sigmas` after `set_timesteps(n)`, as float64 (diffusers stores float32), or `None`
     /// for the classes without σ (DDPM, DDIM, PNDM): the training σ table in float32, linearly
-    /// interpolated in float64 at the timesteps (numpy `interp`), rounded to float32, followed by the
-    /// final σ (`0`, or `σ_0 = sqrt((1 − ᾱ_0)/ᾱ_0)` for `final_sigmas_type = "sigma_min"` and always
-    /// for DEIS).
+    /// interpolated in float64 at the timesteps (numpy `interp`) or redistributed (Karras with ρ = 7,
+    /// exponential), rounded to float32, followed by the final σ (`0`, or
+    /// `σ_0 = sqrt((1 − ᾱ_0)/ᾱ_0)` for `final_sigmas_type = "sigma_min"` and always for DEIS). Heun
+    /// repeats every σ but the first and the last.
     ///
     /// The square roots are correctly rounded; torch's CPU float32 `sqrt` is not (1 ulp off for some
     /// arguments, torch 2.15.0), so diffusers' σ can differ from these by a float32 ulp, and by a few
@@ -832,24 +881,69 @@ impl SchedulerConfig {
     ///
     /// Errors: those of [`SchedulerConfig::timesteps`].
     pub fn sigmas(&self, n: usize) -> Result<Option<Vec<f64>>, ConfigError> {
+        Ok(self.tables(n)?.1)
+    }
+
+    /// Both tables (see [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`]).
+    fn tables(&self, n: usize) -> Result<(Vec<f64>, Option<Vec<f64>>), ConfigError> {
         use SchedulerClass::*;
-        let t = self.timesteps(n)?;
-        if matches!(self.class, Ddpm | Ddim | Pndm) {
-            return Ok(None);
+        self.check_steps(n)?;
+        if !self.tables_supported() {
+            return Err(self.not_yet("phase 1 has no tables for this class or σ option"));
         }
-        let table: Vec<f64> = self.train_sigmas()?.into_iter().map(f64::from).collect();
-        let mut out: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table) as f32 as f64).collect();
-        // DEIS has no `final_sigmas_type`: it always ends at σ_0 (scheduling_deis_multistep.py).
-        let last = match (self.class, self.class.accepts("final_sigmas_type"), self.final_sigmas_type) {
-            (DeisMultistep, _, _) | (_, true, FinalSigma::SigmaMin) => table[0],
-            _ => 0.0,
-        };
-        out.push(last);
-        Ok(Some(out))
+        let big_n = self.num_train_timesteps;
+        let as_f64 = |v: Vec<usize>| v.into_iter().map(|t| t as f64).collect::<Vec<f64>>();
+        let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32 as f64).collect::<Vec<f64>>();
+        match self.class {
+            Ddpm | Ddim => Ok((as_f64(self.chain_timesteps(self.timestep_spacing, big_n, n)?), None)),
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => {
+                let (t, sigmas) = self.k_tables(n)?;
+                let mut sigmas = f32s(sigmas);
+                let last = if self.class == EulerDiscrete && self.final_sigmas_type == FinalSigma::SigmaMin {
+                    self.train_sigmas()?[0] as f64
+                } else {
+                    0.0
+                };
+                sigmas.push(last);
+                if self.class != HeunDiscrete {
+                    return Ok((t, Some(sigmas)));
+                }
+                // Heun: cat([σ_0], repeat_interleave(σ_1..σ_{n−1}, 2), [σ_n]); cat([t_0], repeat_interleave(t_1.., 2)).
+                let mut hs = vec![sigmas[0]];
+                hs.extend(sigmas[1..n].iter().flat_map(|&v| [v, v]));
+                hs.push(sigmas[n]);
+                let mut ht = vec![t[0]];
+                ht.extend(t[1..].iter().flat_map(|&v| [v, v]));
+                Ok((ht, Some(hs)))
+            }
+            DpmSolverMultistep | UniPcMultistep | DeisMultistep => {
+                let t = match self.timestep_spacing {
+                    Spacing::Trailing => as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?),
+                    spacing => {
+                        if n + 1 > big_n {
+                            return Err(ConfigError::TooManySteps { steps: n + 1, train: big_n });
+                        }
+                        let mut t = self.chain_timesteps(spacing, big_n, n + 1)?;
+                        t.pop();
+                        as_f64(t)
+                    }
+                };
+                let table: Vec<f64> = self.train_sigmas()?.into_iter().map(f64::from).collect();
+                let mut sigmas: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table) as f32 as f64).collect();
+                // DEIS has no `final_sigmas_type`: it always ends at σ_0 (scheduling_deis_multistep.py).
+                let last = match (self.class, self.final_sigmas_type) {
+                    (DeisMultistep, _) | (_, FinalSigma::SigmaMin) => table[0],
+                    _ => 0.0,
+                };
+                sigmas.push(last);
+                Ok((t, Some(sigmas)))
+            }
+            _ => Err(self.not_yet("class")),
+        }
     }
 
     /// `scheduler.init_noise_sigma` after `set_timesteps(n)`: 1 for DDPM, DDIM, PNDM and the
-    /// multistep solvers; for Euler, Euler ancestral and LMS the largest σ for `linspace` and
+    /// multistep solvers; for Euler, Euler ancestral, LMS and Heun the largest σ for `linspace` and
     /// `trailing` spacing, `sqrt(σ_max² + 1)` (in float32) for `leading`.
     ///
     /// Errors: those of [`SchedulerConfig::sigmas`].
@@ -857,7 +951,7 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         let sigmas = self.sigmas(n)?;
         match (self.class, sigmas) {
-            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete, Some(s)) => {
+            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete, Some(s)) => {
                 let max = s.iter().fold(0.0f64, |m, &v| m.max(v)) as f32;
                 Ok(if self.timestep_spacing == Spacing::Leading { (max * max + 1.0).sqrt() as f64 } else { max as f64 })
             }
