@@ -671,6 +671,17 @@ fn torch_linspace_f32(start: f64, end: f64, n: usize) -> Vec<f32> {
     (0..n).map(|i| if i < half { step.mul_add(i as f32, a) } else { (-step).mul_add((n - 1 - i) as f32, b) }).collect()
 }
 
+/// `torch.linspace(start, end, n, dtype=torch.float64)` on the CPU: the same fused
+/// `start + step·i` / `end − step·(n − 1 − i)` as [`torch_linspace_f32`], in float64.
+fn torch_linspace_f64(start: f64, end: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![start];
+    }
+    let step = (end - start) / (n - 1) as f64;
+    let half = n / 2;
+    (0..n).map(|i| if i < half { step.mul_add(i as f64, start) } else { (-step).mul_add((n - 1 - i) as f64, end) }).collect()
+}
+
 /// `torch.cumprod` of a float32 tensor on the CPU: the running product is accumulated in float64
 /// and each partial product rounded to float32 (ATen's `cumprod` uses `acc_type<float> = double`).
 fn torch_cumprod_f32(x: &[f32]) -> Vec<f32> {
@@ -731,6 +742,7 @@ impl SchedulerConfig {
             Ddpm | Ddim => true,
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
             DpmSolverMultistep | UniPcMultistep | DeisMultistep => self.sigma_grid == SigmaGrid::Timesteps,
+            EdmEuler | EdmDpmSolverMultistep => true,
             _ => false,
         }
     }
@@ -938,7 +950,39 @@ impl SchedulerConfig {
                 sigmas.push(last);
                 Ok((t, Some(sigmas)))
             }
+            EdmEuler | EdmDpmSolverMultistep => {
+                let sigmas = self.edm_sigmas(n);
+                // precondition_noise: c_noise = 0.25 · log σ, on the float32 σ.
+                let t: Vec<f64> = sigmas.iter().map(|&v| (0.25f32 * v.ln()) as f64).collect();
+                let mut out: Vec<f64> = sigmas.iter().map(|&v| v as f64).collect();
+                out.push(if self.final_sigmas_type == FinalSigma::SigmaMin {
+                    // EDMEuler repeats its last σ; EDMDPMSolver appends config.sigma_min in float32.
+                    if self.class == EdmEuler { sigmas[n - 1] as f64 } else { self.sigma_min as f32 as f64 }
+                } else {
+                    0.0
+                });
+                Ok((t, Some(out)))
+            }
             _ => Err(self.not_yet("class")),
+        }
+    }
+
+    /// The EDM classes' float32 σ (before the final one). Karras (ρ = `rho`): EDMEuler evaluates
+    /// `(σ_max^{1/ρ} + r (σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ` on a float64 ramp `r = torch.linspace(0, 1, n)`
+    /// and rounds to float32; EDMDPMSolver on a float32 ramp in float32. Exponential (both):
+    /// `exp(torch.linspace(log σ_min, log σ_max, n))` in float32, reversed.
+    fn edm_sigmas(&self, n: usize) -> Vec<f32> {
+        let (lo, hi, rho) = (self.sigma_min, self.sigma_max, self.rho);
+        let (min_inv, max_inv) = (lo.powf(1.0 / rho), hi.powf(1.0 / rho));
+        match (self.sigma_grid, self.class) {
+            (SigmaGrid::Exponential, _) => torch_linspace_f32(lo.ln(), hi.ln(), n).into_iter().rev().map(f32::exp).collect(),
+            (_, SchedulerClass::EdmEuler) => {
+                torch_linspace_f64(0.0, 1.0, n).into_iter().map(|r| (max_inv + r * (min_inv - max_inv)).powf(rho) as f32).collect()
+            }
+            _ => {
+                let (d, m, rho32) = ((min_inv - max_inv) as f32, max_inv as f32, rho as f32);
+                torch_linspace_f32(0.0, 1.0, n).into_iter().map(|r| (m + r * d).powf(rho32)).collect()
+            }
         }
     }
 
@@ -951,6 +995,7 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         let sigmas = self.sigmas(n)?;
         match (self.class, sigmas) {
+            (EdmEuler | EdmDpmSolverMultistep, _) => Ok((self.sigma_max * self.sigma_max + 1.0).sqrt()),
             (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete, Some(s)) => {
                 let max = s.iter().fold(0.0f64, |m, &v| m.max(v)) as f32;
                 Ok(if self.timestep_spacing == Spacing::Leading { (max * max + 1.0).sqrt() as f64 } else { max as f64 })
