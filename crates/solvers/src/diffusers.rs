@@ -741,7 +741,7 @@ impl SchedulerConfig {
         match self.class {
             Ddpm | Ddim => true,
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
-            DpmSolverMultistep | UniPcMultistep | DeisMultistep => self.sigma_grid == SigmaGrid::Timesteps,
+            DpmSolverMultistep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
             EdmEuler | EdmDpmSolverMultistep => true,
             _ => false,
         }
@@ -764,21 +764,26 @@ impl SchedulerConfig {
         let table: Vec<f64> = table32.iter().map(|&v| v as f64).collect();
         let mut sigmas: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table)).collect();
         if matches!(self.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential) {
-            let lo = self.grid_sigma_min.unwrap_or(sigmas[n - 1]);
-            let hi = self.grid_sigma_max.unwrap_or(sigmas[0]);
-            sigmas = if self.sigma_grid == SigmaGrid::Karras {
-                // diffusers `_convert_to_karras`: ρ = 7, ramp = numpy linspace(0, 1, n).
-                let rho = 7.0f64;
-                let (max_inv, min_inv) = (hi.powf(1.0 / rho), lo.powf(1.0 / rho));
-                np_linspace(0.0, 1.0, n).into_iter().map(|r| (max_inv + r * (min_inv - max_inv)).powf(rho)).collect()
-            } else {
-                // diffusers `_convert_to_exponential`: exp(linspace(log σ_max, log σ_min, n)).
-                np_linspace(hi.ln(), lo.ln(), n).into_iter().map(f64::exp).collect()
-            };
+            sigmas = self.redistributed(n, sigmas[n - 1], sigmas[0]);
             let log_sigmas: Vec<f32> = table32.iter().map(|v| v.ln()).collect();
             t = sigmas.iter().map(|&s| sigma_to_t(s, &log_sigmas) as f32 as f64).collect();
         }
         Ok((t, sigmas))
+    }
+
+    /// diffusers' `_convert_to_karras` (ρ = 7, ramp = numpy `linspace(0, 1, n)`) or
+    /// `_convert_to_exponential` (`exp(linspace(log σ_max, log σ_min, n))`) in float64, between
+    /// `sigma_min`/`sigma_max` of the config when set (Euler, UniPC), else `lo`/`hi`.
+    fn redistributed(&self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        let lo = self.grid_sigma_min.unwrap_or(lo);
+        let hi = self.grid_sigma_max.unwrap_or(hi);
+        if self.sigma_grid == SigmaGrid::Karras {
+            let rho = 7.0f64;
+            let (max_inv, min_inv) = (hi.powf(1.0 / rho), lo.powf(1.0 / rho));
+            np_linspace(0.0, 1.0, n).into_iter().map(|r| (max_inv + r * (min_inv - max_inv)).powf(rho)).collect()
+        } else {
+            np_linspace(hi.ln(), lo.ln(), n).into_iter().map(f64::exp).collect()
+        }
     }
 
     fn not_yet(&self, what: &'static str) -> ConfigError {
@@ -940,7 +945,32 @@ impl SchedulerConfig {
                         as_f64(t)
                     }
                 };
-                let table: Vec<f64> = self.train_sigmas()?.into_iter().map(f64::from).collect();
+                let table32 = self.train_sigmas()?;
+                let table: Vec<f64> = table32.iter().map(|&v| v as f64).collect();
+                if matches!(self.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential) {
+                    // σ redistributed between the ends of the whole training table; timesteps by
+                    // `_sigma_to_t`, rounded for Karras (DPM-Solver: not on the cosine schedule),
+                    // truncated by the int64 cast for exponential σ.
+                    let grid = self.redistributed(n, table[0], table[big_n - 1]);
+                    let log_sigmas: Vec<f32> = table32.iter().map(|v| v.ln()).collect();
+                    let round = self.sigma_grid == SigmaGrid::Karras
+                        && !(self.class == DpmSolverMultistep && self.beta_schedule == BetaSchedule::SquaredcosCapV2 && self.trained_betas.is_none());
+                    let t: Vec<f64> = grid
+                        .iter()
+                        .map(|&s| {
+                            let t = sigma_to_t(s, &log_sigmas);
+                            if round { t.round_ties_even() } else { t.trunc() }
+                        })
+                        .collect();
+                    let last = match (self.class, self.final_sigmas_type) {
+                        (DeisMultistep, _) | (UniPcMultistep, FinalSigma::SigmaMin) => grid[n - 1],
+                        (DpmSolverMultistep, FinalSigma::SigmaMin) => table[0],
+                        _ => 0.0,
+                    };
+                    let mut sigmas: Vec<f64> = grid.into_iter().map(|v| v as f32 as f64).collect();
+                    sigmas.push(last as f32 as f64);
+                    return Ok((t, Some(sigmas)));
+                }
                 let mut sigmas: Vec<f64> = t.iter().map(|&x| np_interp_unit(x, &table) as f32 as f64).collect();
                 // DEIS has no `final_sigmas_type`: it always ends at σ_0 (scheduling_deis_multistep.py).
                 let last = match (self.class, self.final_sigmas_type) {

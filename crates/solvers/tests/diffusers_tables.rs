@@ -164,8 +164,8 @@ fn tables_replay_diffusers() {
     for c in NOT_YET {
         assert!(skipped.contains(&c), "{c} is no longer skipped: update NOT_YET");
     }
-    // 70 configurations × 3 step counts at phase 1; a drop means fixtures or support were lost.
-    assert!(checked >= 210, "only {checked} tables checked");
+    // 101 configurations × 3 step counts; a drop means fixtures or support were lost.
+    assert!(checked >= 303, "only {checked} tables checked");
 }
 
 fn cfg(v: Value) -> Result<SchedulerConfig, ConfigError> {
