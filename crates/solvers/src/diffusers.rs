@@ -741,7 +741,7 @@ impl SchedulerConfig {
         match self.class {
             Ddpm | Ddim => true,
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
-            DpmSolverMultistep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
+            DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
             EdmEuler | EdmDpmSolverMultistep => true,
             _ => false,
         }
@@ -876,7 +876,7 @@ impl SchedulerConfig {
     ///   `f32(j (N − 1)/(n − 1))`; `leading` and `trailing` are the integer spacings; with Karras or
     ///   exponential σ, the fractional timestep of each σ (diffusers' `_sigma_to_t`, log-linear
     ///   interpolation in the training table). Heun repeats every timestep after the first.
-    /// * DPM-Solver multistep, UniPC, DEIS: `n + 1` points (`linspace`, `leading`) with the last
+    /// * DPM-Solver multistep and single-step (always `linspace`), UniPC, DEIS: `n + 1` points (`linspace`, `leading`) with the last
     ///   (timestep 0) dropped; `trailing` as above.
     ///
     /// Errors: [`ConfigError::TooManySteps`] unless `1 ≤ n ≤ N`; [`ConfigError::TablesNotImplemented`]
@@ -933,8 +933,10 @@ impl SchedulerConfig {
                 ht.extend(t[1..].iter().flat_map(|&v| [v, v]));
                 Ok((ht, Some(hs)))
             }
-            DpmSolverMultistep | UniPcMultistep | DeisMultistep => {
-                let t = match self.timestep_spacing {
+            DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => {
+                // DPM-Solver single-step has no `timestep_spacing`: always linspace.
+                let spacing = if self.class == DpmSolverSinglestep { Spacing::Linspace } else { self.timestep_spacing };
+                let t = match spacing {
                     Spacing::Trailing => as_f64(self.chain_timesteps(Spacing::Trailing, big_n, n)?),
                     spacing => {
                         if n + 1 > big_n {
@@ -964,7 +966,7 @@ impl SchedulerConfig {
                         .collect();
                     let last = match (self.class, self.final_sigmas_type) {
                         (DeisMultistep, _) | (UniPcMultistep, FinalSigma::SigmaMin) => grid[n - 1],
-                        (DpmSolverMultistep, FinalSigma::SigmaMin) => table[0],
+                        (DpmSolverMultistep | DpmSolverSinglestep, FinalSigma::SigmaMin) => table[0],
                         _ => 0.0,
                     };
                     let mut sigmas: Vec<f64> = grid.into_iter().map(|v| v as f32 as f64).collect();
