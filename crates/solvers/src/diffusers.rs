@@ -118,7 +118,7 @@ impl SchedulerClass {
             EulerAncestralDiscrete => matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
             HeunDiscrete => k_sigmas || matches!(field, "clip_sample" | "timestep_spacing" | "steps_offset"),
             Kdpm2Discrete | Kdpm2AncestralDiscrete | LmsDiscrete | DpmSolverSde => k_sigmas || matches!(field, "timestep_spacing" | "steps_offset"),
-            Pndm => matches!(field, "set_alpha_to_one" | "timestep_spacing" | "steps_offset"),
+            Pndm => matches!(field, "set_alpha_to_one" | "timestep_spacing" | "steps_offset" | "skip_prk_steps"),
             DpmSolverMultistep => {
                 k_sigmas
                     || solver
@@ -256,6 +256,8 @@ pub struct SchedulerConfig {
     pub grid_sigma_min: Option<f64>,
     /// Euler's and UniPC's `sigma_max` (default none: the largest training σ).
     pub grid_sigma_max: Option<f64>,
+    /// PNDM's `skip_prk_steps` (default false: three Runge–Kutta (PRK) warm-up steps).
+    pub skip_prk_steps: bool,
 }
 
 /// A parsed configuration and the fields it did not model.
@@ -651,6 +653,7 @@ impl SchedulerConfig {
             rho,
             grid_sigma_min,
             grid_sigma_max,
+            skip_prk_steps: f.bool("skip_prk_steps", false)?,
         };
         Ok(Parsed { config, warnings })
     }
@@ -739,7 +742,7 @@ impl SchedulerConfig {
     pub fn tables_supported(&self) -> bool {
         use SchedulerClass::*;
         match self.class {
-            Ddpm | Ddim => true,
+            Ddpm | Ddim | Pndm => true,
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
             DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
             EdmEuler | EdmDpmSolverMultistep => true,
@@ -913,6 +916,34 @@ impl SchedulerConfig {
         let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32 as f64).collect::<Vec<f64>>();
         match self.class {
             Ddpm | Ddim => Ok((as_f64(self.chain_timesteps(self.timestep_spacing, big_n, n)?), None)),
+            Pndm => {
+                // diffusers' PNDMScheduler.set_timesteps on the ascending base timesteps τ.
+                let mut base = self.chain_timesteps(self.timestep_spacing, big_n, n)?;
+                base.reverse();
+                let m = base.len();
+                let t: Vec<usize> = if self.skip_prk_steps {
+                    // concat(τ[:−1], τ[−2:−1], τ[−1:]), reversed: the second-largest repeated.
+                    let mut v: Vec<usize> = base[..m - 1].to_vec();
+                    v.extend_from_slice(&base[m.saturating_sub(2)..m - 1]);
+                    v.push(base[m - 1]);
+                    v.reverse();
+                    v
+                } else {
+                    if m < 4 {
+                        return Err(self.not_yet("PNDM with PRK warm-up needs at least 4 steps"));
+                    }
+                    // PRK: the 4 largest τ, each followed by τ + ⌊⌊N/n⌋/2⌋; drop the last, repeat
+                    // each twice, drop the first and last, reverse; then PLMS on τ[:−3], reversed.
+                    let half = big_n / n / 2;
+                    let prk: Vec<usize> = base[m - 4..].iter().flat_map(|&v| [v, v + half]).collect();
+                    let mut rep: Vec<usize> = prk[..prk.len() - 1].iter().flat_map(|&v| [v, v]).collect();
+                    rep = rep[1..rep.len() - 1].to_vec();
+                    rep.reverse();
+                    rep.extend(base[..m - 3].iter().rev());
+                    rep
+                };
+                Ok((as_f64(t), None))
+            }
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => {
                 let (t, sigmas) = self.k_tables(n)?;
                 let mut sigmas = f32s(sigmas);
