@@ -87,6 +87,7 @@ VARIATIONS = [
     ("v_prediction", {"prediction_type": "v_prediction"}),
     ("linear_betas", {"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}),
     ("cosine_betas", {"beta_schedule": "squaredcos_cap_v2"}),
+    ("skip_prk", {"skip_prk_steps": True}),
     # EDM classes
     ("edm_exponential", {"sigma_schedule": "exponential"}),
     ("edm_sigma_data", {"sigma_data": 0.75, "sigma_max": 14.6, "sigma_min": 0.03}),
