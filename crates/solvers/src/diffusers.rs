@@ -96,12 +96,21 @@ impl SchedulerClass {
     /// Fields this class's `__init__` accepts (diffusers 0.42.1), beyond the common β schedule.
     fn accepts(self, field: &str) -> bool {
         use SchedulerClass::*;
-        let beta = matches!(field, "num_train_timesteps" | "beta_start" | "beta_end" | "beta_schedule" | "trained_betas" | "prediction_type");
+        let beta =
+            matches!(field, "num_train_timesteps" | "beta_start" | "beta_end" | "beta_schedule" | "trained_betas" | "prediction_type");
         if self.is_edm() {
             return matches!(
                 field,
-                "sigma_min" | "sigma_max" | "sigma_data" | "sigma_schedule" | "num_train_timesteps" | "prediction_type" | "rho" | "final_sigmas_type"
-            ) || (self == EdmDpmSolverMultistep && matches!(field, "solver_order" | "thresholding" | "algorithm_type" | "solver_type" | "lower_order_final"));
+                "sigma_min"
+                    | "sigma_max"
+                    | "sigma_data"
+                    | "sigma_schedule"
+                    | "num_train_timesteps"
+                    | "prediction_type"
+                    | "rho"
+                    | "final_sigmas_type"
+            ) || (self == EdmDpmSolverMultistep
+                && matches!(field, "solver_order" | "thresholding" | "algorithm_type" | "solver_type" | "lower_order_final"));
         }
         if beta {
             return true;
@@ -109,29 +118,48 @@ impl SchedulerClass {
         let k_sigmas = matches!(field, "use_karras_sigmas" | "use_exponential_sigmas" | "use_beta_sigmas");
         let solver = matches!(field, "solver_order" | "solver_type" | "lower_order_final" | "thresholding");
         match self {
-            Ddpm => matches!(field, "variance_type" | "clip_sample" | "thresholding" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
-            Ddim => matches!(field, "clip_sample" | "set_alpha_to_one" | "steps_offset" | "thresholding" | "timestep_spacing" | "rescale_betas_zero_snr"),
+            Ddpm => matches!(
+                field,
+                "variance_type" | "clip_sample" | "thresholding" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"
+            ),
+            Ddim => matches!(
+                field,
+                "clip_sample" | "set_alpha_to_one" | "steps_offset" | "thresholding" | "timestep_spacing" | "rescale_betas_zero_snr"
+            ),
             EulerDiscrete => {
                 k_sigmas
-                    || matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr" | "final_sigmas_type" | "sigma_min" | "sigma_max")
+                    || matches!(
+                        field,
+                        "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr" | "final_sigmas_type" | "sigma_min" | "sigma_max"
+                    )
             }
             EulerAncestralDiscrete => matches!(field, "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"),
             HeunDiscrete => k_sigmas || matches!(field, "clip_sample" | "timestep_spacing" | "steps_offset"),
-            Kdpm2Discrete | Kdpm2AncestralDiscrete | LmsDiscrete | DpmSolverSde => k_sigmas || matches!(field, "timestep_spacing" | "steps_offset"),
+            Kdpm2Discrete | Kdpm2AncestralDiscrete | LmsDiscrete | DpmSolverSde => {
+                k_sigmas || matches!(field, "timestep_spacing" | "steps_offset")
+            }
             Pndm => matches!(field, "set_alpha_to_one" | "timestep_spacing" | "steps_offset" | "skip_prk_steps"),
             DpmSolverMultistep => {
                 k_sigmas
                     || solver
                     || matches!(
                         field,
-                        "algorithm_type" | "final_sigmas_type" | "variance_type" | "timestep_spacing" | "steps_offset" | "rescale_betas_zero_snr"
+                        "algorithm_type"
+                            | "final_sigmas_type"
+                            | "variance_type"
+                            | "timestep_spacing"
+                            | "steps_offset"
+                            | "rescale_betas_zero_snr"
                     )
             }
             DpmSolverSinglestep => k_sigmas || solver || matches!(field, "algorithm_type" | "final_sigmas_type" | "variance_type"),
             UniPcMultistep => {
                 k_sigmas
                     || solver
-                    || matches!(field, "timestep_spacing" | "steps_offset" | "final_sigmas_type" | "rescale_betas_zero_snr" | "sigma_min" | "sigma_max")
+                    || matches!(
+                        field,
+                        "timestep_spacing" | "steps_offset" | "final_sigmas_type" | "rescale_betas_zero_snr" | "sigma_min" | "sigma_max"
+                    )
             }
             DeisMultistep => k_sigmas || solver || matches!(field, "algorithm_type" | "timestep_spacing" | "steps_offset"),
             EdmEuler | EdmDpmSolverMultistep => false,
@@ -495,7 +523,9 @@ impl SchedulerConfig {
                 Some("fixed_large") => Some(VarianceType::FixedLarge),
                 None if class == Ddpm => Some(VarianceType::FixedSmall),
                 None => None,
-                Some(other) => return Err(bad("variance_type", format!("{other:?}"), "must be fixed_small, fixed_large, learned or learned_range")),
+                Some(other) => {
+                    return Err(bad("variance_type", format!("{other:?}"), "must be fixed_small, fixed_large, learned or learned_range"));
+                }
             }
         } else {
             None
@@ -516,7 +546,11 @@ impl SchedulerConfig {
         let beta_schedule = f.choice(
             "beta_schedule",
             BetaSchedule::Linear,
-            &[("linear", BetaSchedule::Linear), ("scaled_linear", BetaSchedule::ScaledLinear), ("squaredcos_cap_v2", BetaSchedule::SquaredcosCapV2)],
+            &[
+                ("linear", BetaSchedule::Linear),
+                ("scaled_linear", BetaSchedule::ScaledLinear),
+                ("squaredcos_cap_v2", BetaSchedule::SquaredcosCapV2),
+            ],
         )?;
         let trained_betas = match f.get("trained_betas") {
             None => None,
@@ -530,7 +564,11 @@ impl SchedulerConfig {
                     out.push(b);
                 }
                 if out.len() as i64 != n_train {
-                    return Err(bad("trained_betas", format!("{} values", out.len()), format!("needs num_train_timesteps = {n_train} values")));
+                    return Err(bad(
+                        "trained_betas",
+                        format!("{} values", out.len()),
+                        format!("needs num_train_timesteps = {n_train} values"),
+                    ));
                 }
                 Some(out)
             }
@@ -583,7 +621,8 @@ impl SchedulerConfig {
             DeisMultistep => (Some("deis"), Some("logrho")),
             _ => (None, None),
         };
-        let algorithm_type = if class.accepts("algorithm_type") { f.str("algorithm_type")?.or(alg_default).map(String::from) } else { None };
+        let algorithm_type =
+            if class.accepts("algorithm_type") { f.str("algorithm_type")?.or(alg_default).map(String::from) } else { None };
         let solver_type = if class.accepts("solver_type") { f.str("solver_type")?.or(solver_default).map(String::from) } else { None };
         let lower_order_final = f.bool("lower_order_final", class != DpmSolverSinglestep)?;
         let rescale_betas_zero_snr = f.bool("rescale_betas_zero_snr", false)?;
@@ -840,7 +879,8 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         let alphas: Vec<f32> = self.betas()?.into_iter().map(|b| 1.0 - b).collect();
         let mut bars = torch_cumprod_f32(&alphas);
-        if self.rescale_betas_zero_snr && matches!(self.class, EulerDiscrete | EulerAncestralDiscrete | DpmSolverMultistep | UniPcMultistep) {
+        if self.rescale_betas_zero_snr && matches!(self.class, EulerDiscrete | EulerAncestralDiscrete | DpmSolverMultistep | UniPcMultistep)
+        {
             let last = bars.len() - 1;
             bars[last] = 2f32.powi(-24);
         }
@@ -987,7 +1027,9 @@ impl SchedulerConfig {
                     let grid = self.redistributed(n, table[0], table[big_n - 1]);
                     let log_sigmas: Vec<f32> = table32.iter().map(|v| v.ln()).collect();
                     let round = self.sigma_grid == SigmaGrid::Karras
-                        && !(self.class == DpmSolverMultistep && self.beta_schedule == BetaSchedule::SquaredcosCapV2 && self.trained_betas.is_none());
+                        && !(self.class == DpmSolverMultistep
+                            && self.beta_schedule == BetaSchedule::SquaredcosCapV2
+                            && self.trained_betas.is_none());
                     let t: Vec<f64> = grid
                         .iter()
                         .map(|&s| {

@@ -33,8 +33,8 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
-pub mod diffusers;
 mod bounds;
+pub mod diffusers;
 mod error;
 pub mod lanes;
 pub mod law;

@@ -65,11 +65,7 @@ fn same(a: f64, b: f64) -> bool {
 
 /// The classes whose tables phase 1 does not implement yet, for every configuration; the test
 /// fails if one of them starts (or stops) being supported without this list being updated.
-const NOT_YET: [&str; 3] = [
-    "KDPM2DiscreteScheduler",
-    "KDPM2AncestralDiscreteScheduler",
-    "DPMSolverSDEScheduler",
-];
+const NOT_YET: [&str; 3] = ["KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler", "DPMSolverSDEScheduler"];
 
 /// Every configuration of every fixture: the config parses; where the tables are implemented,
 /// timesteps are EXACTLY diffusers' (int64 or float32 values, exact in f64), σ are diffusers'
@@ -102,7 +98,11 @@ fn tables_replay_diffusers() {
                 let n = table["n"].as_u64().expect("n") as usize;
                 let want_t = f64s(&table["timesteps"]);
                 let got_t = cfg.timesteps(n).unwrap_or_else(|e| panic!("{name} n={n}: {e}"));
-                let t_ulps = if got_t.len() == want_t.len() { got_t.iter().zip(&want_t).map(|(a, b)| ulps_f32(*a, *b)).max().unwrap_or(0) } else { u32::MAX };
+                let t_ulps = if got_t.len() == want_t.len() {
+                    got_t.iter().zip(&want_t).map(|(a, b)| ulps_f32(*a, *b)).max().unwrap_or(0)
+                } else {
+                    u32::MAX
+                };
                 let grid = matches!(cfg.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential);
                 if grid {
                     let w = worst_grid_t_ulps.entry(class.name()).or_default();
@@ -118,7 +118,8 @@ fn tables_replay_diffusers() {
                         sigma_values += w.len();
                         sigma_exact += g.iter().zip(&w).filter(|(a, b)| same(**a, **b)).count();
                         let worst_ulps = g.iter().zip(&w).map(|(a, b)| ulps_f32(*a, *b)).max().unwrap_or(0);
-                        let worst_rel = g.iter().zip(&w).map(|(a, b)| if same(*a, *b) { 0.0 } else { ((a - b) / b).abs() }).fold(0.0, f64::max);
+                        let worst_rel =
+                            g.iter().zip(&w).map(|(a, b)| if same(*a, *b) { 0.0 } else { ((a - b) / b).abs() }).fold(0.0, f64::max);
                         let ok = if cfg.rescale_betas_zero_snr { worst_rel <= ZERO_SNR_REL } else { worst_ulps <= SIGMA_ULPS };
                         if g.len() != w.len() || !ok {
                             let worst = g.iter().zip(&w).map(|(a, b)| ((a - b) / b.abs().max(1e-300)).abs()).fold(0.0, f64::max);
@@ -126,7 +127,9 @@ fn tables_replay_diffusers() {
                         }
                     }
                     (None, None) => {}
-                    (w, g) => failures.push(format!("{name} n={n}: sigmas presence differs (fixture {}, gmdiff {})", w.is_some(), g.is_some())),
+                    (w, g) => {
+                        failures.push(format!("{name} n={n}: sigmas presence differs (fixture {}, gmdiff {})", w.is_some(), g.is_some()))
+                    }
                 }
                 if let Some(ac) = table.get("alphas_cumprod") {
                     let bars = cfg.alphas_cumprod().expect("alphas_cumprod");
@@ -184,8 +187,12 @@ fn unknown_class_is_refused() {
 
 #[test]
 fn wrong_types_are_refused() {
-    for (field, value) in [("num_train_timesteps", json!("1000")), ("beta_start", json!(true)), ("use_karras_sigmas", json!(1)), ("timestep_spacing", json!(3))]
-    {
+    for (field, value) in [
+        ("num_train_timesteps", json!("1000")),
+        ("beta_start", json!(true)),
+        ("use_karras_sigmas", json!(1)),
+        ("timestep_spacing", json!(3)),
+    ] {
         let mut m = json!({"_class_name": "EulerDiscreteScheduler"});
         m[field] = value;
         assert!(matches!(cfg(m), Err(ConfigError::WrongType { field: f, .. }) if f == field), "{field}");
@@ -214,7 +221,10 @@ fn bad_betas_are_refused() {
 
 #[test]
 fn negative_steps_offset_is_refused() {
-    assert_eq!(cfg(json!({"_class_name": "DDIMScheduler", "clip_sample": false, "steps_offset": -1})), Err(ConfigError::NegativeStepsOffset(-1)));
+    assert_eq!(
+        cfg(json!({"_class_name": "DDIMScheduler", "clip_sample": false, "steps_offset": -1})),
+        Err(ConfigError::NegativeStepsOffset(-1))
+    );
 }
 
 #[test]
