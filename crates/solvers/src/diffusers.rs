@@ -774,6 +774,18 @@ fn sigma_to_t(sigma: f64, log_sigmas: &[f32]) -> f64 {
     (1.0 - w) * low_idx as f64 + w * (low_idx + 1) as f64
 }
 
+/// [`sigma_to_t`] as diffusers' KDPM2 schedulers run it on a float32 torch σ and a float32 torch
+/// table: every operation in float32 (`np.clip` of a torch tensor returns a torch tensor, so even
+/// `(1 − w)·lo + w·hi` stays in float32). NaN σ give NaN.
+fn sigma_to_t_f32(sigma: f32, log_sigmas: &[f32]) -> f64 {
+    let log_sigma = sigma.max(1e-10).ln();
+    let last_ge = log_sigmas.iter().rposition(|&l| log_sigma - l >= 0.0).unwrap_or(0);
+    let low_idx = last_ge.min(log_sigmas.len() - 2);
+    let (low, high) = (log_sigmas[low_idx], log_sigmas[low_idx + 1]);
+    let w = ((low - log_sigma) / (low - high)).clamp(0.0, 1.0);
+    ((1.0 - w) * low_idx as f32 + w * (low_idx + 1) as f32) as f64
+}
+
 impl SchedulerConfig {
     /// Whether [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`] are implemented for
     /// this class and σ option (phase 1: not for Heun's relatives KDPM2, KDPM2 ancestral and
@@ -782,7 +794,9 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         match self.class {
             Ddpm | Ddim | Pndm => true,
-            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => self.sigma_grid != SigmaGrid::Beta,
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete => {
+                self.sigma_grid != SigmaGrid::Beta
+            }
             DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
             EdmEuler | EdmDpmSolverMultistep => true,
             _ => false,
@@ -808,7 +822,8 @@ impl SchedulerConfig {
         if matches!(self.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential) {
             sigmas = self.redistributed(n, sigmas[n - 1], sigmas[0]);
             let log_sigmas: Vec<f32> = table32.iter().map(|v| v.ln()).collect();
-            t = sigmas.iter().map(|&s| sigma_to_t(s, &log_sigmas) as f32 as f64).collect();
+            // float64 here; the classes round or cast to float32 themselves.
+            t = sigmas.iter().map(|&s| sigma_to_t(s, &log_sigmas)).collect();
         }
         Ok((t, sigmas))
     }
@@ -986,6 +1001,7 @@ impl SchedulerConfig {
             }
             EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete => {
                 let (t, sigmas) = self.k_tables(n)?;
+                let t = f32s(t);
                 let mut sigmas = f32s(sigmas);
                 let last = if self.class == EulerDiscrete && self.final_sigmas_type == FinalSigma::SigmaMin {
                     self.train_sigmas()?[0] as f64
@@ -1003,6 +1019,47 @@ impl SchedulerConfig {
                 let mut ht = vec![t[0]];
                 ht.extend(t[1..].iter().flat_map(|&v| [v, v]));
                 Ok((ht, Some(hs)))
+            }
+            Kdpm2Discrete | Kdpm2AncestralDiscrete => {
+                let (t, sigmas) = self.k_tables(n)?;
+                // Timesteps: float32 on the spacing grid; float64 with Karras (rounded) or exponential σ.
+                let t: Vec<f64> = match self.sigma_grid {
+                    SigmaGrid::Karras => t.into_iter().map(f64::round_ties_even).collect(),
+                    SigmaGrid::Exponential => t,
+                    _ => f32s(t),
+                };
+                let mut s: Vec<f32> = sigmas.iter().map(|&v| v as f32).collect();
+                s.push(0.0);
+                let m = s.len(); // n + 1
+                // σ_interpol = exp(lerp(log σ, log σ_other, ½)) in float32: KDPM2 pairs σ_i with
+                // σ_{i−1} (torch roll(1), so σ_0 with the final 0), the ancestral variant with
+                // σ_down,i = sqrt(σ_{i+1}² − σ_up,i²), σ_up,i = sqrt(σ_{i+1}² (σ_i² − σ_{i+1}²)/σ_i²),
+                // its last two set to 0.
+                let lerp_half = |a: f32, b: f32| b - (b - a) * 0.5f32;
+                let interpol: Vec<f32> = if self.class == Kdpm2Discrete {
+                    (0..m).map(|i| lerp_half(s[i].ln(), s[(i + m - 1) % m].ln()).exp()).collect()
+                } else {
+                    (0..m)
+                        .map(|i| {
+                            if i + 2 >= m {
+                                return 0.0;
+                            }
+                            let (sg, nx) = (s[i], s[i + 1]);
+                            let up = (nx * nx * (sg * sg - nx * nx) / (sg * sg)).sqrt();
+                            let down = (nx * nx - up * up).sqrt();
+                            lerp_half(sg.ln(), down.ln()).exp()
+                        })
+                        .collect()
+                };
+                let log_sigmas: Vec<f32> = self.train_sigmas()?.iter().map(|v| v.ln()).collect();
+                let t_int: Vec<f64> = interpol.iter().map(|&v| sigma_to_t_f32(v, &log_sigmas)).collect();
+                let mut out_t = vec![t[0]];
+                let firsts: &[f64] = if self.class == Kdpm2Discrete { &t_int[1..m - 1] } else { &t_int[..m - 2] };
+                out_t.extend(firsts.iter().zip(&t[1..]).flat_map(|(&a, &b)| [a, b]));
+                let mut out_s: Vec<f64> = vec![s[0] as f64];
+                out_s.extend(s[1..].iter().flat_map(|&v| [v as f64, v as f64]));
+                out_s.push(s[m - 1] as f64);
+                Ok((out_t, Some(out_s)))
             }
             DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => {
                 // DPM-Solver single-step has no `timestep_spacing`: always linspace.
@@ -1101,7 +1158,7 @@ impl SchedulerConfig {
         let sigmas = self.sigmas(n)?;
         match (self.class, sigmas) {
             (EdmEuler | EdmDpmSolverMultistep, _) => Ok((self.sigma_max * self.sigma_max + 1.0).sqrt()),
-            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete, Some(s)) => {
+            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete, Some(s)) => {
                 let max = s.iter().fold(0.0f64, |m, &v| m.max(v)) as f32;
                 Ok(if self.timestep_spacing == Spacing::Leading { (max * max + 1.0).sqrt() as f64 } else { max as f64 })
             }

@@ -58,6 +58,32 @@ const ZERO_SNR_REL: f64 = 4e-6;
 /// Measured worst over the fixtures: 7 ulps (k-diffusion-style classes), 4 (EDM); printed by the test.
 const GRID_T_ULPS: u32 = 8;
 
+/// KDPM2 timestep tolerance, absolute, in training steps. Its interleaved timesteps come from
+/// σ_interpol = exp(lerp(log σ, log σ', ½)) and `_sigma_to_t` in float32 torch arithmetic
+/// (`log`, `exp`, `sqrt` not correctly rounded), with Karras/exponential σ even the main ones
+/// (stored in float64) inherit the torch-sqrt ulps of the log σ table: diffusers' 874.7420000989634
+/// against gmdiff's 874.7420161312418. An ulp-based bound fails near t = 0 (diffusers 2.9e-5 where
+/// gmdiff has 0), so the scale is the training step. Measured worst: 1.22e-4 (2 float32 ulps at
+/// t ≈ 800; printed by the test).
+const KDPM2_T_ABS: f64 = 2e-4;
+
+/// Timesteps that diffusers stores in float64 (KDPM2 and DPM-Solver SDE with Karras or exponential σ)
+/// are compared to 1e-12 relative: 0 "ulps" within it, `u32::MAX` beyond. Measured worst: 1e-14
+/// (float64 `log` of the same σ in a different order of operations).
+fn f64_rel_as_ulps(a: f64, b: f64) -> u32 {
+    if same(a, b) || ((a - b) / b).abs() <= 1e-12 { 0 } else { u32::MAX }
+}
+
+/// diffusers' KDPM2 ancestral on the cosine schedule: timestep index 1 comes from
+/// σ_down,0 = sqrt(σ_1² − σ_up,0²), σ_up,0² = σ_1²(σ_0² − σ_1²)/σ_0², a difference of two nearly
+/// equal float32 numbers (σ_0 ≈ 2.0e4 ≫ σ_1): at n = 10 it is negative in torch's arithmetic and
+/// diffusers stores NaN; at n = 25, 50 the timestep is off by up to 1.2 training steps between two
+/// correct-to-an-ulp computations. This one entry (`got` finite, index 1) is the documented
+/// exception of the replay; every other entry of that configuration is checked.
+fn known_ill_conditioned(name: &str, index: usize, got: f64) -> bool {
+    name == "KDPM2AncestralDiscreteScheduler/cosine_betas" && index == 1 && got.is_finite()
+}
+
 /// Equal as floats, NaN equal to NaN (diffusers' tables can hold NaN; none of the supported ones do).
 fn same(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan())
@@ -65,7 +91,7 @@ fn same(a: f64, b: f64) -> bool {
 
 /// The classes whose tables phase 1 does not implement yet, for every configuration; the test
 /// fails if one of them starts (or stops) being supported without this list being updated.
-const NOT_YET: [&str; 3] = ["KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler", "DPMSolverSDEScheduler"];
+const NOT_YET: [&str; 1] = ["DPMSolverSDEScheduler"];
 
 /// Every configuration of every fixture: the config parses; where the tables are implemented,
 /// timesteps are EXACTLY diffusers' (int64 or float32 values, exact in f64), σ are diffusers'
@@ -77,6 +103,7 @@ fn tables_replay_diffusers() {
     let mut checked = 0usize;
     let (mut sigma_values, mut sigma_exact) = (0usize, 0usize);
     let mut worst_grid_t_ulps = std::collections::BTreeMap::<&str, u32>::new();
+    let mut worst_kdpm2_abs = 0.0f64;
     let mut skipped = std::collections::BTreeMap::<String, usize>::new();
     let mut failures = Vec::new();
     for class in SchedulerClass::ALL {
@@ -99,16 +126,43 @@ fn tables_replay_diffusers() {
                 let want_t = f64s(&table["timesteps"]);
                 let got_t = cfg.timesteps(n).unwrap_or_else(|e| panic!("{name} n={n}: {e}"));
                 let t_ulps = if got_t.len() == want_t.len() {
-                    got_t.iter().zip(&want_t).map(|(a, b)| ulps_f32(*a, *b)).max().unwrap_or(0)
+                    got_t
+                        .iter()
+                        .zip(&want_t)
+                        .enumerate()
+                        .filter(|(i, (a, _))| !known_ill_conditioned(&name, *i, **a))
+                        .map(|(_, ab)| ab)
+                        .map(|(a, b)| if (*b as f32) as f64 == *b || b.is_nan() { ulps_f32(*a, *b) } else { f64_rel_as_ulps(*a, *b) })
+                        .max()
+                        .unwrap_or(0)
                 } else {
                     u32::MAX
                 };
-                let grid = matches!(cfg.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential);
+                let kdpm2 = matches!(class, SchedulerClass::Kdpm2Discrete | SchedulerClass::Kdpm2AncestralDiscrete);
+                let worst_abs = got_t
+                    .iter()
+                    .zip(&want_t)
+                    .enumerate()
+                    .filter(|(i, (a, b))| !known_ill_conditioned(&name, *i, **a) && !same(**a, **b))
+                    .map(|(_, ab)| ab)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f64, |m, d| if d.is_nan() { f64::INFINITY } else { m.max(d) });
+                if kdpm2 {
+                    worst_kdpm2_abs = worst_kdpm2_abs.max(worst_abs);
+                }
+                let grid = matches!(cfg.sigma_grid, SigmaGrid::Karras | SigmaGrid::Exponential) && !kdpm2;
                 if grid {
                     let w = worst_grid_t_ulps.entry(class.name()).or_default();
                     *w = (*w).max(t_ulps);
                 }
-                if (grid && t_ulps > GRID_T_ULPS) || (!grid && t_ulps != 0) {
+                let t_bad = if kdpm2 {
+                    got_t.len() != want_t.len() || worst_abs > KDPM2_T_ABS
+                } else if grid {
+                    t_ulps > GRID_T_ULPS
+                } else {
+                    t_ulps != 0
+                };
+                if t_bad {
                     failures.push(format!("{name} n={n}: timesteps\n  got  {got_t:?}\n  want {want_t:?}"));
                 }
                 let got_s = cfg.sigmas(n).expect("sigmas");
@@ -154,7 +208,7 @@ fn tables_replay_diffusers() {
         }
     }
     eprintln!(
-        "diffusers tables: {checked} tables checked, σ bitwise equal {sigma_exact}/{sigma_values}, Karras/exponential timesteps' worst float32 ulps {worst_grid_t_ulps:?}; not implemented: {skipped:?}"
+        "diffusers tables: {checked} tables checked, σ bitwise equal {sigma_exact}/{sigma_values}, Karras/exponential timesteps' worst float32 ulps {worst_grid_t_ulps:?}, KDPM2 timesteps' worst |Δt| {worst_kdpm2_abs:.2e}; not implemented: {skipped:?}"
     );
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
     let skipped: Vec<&str> = skipped.keys().map(String::as_str).collect();
@@ -165,8 +219,8 @@ fn tables_replay_diffusers() {
     for c in NOT_YET {
         assert!(skipped.contains(&c), "{c} is no longer skipped: update NOT_YET");
     }
-    // 119 configurations × 3 step counts; a drop means fixtures or support were lost.
-    assert!(checked >= 357, "only {checked} tables checked");
+    // 137 configurations × 3 step counts; a drop means fixtures or support were lost.
+    assert!(checked >= 411, "only {checked} tables checked");
 }
 
 fn cfg(v: Value) -> Result<SchedulerConfig, ConfigError> {
