@@ -12,8 +12,14 @@
 //! `np.arange`, `round` = ties to even). The fixtures of `tests/peer/fixtures/schedulers/` (diffusers'
 //! own tables, `tests/peer/make_scheduler_fixtures.py`) are the reference.
 //!
-//! Status: phase 1. The tables are implemented for the classes listed in
-//! [`SchedulerConfig::tables_supported`]; the others return [`ConfigError::TablesNotImplemented`].
+//! Status: phase 1 (the tables, not yet the laws). Every class has its tables except with
+//! `use_beta_sigmas` (scipy's beta quantile), which returns [`ConfigError::TablesNotImplemented`].
+//! Agreement with diffusers 0.42.1 / torch 2.15.0 (`crates/solvers/tests/diffusers_tables.rs`, 438
+//! tables): timesteps exact (DDPM, DDIM, PNDM, the multistep solvers, and the k-diffusion-style
+//! classes on their timestep grids); σ within 2 float32 ulps (torch's float32 `sqrt` is not
+//! correctly rounded; gmdiff's is); with Karras/exponential σ the fractional timesteps within 7
+//! float32 ulps; KDPM2's and DPM-Solver SDE's interpolated timesteps within 1.3e-4 training steps;
+//! 4e-6 relative in σ after `rescale_betas_zero_snr`.
 
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -794,7 +800,7 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         match self.class {
             Ddpm | Ddim | Pndm => true,
-            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete => {
+            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde => {
                 self.sigma_grid != SigmaGrid::Beta
             }
             DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
@@ -809,6 +815,10 @@ impl SchedulerConfig {
     fn k_tables(&self, n: usize) -> Result<(Vec<f64>, Vec<f64>), ConfigError> {
         let big_n = self.num_train_timesteps;
         let mut t: Vec<f64> = match self.timestep_spacing {
+            // DPM-Solver SDE keeps its linspace in float64 (`dtype=float`); the others in float32.
+            Spacing::Linspace if self.class == SchedulerClass::DpmSolverSde => {
+                np_linspace(0.0, (big_n - 1) as f64, n).into_iter().rev().collect()
+            }
             Spacing::Linspace => np_linspace(0.0, (big_n - 1) as f64, n).into_iter().rev().map(|v| v as f32 as f64).collect(),
             Spacing::Leading => {
                 let ratio = big_n / n;
@@ -1020,6 +1030,23 @@ impl SchedulerConfig {
                 ht.extend(t[1..].iter().flat_map(|&v| [v, v]));
                 Ok((ht, Some(hs)))
             }
+            DpmSolverSde => {
+                // Heun's interleaving, in float64, with the odd timesteps replaced by the
+                // midpoints in −log σ: σ_mid = exp(−(t_i + (t_{i+1} − t_i)/2)), t = −log σ, mapped
+                // to timesteps by `_sigma_to_t` (diffusers `_second_order_timesteps`).
+                let (t, sigmas) = self.k_tables(n)?;
+                let log_sigmas: Vec<f32> = self.train_sigmas()?.iter().map(|v| v.ln()).collect();
+                let lt: Vec<f64> = sigmas.iter().map(|s| -s.ln()).collect();
+                let second: Vec<f64> = (0..n - 1).map(|i| sigma_to_t((-(lt[i] + (lt[i + 1] - lt[i]) * 0.5)).exp(), &log_sigmas)).collect();
+                let mut s32: Vec<f64> = f32s(sigmas);
+                s32.push(0.0);
+                let mut out_s = vec![s32[0]];
+                out_s.extend(s32[1..n].iter().flat_map(|&v| [v, v]));
+                out_s.push(s32[n]);
+                let mut out_t = vec![t[0]];
+                out_t.extend(t[1..].iter().zip(&second).flat_map(|(&main, &mid)| [mid, main]));
+                Ok((out_t, Some(out_s)))
+            }
             Kdpm2Discrete | Kdpm2AncestralDiscrete => {
                 let (t, sigmas) = self.k_tables(n)?;
                 // Timesteps: float32 on the spacing grid; float64 with Karras (rounded) or exponential σ.
@@ -1158,7 +1185,10 @@ impl SchedulerConfig {
         let sigmas = self.sigmas(n)?;
         match (self.class, sigmas) {
             (EdmEuler | EdmDpmSolverMultistep, _) => Ok((self.sigma_max * self.sigma_max + 1.0).sqrt()),
-            (EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete, Some(s)) => {
+            (
+                EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde,
+                Some(s),
+            ) => {
                 let max = s.iter().fold(0.0f64, |m, &v| m.max(v)) as f32;
                 Ok(if self.timestep_spacing == Spacing::Leading { (max * max + 1.0).sqrt() as f64 } else { max as f64 })
             }

@@ -58,7 +58,8 @@ const ZERO_SNR_REL: f64 = 4e-6;
 /// Measured worst over the fixtures: 7 ulps (k-diffusion-style classes), 4 (EDM); printed by the test.
 const GRID_T_ULPS: u32 = 8;
 
-/// KDPM2 timestep tolerance, absolute, in training steps. Its interleaved timesteps come from
+/// KDPM2 (both) and DPM-Solver SDE timestep tolerance, absolute, in training steps (DPM-Solver
+/// SDE's midpoint timesteps go through `_sigma_to_t` on the float32 log σ table like KDPM2's). Its interleaved timesteps come from
 /// σ_interpol = exp(lerp(log σ, log σ', ½)) and `_sigma_to_t` in float32 torch arithmetic
 /// (`log`, `exp`, `sqrt` not correctly rounded), with Karras/exponential σ even the main ones
 /// (stored in float64) inherit the torch-sqrt ulps of the log σ table: diffusers' 874.7420000989634
@@ -89,10 +90,6 @@ fn same(a: f64, b: f64) -> bool {
     a == b || (a.is_nan() && b.is_nan())
 }
 
-/// The classes whose tables phase 1 does not implement yet, for every configuration; the test
-/// fails if one of them starts (or stops) being supported without this list being updated.
-const NOT_YET: [&str; 1] = ["DPMSolverSDEScheduler"];
-
 /// Every configuration of every fixture: the config parses; where the tables are implemented,
 /// timesteps are EXACTLY diffusers' (int64 or float32 values, exact in f64), σ are diffusers'
 /// float32 values to [`SIGMA_ULPS`] float32 ulps (bitwise equality is counted and printed),
@@ -117,7 +114,7 @@ fn tables_replay_diffusers() {
             let cfg = parsed.config;
             assert_eq!(cfg.class, class, "{name}");
             if !cfg.tables_supported() {
-                *skipped.entry(class.name().to_string()).or_default() += 1;
+                *skipped.entry(name.clone()).or_default() += 1;
                 assert!(matches!(cfg.timesteps(10), Err(ConfigError::TablesNotImplemented { .. })), "{name}");
                 continue;
             }
@@ -138,7 +135,8 @@ fn tables_replay_diffusers() {
                 } else {
                     u32::MAX
                 };
-                let kdpm2 = matches!(class, SchedulerClass::Kdpm2Discrete | SchedulerClass::Kdpm2AncestralDiscrete);
+                let kdpm2 =
+                    matches!(class, SchedulerClass::Kdpm2Discrete | SchedulerClass::Kdpm2AncestralDiscrete | SchedulerClass::DpmSolverSde);
                 let worst_abs = got_t
                     .iter()
                     .zip(&want_t)
@@ -208,19 +206,15 @@ fn tables_replay_diffusers() {
         }
     }
     eprintln!(
-        "diffusers tables: {checked} tables checked, σ bitwise equal {sigma_exact}/{sigma_values}, Karras/exponential timesteps' worst float32 ulps {worst_grid_t_ulps:?}, KDPM2 timesteps' worst |Δt| {worst_kdpm2_abs:.2e}; not implemented: {skipped:?}"
+        "diffusers tables: {checked} tables checked, σ bitwise equal {sigma_exact}/{sigma_values}, Karras/exponential timesteps' worst float32 ulps {worst_grid_t_ulps:?}, KDPM2/DPM-Solver SDE timesteps' worst |Δt| {worst_kdpm2_abs:.2e}; not implemented: {skipped:?}"
     );
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    let skipped: Vec<&str> = skipped.keys().map(String::as_str).collect();
-    let mut want: Vec<&str> = NOT_YET.to_vec();
-    want.sort();
-    // Karras/exponential/beta configurations of supported classes are skipped too; the classes
-    // skipped ENTIRELY must be exactly NOT_YET.
-    for c in NOT_YET {
-        assert!(skipped.contains(&c), "{c} is no longer skipped: update NOT_YET");
+    // Phase 1 implements every class; only `use_beta_sigmas` (scipy's beta quantile) is left.
+    for name in skipped.keys() {
+        assert!(name.ends_with("/beta"), "{name} has no tables: only use_beta_sigmas may be skipped");
     }
-    // 137 configurations × 3 step counts; a drop means fixtures or support were lost.
-    assert!(checked >= 411, "only {checked} tables checked");
+    // 146 configurations × 3 step counts; a drop means fixtures or support were lost.
+    assert!(checked >= 438, "only {checked} tables checked");
 }
 
 fn cfg(v: Value) -> Result<SchedulerConfig, ConfigError> {
