@@ -794,19 +794,10 @@ fn sigma_to_t_f32(sigma: f32, log_sigmas: &[f32]) -> f64 {
 
 impl SchedulerConfig {
     /// Whether [`SchedulerConfig::timesteps`] and [`SchedulerConfig::sigmas`] are implemented for
-    /// this class and σ option (phase 1: not for Heun's relatives KDPM2, KDPM2 ancestral and
-    /// DPM-Solver SDE, PNDM, DPM-Solver single-step, the EDM classes, nor `use_beta_sigmas`).
+    /// this configuration: every class, except with `use_beta_sigmas`.
     pub fn tables_supported(&self) -> bool {
-        use SchedulerClass::*;
-        match self.class {
-            Ddpm | Ddim | Pndm => true,
-            EulerDiscrete | EulerAncestralDiscrete | LmsDiscrete | HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde => {
-                self.sigma_grid != SigmaGrid::Beta
-            }
-            DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep => self.sigma_grid != SigmaGrid::Beta,
-            EdmEuler | EdmDpmSolverMultistep => true,
-            _ => false,
-        }
+        // Every class; `use_beta_sigmas` (scipy's beta quantile) is not reproduced yet.
+        self.sigma_grid != SigmaGrid::Beta
     }
 
     /// The k-diffusion-style classes (Euler, Euler ancestral, LMS, Heun) before their class-specific
@@ -974,7 +965,7 @@ impl SchedulerConfig {
         use SchedulerClass::*;
         self.check_steps(n)?;
         if !self.tables_supported() {
-            return Err(self.not_yet("phase 1 has no tables for this class or σ option"));
+            return Err(self.not_yet("use_beta_sigmas (scipy beta quantiles) is not reproduced yet"));
         }
         let big_n = self.num_train_timesteps;
         let as_f64 = |v: Vec<usize>| v.into_iter().map(|t| t as f64).collect::<Vec<f64>>();
@@ -1152,7 +1143,6 @@ impl SchedulerConfig {
                 });
                 Ok((t, Some(out)))
             }
-            _ => Err(self.not_yet("class")),
         }
     }
 
