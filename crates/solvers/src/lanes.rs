@@ -314,7 +314,16 @@ impl<'a, C: Coef, T: LinearScore<C> + ?Sized> LaneEngine<'a, C, T> {
             Some(v) => {
                 let m = self.law.means.len();
                 let g = |b: usize| &self.law.cov[b][b];
-                let cov = (0..m).map(|i| (0..m).map(|j| C::sandwich(g(i), v, g(j))).collect()).collect();
+                // Each block once, `j ≥ i`; the block below the diagonal is its exact transpose (as
+                // the unfactored collapse stores it), so the joint covariance is exactly symmetric.
+                let mut cov: Vec<Vec<Op<C>>> =
+                    (0..m).map(|i| (0..m).map(|j| if j >= i { C::sandwich(g(i), v, g(j)) } else { Op::Scalar(0.0) }).collect()).collect();
+                for i in 1..m {
+                    let (upper, lower) = cov.split_at_mut(i);
+                    for (j, row) in upper.iter().enumerate() {
+                        lower[0][j] = row[i].clone();
+                    }
+                }
                 std::borrow::Cow::Owned(GaussLaw { means: self.law.means.clone(), cov })
             }
         }
