@@ -141,10 +141,7 @@ impl DenseProblem {
         self.check_score_dim(score)?;
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
-        let zero = match schedule {
-            Schedule::Grid { .. } => points[0].clone_at_zero(schedule)?,
-            Schedule::Chain(c) => c.at(0)?,
-        };
+        let zero = schedule.data_point()?;
         let start = match init {
             Init::Standard => LawStart::Standard,
             Init::Exact => LawStart::Law(self.data.marginal(&points[0])),
@@ -291,19 +288,6 @@ impl DenseProblem {
             discretization,
             score: score_part,
         })
-    }
-}
-
-trait AtZero {
-    fn clone_at_zero(&self, schedule: &Schedule) -> Result<Coefficients, GaussianError>;
-}
-impl AtZero for Coefficients {
-    fn clone_at_zero(&self, schedule: &Schedule) -> Result<Coefficients, GaussianError> {
-        use gmdiff_process::GaussianPath;
-        match schedule {
-            Schedule::Grid { process, .. } => Ok(process.at(0.0)?),
-            Schedule::Chain(c) => Ok(c.at(0)?),
-        }
     }
 }
 

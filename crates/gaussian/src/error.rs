@@ -22,6 +22,9 @@ pub enum GaussianError {
     /// A metric error (Bures, KL).
     #[error(transparent)]
     Metrics(#[from] gmdiff_metrics::MetricsError),
+    /// A diffusers scheduler configuration that cannot be read or has no exact law.
+    #[error(transparent)]
+    Config(#[from] gmdiff_solvers::diffusers::ConfigError),
     /// Invalid usage.
     #[error("{0}")]
     Invalid(String),

@@ -35,6 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod conformance;
 mod dense;
 mod error;
 mod exact;
@@ -44,6 +45,7 @@ mod spectral;
 mod spectrum;
 mod support;
 
+pub use conformance::{AnomalyCost, Conformance, ExactTarget, IdealRun, conformance};
 pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};

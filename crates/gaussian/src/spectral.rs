@@ -220,10 +220,7 @@ impl SpectralProblem {
     ) -> Result<Report, GaussianError> {
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
-        let zero = match schedule {
-            Schedule::Grid { process, .. } => process.at(0.0)?,
-            Schedule::Chain(c) => c.at(0)?,
-        };
+        let zero = schedule.data_point()?;
         let lane_e = match score {
             SpectralScore::Precision(e) => Some(self.lane_perturbation(e)?),
             _ => None,

@@ -3,6 +3,7 @@
 //! a faster test command). Run one file with `cargo test -p PACKAGE --test integration FILE::`.
 
 mod common;
+mod conformance;
 mod data_files;
 mod isotropic_ddpm;
 mod k_diffusion_56;

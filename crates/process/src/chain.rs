@@ -240,20 +240,7 @@ impl DiscreteChain {
         if k > self.len() {
             return Err(ProcessError::TimeOutOfRange { t: k as f64, horizon: self.len() as f64 });
         }
-        let ab = self.alpha_bars[k];
-        let (a, b) = (ab.sqrt(), (1.0 - ab).sqrt());
-        Ok(Coefficients {
-            t: k as f64,
-            a,
-            b,
-            da: f64::NAN,
-            db: f64::NAN,
-            log_a: 0.5 * ab.ln(),
-            lambda: a.ln() - b.ln(),
-            f: f64::NAN,
-            g2: f64::NAN,
-            c2: 1.0,
-        })
+        Ok(Coefficients::discrete(k as f64, self.alpha_bars[k]))
     }
 }
 

@@ -47,6 +47,27 @@ impl Coefficients {
     pub fn sigma(&self) -> f64 {
         self.b / self.a
     }
+
+    /// The coefficients of a discrete VP point with cumulative `ᾱ ∈ [0, 1]` at label `t`:
+    /// `a = sqrt(ᾱ)`, `b = sqrt(1 − ᾱ)`, `log a = ½ log ᾱ`, `λ = log(a/b)`, `c² = 1`; a discrete point
+    /// has no time derivatives, so `da`, `db`, `f` and `g2` are NaN. (`ᾱ = 1` is the data: `b = 0`,
+    /// `λ = ∞`; `ᾱ = 0` is pure noise: `a = 0`, `λ = −∞`.) Used by [`crate::DiscreteChain::at`] and by
+    /// explicit step lists such as diffusers' DDIM timesteps.
+    pub fn discrete(t: f64, alpha_bar: f64) -> Self {
+        let (a, b) = (alpha_bar.sqrt(), (1.0 - alpha_bar).sqrt());
+        Coefficients {
+            t,
+            a,
+            b,
+            da: f64::NAN,
+            db: f64::NAN,
+            log_a: 0.5 * alpha_bar.ln(),
+            lambda: a.ln() - b.ln(),
+            f: f64::NAN,
+            g2: f64::NAN,
+            c2: 1.0,
+        }
+    }
 }
 
 /// A Gaussian path `x_t = a_t x_0 + b_t z` on `[0, T]`: the one small trait a user's own path

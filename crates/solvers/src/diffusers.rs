@@ -24,6 +24,9 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+mod plan;
+pub use plan::{Anomaly, AnomalyKind, Plan, SampleScale};
+
 /// A scheduler class of diffusers, by its `_class_name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -354,6 +357,14 @@ pub enum ConfigError {
         option: &'static str,
         /// Why it is nonlinear.
         why: &'static str,
+    },
+    /// The exact law of this class (or option) is not modelled yet.
+    #[error("the exact law of {class} with this configuration is not modelled: {what}")]
+    LawNotModelled {
+        /// The class name.
+        class: &'static str,
+        /// What is missing.
+        what: String,
     },
     /// The tables of this class (or option) are not implemented yet.
     #[error("the timestep/σ tables of {class} with this configuration are not implemented yet ({what})")]

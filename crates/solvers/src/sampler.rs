@@ -91,11 +91,12 @@ pub trait Sampler<A: Algebra + ?Sized>: SamplerInfo {
     fn step(&self, alg: &mut A, info: &StepInfo, state: Vec<A::Value>) -> Result<Vec<A::Value>, SolverError>;
 }
 
-/// The check of a sampler whose step is written in continuous time: refuses a discrete chain with
+/// The check of a sampler whose step is written in continuous time: refuses a discrete chain (or
+/// explicit discrete steps, [`Schedule::Pairs`]) with
 /// [`SolverError::Unsupported`].
 pub fn refuse_chain(sampler: &'static str, schedule: &Schedule) -> Result<(), SolverError> {
     match schedule {
-        Schedule::Chain(_) => Err(SolverError::Unsupported {
+        Schedule::Chain(_) | Schedule::Pairs(_) => Err(SolverError::Unsupported {
             sampler,
             schedule: "a discrete chain (it steps in continuous time or off the grid points; docs/solvers.md lists the samplers that run on chains)",
         }),

@@ -25,6 +25,59 @@ pub enum Schedule {
     },
     /// A discrete chain `X_k = sqrt(α_k) X_{k−1} + sqrt(1 − α_k) W_k`, run from `k = N` down to `0`.
     Chain(DiscreteChain),
+    /// Explicit discrete steps, each from one point to another, where a step need not start where
+    /// the previous one ended (diffusers' DDIM, DDPM and PNDM step from `t` to `t − ⌊N/n⌋`, which with
+    /// `linspace` spacing is not the next timestep: huggingface/diffusers issue 12633).
+    Pairs(StepPairs),
+}
+
+/// The steps of [`Schedule::Pairs`]: step `k` goes from `from[k]` to `to[k]`; the next step starts
+/// at `from[k + 1]`, which may differ from `to[k]`. Grid point `k < S` is `from[k]` and point `S` is
+/// `to[S − 1]`. Discrete: no time derivatives, no path; a step's DDPM rate is
+/// `β_k = 1 − a_t²/a_s²` (on VP points `1 − ᾱ_t/ᾱ_s`, the rate of the two-point chain).
+///
+/// ```
+/// use gmdiff_solvers::{Schedule, StepPairs};
+/// // DDIM, 1000 training steps, 3 inference steps, linspace: timesteps 999, 500, 0 but stride 333.
+/// let abar = |t: f64| (-(1e-4 * t + 1e-5 * t * t)).exp();
+/// let from = [(999.0, abar(999.0)), (500.0, abar(500.0)), (0.0, abar(0.0))];
+/// let to = [(666.0, abar(666.0)), (167.0, abar(167.0)), (-1.0, 1.0)];
+/// let s = Schedule::Pairs(StepPairs::vp(&from, &to).unwrap());
+/// assert_eq!(s.steps(), 3);
+/// let step = s.step(0).unwrap();
+/// assert_eq!((step.from.t, step.to.t, s.step(1).unwrap().from.t), (999.0, 666.0, 500.0));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepPairs {
+    from: Vec<Coefficients>,
+    to: Vec<Coefficients>,
+}
+
+impl StepPairs {
+    /// Steps between discrete VP points given as `(label, ᾱ)`: `from[k] → to[k]`
+    /// ([`Coefficients::discrete`]).
+    ///
+    /// Errors: [`SolverError::Dimension`] when the lists are empty or of different lengths;
+    /// [`SolverError::InvalidParameter`] when an `ᾱ` is not in `[0, 1]` or a label is not finite.
+    pub fn vp(from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<Self, SolverError> {
+        if from.is_empty() || from.len() != to.len() {
+            return Err(SolverError::Dimension { what: "step pairs (to points)", expected: from.len().max(1), found: to.len() });
+        }
+        let point = |&(t, ab): &(f64, f64)| -> Result<Coefficients, SolverError> {
+            crate::error::check("step label t", t, |_| true, "must be finite")?;
+            crate::error::check("alpha_bar", ab, |v| (0.0..=1.0).contains(&v), "must lie in [0, 1]")?;
+            Ok(Coefficients::discrete(t, ab))
+        };
+        Ok(Self { from: from.iter().map(point).collect::<Result<_, _>>()?, to: to.iter().map(point).collect::<Result<_, _>>()? })
+    }
+    /// The start points of the steps.
+    pub fn from_points(&self) -> &[Coefficients] {
+        &self.from
+    }
+    /// The end points of the steps.
+    pub fn to_points(&self) -> &[Coefficients] {
+        &self.to
+    }
 }
 
 /// Everything a step needs to know about its times.
@@ -98,14 +151,24 @@ impl Schedule {
     pub fn start_std(&self) -> f64 {
         match self {
             Schedule::Grid { process, .. } => process.start_std(),
-            Schedule::Chain(_) => 1.0,
+            Schedule::Chain(_) | Schedule::Pairs(_) => 1.0,
         }
+    }
+    /// The coefficients of the data end, `t = 0` (`a = 1`, `b = 0` on VP paths and discrete
+    /// schedules): where an output is compared with the data.
+    pub fn data_point(&self) -> Result<Coefficients, SolverError> {
+        Ok(match self {
+            Schedule::Grid { process, .. } => process.at(0.0)?,
+            Schedule::Chain(c) => c.at(0)?,
+            Schedule::Pairs(_) => Coefficients::discrete(0.0, 1.0),
+        })
     }
     /// Number of steps `S`.
     pub fn steps(&self) -> usize {
         match self {
             Schedule::Grid { grid, .. } => grid.steps(),
             Schedule::Chain(c) => c.len(),
+            Schedule::Pairs(p) => p.from.len(),
         }
     }
     /// The coefficients at grid point `k ∈ 0..=S` (`k = 0` is the start, the noisiest point).
@@ -120,13 +183,26 @@ impl Schedule {
         Ok(match self {
             Schedule::Grid { process, grid } => process.at(grid.times()[k])?,
             Schedule::Chain(c) => c.at(c.len() - k)?,
+            Schedule::Pairs(p) => {
+                if k < p.from.len() {
+                    p.from[k]
+                } else {
+                    p.to[k - 1]
+                }
+            }
         })
     }
     /// The description of step `k` (from point `k` to point `k + 1`).
     pub fn step(&self, k: usize) -> Result<StepInfo, SolverError> {
         let steps = self.steps();
+        if k >= steps {
+            return Err(SolverError::InvalidParameter { name: "step k", value: k as f64, reason: "outside 0..S (S the number of steps)" });
+        }
         let from = self.point(k)?;
-        let to = self.point(k + 1)?;
+        let to = match self {
+            Schedule::Pairs(p) => p.to[k],
+            _ => self.point(k + 1)?,
+        };
         let mut history = [None; 3];
         for (j, slot) in history.iter_mut().enumerate() {
             if k > j {
@@ -152,6 +228,10 @@ impl Schedule {
             Schedule::Chain(c) => {
                 let j = c.len() - k;
                 StepInfo { index: k, steps, from, to, mid: None, history, path: None, h: 1.0, ddpm_beta: c.beta(j), continuous: false }
+            }
+            Schedule::Pairs(_) => {
+                let ddpm_beta = 1.0 - (from.a / to.a).powi(2);
+                StepInfo { index: k, steps, from, to, mid: None, history, path: None, h: 1.0, ddpm_beta, continuous: false }
             }
         })
     }

@@ -1,0 +1,122 @@
+//! Scheduler conformance (issue 16): a diffusers scheduler configuration in, its exact errors on a
+//! Gaussian target and the W2 cost of each of its anomalies out.
+//!
+//! [`conformance`] maps the configuration to a gmdiff sampler on the scheduler's own tables
+//! ([`SchedulerConfig::plan`]), computes the exact output law and its W2 (Bures) and KL to the
+//! data, then repeats the computation with each anomaly's fix ([`SchedulerConfig::anomalies`]) and
+//! with all fixes together (the "ideal" run of the same sampler at the same number of steps).
+
+use crate::{DenseProblem, GaussianError, Init, Report, SpectralProblem, SpectralScore};
+use gmdiff_solvers::diffusers::{Anomaly, Plan, SchedulerConfig};
+
+/// A Gaussian target whose exact errors a [`Plan`] can be measured on: dense
+/// ([`DenseProblem`]) or in a spectral basis ([`SpectralProblem`]).
+pub trait ExactTarget {
+    /// The exact W2 and KL of the plan's output law to the data (started from the plan's
+    /// `N(0, init_noise_sigma² I)`, with the exact score).
+    fn errors(&self, plan: &Plan) -> Result<Report, GaussianError>;
+}
+
+impl ExactTarget for DenseProblem {
+    fn errors(&self, plan: &Plan) -> Result<Report, GaussianError> {
+        self.scheme(&plan.sampler, &plan.schedule, Init::Standard, self.target(), false)
+    }
+}
+
+impl ExactTarget for SpectralProblem {
+    fn errors(&self, plan: &Plan) -> Result<Report, GaussianError> {
+        self.scheme(&plan.sampler, &plan.schedule, Init::Standard, &SpectralScore::Exact, false)
+    }
+}
+
+/// An anomaly and what its fix would give.
+#[derive(Debug, Clone)]
+pub struct AnomalyCost {
+    /// The anomaly.
+    pub anomaly: Anomaly,
+    /// W2 and KL with the fix alone (`None` when no field change removes it, or when the fixed
+    /// configuration has no exact law: then `fix_error` says why).
+    pub fixed: Option<(f64, f64)>,
+    /// Why the fixed configuration could not be measured.
+    pub fix_error: Option<String>,
+}
+
+/// The run with every fix applied.
+#[derive(Debug, Clone)]
+pub struct IdealRun {
+    /// The field changes, in order.
+    pub fixes: Vec<String>,
+    /// W2 to the data.
+    pub w2: f64,
+    /// KL to the data.
+    pub kl: f64,
+}
+
+/// The conformance report of one configuration at `n` steps.
+#[derive(Debug, Clone)]
+pub struct Conformance {
+    /// The mapping onto a gmdiff sampler and schedule, with the tables.
+    pub plan: Plan,
+    /// The exact W2 and KL of the scheduler's output to the data.
+    pub error: Report,
+    /// The same sampler with every fix applied (`None` when there is no anomaly with a fix).
+    pub ideal: Option<IdealRun>,
+    /// Each anomaly with its cost.
+    pub anomalies: Vec<AnomalyCost>,
+}
+
+/// The conformance report of `config` at `n` inference steps on `target` (module docs).
+///
+/// Errors: [`GaussianError::Config`] when the configuration has no tables or no exact law
+/// ([`SchedulerConfig::plan`]); the errors of the exact-law computation.
+pub fn conformance(config: &SchedulerConfig, n: usize, target: &dyn ExactTarget) -> Result<Conformance, GaussianError> {
+    let plan = config.plan(n)?;
+    let error = target.errors(&plan)?;
+    let anomalies = config.anomalies(n)?;
+    let measure = |c: &SchedulerConfig| -> Result<(f64, f64), GaussianError> {
+        let r = target.errors(&c.plan(n)?)?;
+        Ok((r.w2, r.kl))
+    };
+    let mut costs = Vec::with_capacity(anomalies.len());
+    let mut ideal_config = config.clone();
+    let mut fixes: Vec<String> = Vec::new();
+    for a in anomalies {
+        let (fixed, fix_error) = match &a.fix {
+            Some((what, c)) => {
+                if !fixes.contains(what) {
+                    fixes.push(what.clone());
+                    apply(&mut ideal_config, c, config);
+                }
+                match measure(c) {
+                    Ok(v) => (Some(v), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            }
+            None => (None, None),
+        };
+        costs.push(AnomalyCost { anomaly: a, fixed, fix_error });
+    }
+    let ideal = if fixes.is_empty() {
+        None
+    } else {
+        let (w2, kl) = measure(&ideal_config)?;
+        Some(IdealRun { fixes, w2, kl })
+    };
+    Ok(Conformance { plan, error, ideal, anomalies: costs })
+}
+
+/// Copies into `ideal` every field in which `fixed` differs from `original`.
+fn apply(ideal: &mut SchedulerConfig, fixed: &SchedulerConfig, original: &SchedulerConfig) {
+    if fixed.timestep_spacing != original.timestep_spacing {
+        ideal.timestep_spacing = fixed.timestep_spacing;
+    }
+    if fixed.set_alpha_to_one != original.set_alpha_to_one {
+        ideal.set_alpha_to_one = fixed.set_alpha_to_one;
+    }
+    if fixed.final_sigmas_type != original.final_sigmas_type {
+        ideal.final_sigmas_type = fixed.final_sigmas_type;
+    }
+    if fixed.rescale_betas_zero_snr != original.rescale_betas_zero_snr {
+        ideal.rescale_betas_zero_snr = fixed.rescale_betas_zero_snr;
+    }
+}
