@@ -40,12 +40,15 @@ sample to float32 inside step ("upcast"); during step the script maps torch.floa
 in the scheduler module's namespace (the tables, already built by set_timesteps, are left as diffusers
 stores them). DPMSolverMultistep's SDE noise is then drawn in float64 from the same generator.
 
-Recorded per configuration: "name", "kwargs", "config" (scheduler.config with "_class_name", as
-written to scheduler_config.json) and per N in STEPS a run: "steps", "n", "seed", "init_noise_sigma",
+Recorded per configuration: "name" and "config" (scheduler.config of a fresh instance with "_class_name",
+as written to scheduler_config.json); per N in STEPS a run: "steps", "n", "seed", "init_noise_sigma",
 "sample_mean", "sample_cov" (1/(n-1)), "calls": {"t": the timestep given to the model (float64),
-"sigma": scheduler.sigmas[step_index] read before step (null for classes without sigmas),
-"in_scale": x_in / x (omitted when scale_model_input is the identity)}. A refusal by diffusers or a
-non-finite sample is recorded as "error" with the calls made so far.
+"sigma": scheduler.sigmas[step_index] read before step (null for classes without sigmas), "sigma_in"
+(only where it differs from sigma: the sigma of the class's own scale_model_input, see sigma_in()),
+"in_scale": x_in / x (only where no in_scale_rule holds)}, "in_scale_rule", "t_vs_sigma_in" (max
+|log(sigma_train(t) / sigma_in)| and its call) and "config_changed_by_set_timesteps" where set_timesteps
+rewrote the config. A refusal by diffusers (case-level) or a non-finite sample (run-level) is recorded
+as "error", with the calls made so far.
 
 Usage: /work/venv-anchors/bin/python -W ignore tests/peer/make_conformance_fixtures.py [--n 200000]
 """
