@@ -4,6 +4,7 @@
 
 mod common;
 mod derived;
+mod diffusers_laws;
 mod diffusers_tables;
 mod dpmpp_samplers;
 mod lane_engine;

@@ -136,6 +136,16 @@ impl SchedulerConfig {
                 if interleaved {
                     grid.dedup();
                 }
+                // A final σ equal to the one before (`final_sigmas_type = "sigma_min"` on a grid
+                // that already ends at σ_min): a zero-length last step, the identity for every
+                // sampler (dt = 0, no noise); dropped, and reported by `anomalies`.
+                if grid.len() > 2 && grid[grid.len() - 1] == grid[grid.len() - 2] {
+                    grid.pop();
+                    notes.push(format!(
+                        "the last σ ({}) repeats: its zero-length step is the identity and is dropped",
+                        grid[grid.len() - 1]
+                    ));
+                }
                 if let Some(w) = grid.windows(2).find(|w| w[1] >= w[0]) {
                     return Err(not_modelled(
                         class,
@@ -421,6 +431,23 @@ impl SchedulerConfig {
             }
         }
         let interleaved = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde | Pndm);
+        if let (false, Some(sig)) = (interleaved, plan.sigmas.as_ref()) {
+            if sig.len() > 2 && sig[sig.len() - 1] == sig[sig.len() - 2] {
+                let fix = class.accepts("final_sigmas_type").then(|| {
+                    let mut c = self.clone();
+                    c.final_sigmas_type = FinalSigma::Zero;
+                    ("final_sigmas_type = zero".to_string(), c)
+                });
+                out.push(Anomaly {
+                    kind: AnomalyKind::RepeatedTimesteps,
+                    message: format!(
+                        "the σ table repeats its last value {}: the last step has length zero and spends a model evaluation for nothing (the pattern of diffusers PR 6477)",
+                        sig[sig.len() - 1]
+                    ),
+                    fix,
+                });
+            }
+        }
         if !interleaved {
             let repeats = plan.timesteps.windows(2).filter(|w| w[0] == w[1]).count();
             if repeats > 0 {
