@@ -431,22 +431,23 @@ impl SchedulerConfig {
             }
         }
         let interleaved = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde | Pndm);
-        if let (false, Some(sig)) = (interleaved, plan.sigmas.as_ref()) {
-            if sig.len() > 2 && sig[sig.len() - 1] == sig[sig.len() - 2] {
-                let fix = class.accepts("final_sigmas_type").then(|| {
-                    let mut c = self.clone();
-                    c.final_sigmas_type = FinalSigma::Zero;
-                    ("final_sigmas_type = zero".to_string(), c)
-                });
-                out.push(Anomaly {
-                    kind: AnomalyKind::RepeatedTimesteps,
-                    message: format!(
-                        "the σ table repeats its last value {}: the last step has length zero and spends a model evaluation for nothing (the pattern of diffusers PR 6477)",
-                        sig[sig.len() - 1]
-                    ),
-                    fix,
-                });
-            }
+        if let (false, Some(sig)) = (interleaved, plan.sigmas.as_ref())
+            && sig.len() > 2
+            && sig[sig.len() - 1] == sig[sig.len() - 2]
+        {
+            let fix = class.accepts("final_sigmas_type").then(|| {
+                let mut c = self.clone();
+                c.final_sigmas_type = FinalSigma::Zero;
+                ("final_sigmas_type = zero".to_string(), c)
+            });
+            out.push(Anomaly {
+                kind: AnomalyKind::RepeatedTimesteps,
+                message: format!(
+                    "the σ table repeats its last value {}: the last step has length zero and spends a model evaluation for nothing (the pattern of diffusers PR 6477)",
+                    sig[sig.len() - 1]
+                ),
+                fix,
+            });
         }
         if !interleaved {
             let repeats = plan.timesteps.windows(2).filter(|w| w[0] == w[1]).count();
@@ -458,7 +459,7 @@ impl SchedulerConfig {
                 });
             }
         }
-        if !edm && self.class.accepts("timestep_spacing") && self.timestep_spacing == super::Spacing::Leading && big_n % n != 0 {
+        if !edm && self.class.accepts("timestep_spacing") && self.timestep_spacing == super::Spacing::Leading && !big_n.is_multiple_of(n) {
             out.push(Anomaly {
                 kind: AnomalyKind::StrideNotDividing,
                 message: format!(
