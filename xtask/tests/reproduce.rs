@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// Experiments computed from exact laws only: the seed must not change them.
-const SEED_FREE: &[&str] = &["pierret_galerne", "error_bounds", "sampler_leaderboard"];
+const SEED_FREE: &[&str] = &["pierret_galerne", "error_bounds", "sampler_leaderboard", "conformance"];
 
 fn xtask(out: &Path, threads: usize, seed: u64) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));

@@ -6,6 +6,7 @@
 //! [`all`]. Keep the order stable: it is the order of the report.
 
 pub mod closure;
+pub mod conformance;
 pub mod dimension_free;
 pub mod error_bounds;
 pub mod guidance_confidence;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(pierret_galerne::PierretGalerne),
         Box::new(sampler_zoo::SamplerZoo),
         Box::new(sampler_leaderboard::SamplerLeaderboard),
+        Box::new(conformance::Conformance),
         Box::new(smoothness::Smoothness),
         Box::new(error_bounds::ErrorBounds),
         Box::new(dimension_free::DimensionFree),
