@@ -60,6 +60,6 @@ pub use samplers::{
 };
 pub use samplers::{Deis, Lms, UniPc, UniPcVariant};
 pub use samplers::{Dpm2, Dpm2Ancestral, EdmHeun, EdmSde, EulerAncestral};
-pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverType};
+pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverSinglestep, DpmSolverType};
 pub use schedule::{Schedule, StepInfo, StepPairs};
 pub use targets::{AffinePerturbation, DenseGaussian, FieldPerturbation, PerturbedPrecision, ScaledScore, SpectralGaussian};

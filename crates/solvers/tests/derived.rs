@@ -43,6 +43,8 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         Builtin::UniPc(u) => (steps, false, 1 + usize::from(u.use_corrector) + u.order - 1),
         Builtin::Deis(d) => (steps, false, d.order),
         Builtin::Lms(l) => (steps, false, l.order),
+        // The position, the block's start and the two previous data predictions.
+        Builtin::DpmSolverSinglestep(_) => (steps, false, 4),
     }
 }
 
@@ -153,7 +155,8 @@ fn the_structs_and_the_enum_agree() {
             "dpmpp3m-sde",
             "unipc",
             "deis",
-            "lms"
+            "lms",
+            "dpmpp-single"
         ]
     );
     assert_eq!(Builtin::from_name("ddpn"), None);
@@ -165,7 +168,10 @@ fn only_the_samplers_written_on_grid_points_run_on_a_chain() {
     for name in Builtin::NAMES {
         let s = Builtin::from_name(name).unwrap();
         let r = score_evals(&s, &chain);
-        if matches!(name, "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde" | "unipc" | "deis" | "lms") {
+        if matches!(
+            name,
+            "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde" | "unipc" | "deis" | "lms" | "dpmpp-single"
+        ) {
             assert_eq!(r.unwrap(), 100, "{name}");
         } else if name == "edm-heun" {
             // Two evaluations per step, one on the last step to the chain's b_0 = 0.

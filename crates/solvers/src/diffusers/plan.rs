@@ -126,9 +126,6 @@ impl SchedulerConfig {
                 (sampler.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
             Pndm => return Err(not_modelled(class, "PNDM's pseudo Runge–Kutta and linear multistep steps are not a gmdiff sampler yet")),
-            DpmSolverSinglestep => {
-                return Err(not_modelled(class, "the single-step DPM-Solver's stage points are grid points, not a gmdiff sampler yet"));
-            }
             _ => {
                 let table = sigmas.clone().ok_or_else(|| not_modelled(class, "no σ table"))?;
                 let interleaved = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde);
@@ -152,8 +149,8 @@ impl SchedulerConfig {
                         format!("the σ table does not decrease strictly ({} then {}): a zero-length step", w[0], w[1]),
                     ));
                 }
-                let sampler = self.sigma_sampler(&mut notes)?;
-                let scale = if matches!(class, DpmSolverMultistep | UniPcMultistep | DeisMultistep) {
+                let sampler = self.sigma_sampler(n, &mut notes)?;
+                let scale = if matches!(class, DpmSolverMultistep | DpmSolverSinglestep | UniPcMultistep | DeisMultistep) {
                     SampleScale::VariancePreserving
                 } else {
                     SampleScale::VarianceExploding
@@ -194,7 +191,7 @@ impl SchedulerConfig {
     }
 
     /// The sampler of a σ-based class, with the configuration's options.
-    fn sigma_sampler(&self, notes: &mut Vec<String>) -> Result<Builtin, ConfigError> {
+    fn sigma_sampler(&self, n: usize, notes: &mut Vec<String>) -> Result<Builtin, ConfigError> {
         use SchedulerClass::*;
         let class = self.class;
         let order = self.solver_order;
@@ -216,6 +213,27 @@ impl SchedulerConfig {
                 UniPc { variant, order, use_corrector: true, lower_order_final: lof }.into()
             }
             DeisMultistep => crate::samplers::Deis { order, lower_order_final: lof }.into(),
+            DpmSolverSinglestep => {
+                let algorithm = self.algorithm_type.as_deref().unwrap_or("dpmsolver++");
+                if algorithm != "dpmsolver++" {
+                    return Err(not_modelled(
+                        class,
+                        format!("algorithm_type {algorithm} (only dpmsolver++ is a gmdiff single-step sampler)"),
+                    ));
+                }
+                let solver_type = match self.solver_type.as_deref().unwrap_or("midpoint") {
+                    "midpoint" => DpmSolverType::Midpoint,
+                    "heun" => DpmSolverType::Heun,
+                    other => return Err(not_modelled(class, format!("solver_type {other}"))),
+                };
+                // diffusers' set_timesteps turns lower_order_final on when the steps are not a
+                // multiple of the order or the last σ is 0.
+                let lof = lof || !n.is_multiple_of(order.max(1)) || self.final_sigmas_type == FinalSigma::Zero;
+                if !lof {
+                    notes.push("lower_order_final stays off: the orders are [1, …, order] repeated".into());
+                }
+                smp::DpmSolverSinglestep { order, lower_order_final: lof, solver_type }.into()
+            }
             DpmSolverMultistep | EdmDpmSolverMultistep => {
                 let algorithm = self.algorithm_type.as_deref().unwrap_or("dpmsolver++");
                 let solver_type = match self.solver_type.as_deref().unwrap_or("midpoint") {
@@ -260,7 +278,7 @@ impl SchedulerConfig {
                     _ => return Err(not_modelled(class, format!("solver_order {order}"))),
                 }
             }
-            Ddpm | Ddim | Pndm | DpmSolverSinglestep => return Err(not_modelled(class, "not a σ-based class")),
+            Ddpm | Ddim | Pndm => return Err(not_modelled(class, "not a σ-based class")),
         })
         .inspect(|s: &Builtin| notes.push(format!("{} on the scheduler's σ table (EDM path x = x₀ + σ z)", s.name())))
     }

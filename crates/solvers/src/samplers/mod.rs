@@ -134,6 +134,7 @@ builtin! {
     unipc => UniPc,
     deis => Deis,
     lms => Lms,
+    dpmpp_single => DpmSolverSinglestep,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
