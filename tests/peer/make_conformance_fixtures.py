@@ -92,6 +92,11 @@ EXTRA = {
     "bh1": {"solver_type": "bh1"},
     "bh1_sigma_min": {"solver_type": "bh1", "final_sigmas_type": "sigma_min"},
     "dpmsolver_sigma_min": {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min"},
+    # PNDM without its Runge-Kutta warm-up (Stable Diffusion v1's PNDM configuration and variations).
+    "skip_prk_sd": {"skip_prk_steps": True, "steps_offset": 1, "set_alpha_to_one": False},
+    "skip_prk_trailing": {"skip_prk_steps": True, "timestep_spacing": "trailing"},
+    "skip_prk_v": {"skip_prk_steps": True, "prediction_type": "v_prediction"},
+    "skip_prk_linspace": {"skip_prk_steps": True, "timestep_spacing": "linspace"},
 }
 NAMED = {**dict(VARIATIONS), **EXTRA}
 
@@ -110,7 +115,8 @@ RUNS = {
     "KDPM2DiscreteScheduler": ["default", "karras", "trailing", "v_prediction", "linear_betas"],
     "KDPM2AncestralDiscreteScheduler": ["default", "karras", "trailing", "v_prediction", "cosine_betas"],
     "LMSDiscreteScheduler": ["default", "karras", "exponential", "trailing", "v_prediction"],
-    "PNDMScheduler": ["default", "skip_prk", "leading_offset1", "linspace", "trailing", "v_prediction"],
+    "PNDMScheduler": ["default", "skip_prk", "leading_offset1", "linspace", "trailing", "v_prediction", "skip_prk_sd",
+                      "skip_prk_trailing", "skip_prk_v", "skip_prk_linspace"],
     "DPMSolverMultistepScheduler": ["default", "karras", "exponential", "order1", "order3", "no_lower_order_final",
                                     "sde_dpmsolver++", "dpmsolver", "dpmsolver_sigma_min", "final_sigma_min", "v_prediction"],
     "DPMSolverSinglestepScheduler": ["default", "karras", "order1", "order3", "dpmsolver", "dpmsolver_sigma_min",

@@ -45,6 +45,9 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         Builtin::Lms(l) => (steps, false, l.order),
         // The position, the block's start and the two previous data predictions.
         Builtin::DpmSolverSinglestep(_) => (steps, false, 4),
+        // A pseudo improved Euler first step (two evaluations), then one per step; the position and
+        // three noise predictions.
+        Builtin::Plms(_) => (if steps > 1 { steps + 1 } else { steps }, false, 4),
     }
 }
 
@@ -156,7 +159,8 @@ fn the_structs_and_the_enum_agree() {
             "unipc",
             "deis",
             "lms",
-            "dpmpp-single"
+            "dpmpp-single",
+            "plms"
         ]
     );
     assert_eq!(Builtin::from_name("ddpn"), None);
@@ -173,6 +177,9 @@ fn only_the_samplers_written_on_grid_points_run_on_a_chain() {
             "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde" | "unipc" | "deis" | "lms" | "dpmpp-single"
         ) {
             assert_eq!(r.unwrap(), 100, "{name}");
+        } else if name == "plms" {
+            // The pseudo improved Euler first step evaluates twice.
+            assert_eq!(r.unwrap(), 101, "{name}");
         } else if name == "edm-heun" {
             // Two evaluations per step, one on the last step to the chain's b_0 = 0.
             assert_eq!(r.unwrap(), 199, "{name}");

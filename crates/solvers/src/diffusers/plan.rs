@@ -78,6 +78,8 @@ impl SchedulerConfig {
     /// |---|---|---|
     /// | DDIM | `ddim` (η = 0) | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0) |
     /// | DDPM, `fixed_small` | `ddim` with η = 1 (the posterior variance `β̃`) | pairs `ᾱ_t → ᾱ_{next timestep}` (1 after the last) |
+    /// | PNDM, `skip_prk_steps` | `plms` | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0) |
+    /// | DPM-Solver single-step | `dpmpp-single` (order, `solver_type`, `lower_order_final` as diffusers' `set_timesteps` sets it) | σ grid |
     /// | Euler, EDM Euler | `euler` | σ grid |
     /// | Euler ancestral | `euler-a` (η = 1) | σ grid |
     /// | Heun | `edm-heun` | σ grid (repeats removed) |
@@ -88,8 +90,8 @@ impl SchedulerConfig {
     /// | UniPC | `unipc` (`solver_type` = bh1/bh2, order, `lower_order_final`) | σ grid |
     /// | DEIS | `deis` (order, `lower_order_final`) | σ grid |
     ///
-    /// Errors: those of [`SchedulerConfig::timesteps`]; [`ConfigError::LawNotModelled`] for PNDM,
-    /// DPM-Solver single-step, DDPM `fixed_large`, the noise-prediction DPM-Solver
+    /// Errors: those of [`SchedulerConfig::timesteps`]; [`ConfigError::LawNotModelled`] for PNDM's
+    /// Runge–Kutta warm-up and PNDM on `linspace` timesteps, DDPM `fixed_large`, the noise-prediction DPM-Solver
     /// (`algorithm_type = "dpmsolver"`, `"sde-dpmsolver"`), `solver_type = "heun"` with a third-order
     /// solver, and a σ table that repeats a value (a zero-length step).
     pub fn plan(&self, n: usize) -> Result<Plan, ConfigError> {
@@ -125,7 +127,44 @@ impl SchedulerConfig {
                 let pairs = StepPairs::vp(&from, &to).map_err(|e| not_modelled(class, e.to_string()))?;
                 (sampler.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
-            Pndm => return Err(not_modelled(class, "PNDM's pseudo Runge–Kutta and linear multistep steps are not a gmdiff sampler yet")),
+            Pndm => {
+                if !self.skip_prk_steps {
+                    return Err(not_modelled(
+                        class,
+                        "PNDM's pseudo Runge–Kutta warm-up (skip_prk_steps = false) is not a gmdiff sampler yet; with skip_prk_steps = true it is `plms`",
+                    ));
+                }
+                if self.prediction_type != super::PredictionType::Epsilon {
+                    return Err(not_modelled(
+                        class,
+                        "PNDM with a v- or x₀-prediction combines the model outputs before converting them to ε with the current sample, a multistep method on v that `plms` (on ε) is not",
+                    ));
+                }
+                let bars = self.alphas_cumprod()?;
+                let abar = |t: f64| bars[t as usize] as f64;
+                let base: Vec<f64> =
+                    self.chain_timesteps(self.timestep_spacing, self.num_train_timesteps, n)?.into_iter().map(|t| t as f64).collect();
+                let stride = (self.num_train_timesteps / n) as f64;
+                let final_bar = if self.set_alpha_to_one { 1.0 } else { bars[0] as f64 };
+                let from: Vec<(f64, f64)> = base.iter().map(|&t| (t, abar(t))).collect();
+                let to: Vec<(f64, f64)> =
+                    base.iter().map(|&t| t - stride).map(|t| (t, if t >= 0.0 { abar(t) } else { final_bar })).collect();
+                // diffusers' PLMS steps from t to t − ⌊N/n⌋ and, on its second call, from the next
+                // timestep + ⌊N/n⌋: a law of its own only where these meet the timesteps.
+                if let Some(k) = (0..n).find(|&k| if k + 1 < n { to[k].0 != from[k + 1].0 } else { to[k].0 >= 0.0 }) {
+                    return Err(not_modelled(
+                        class,
+                        format!(
+                            "PNDM's stride ⌊N/n⌋ = {stride} does not meet its timesteps (step {k} ends at {} but the next starts at {}): PLMS then mixes levels the exact law does not follow (use leading or trailing spacing)",
+                            to[k].0,
+                            from.get(k + 1).map_or(-1.0, |f| f.0)
+                        ),
+                    ));
+                }
+                notes.push("PNDM with skip_prk_steps = plms (pseudo linear multistep with a pseudo improved Euler first step)".into());
+                let pairs = StepPairs::vp(&from, &to).map_err(|e| not_modelled(class, e.to_string()))?;
+                (smp::Plms.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
+            }
             _ => {
                 let table = sigmas.clone().ok_or_else(|| not_modelled(class, "no σ table"))?;
                 let interleaved = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde);
