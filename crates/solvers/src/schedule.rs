@@ -51,6 +51,7 @@ pub enum Schedule {
 pub struct StepPairs {
     from: Vec<Coefficients>,
     to: Vec<Coefficients>,
+    mid: Option<Vec<Coefficients>>,
 }
 
 impl StepPairs {
@@ -68,7 +69,19 @@ impl StepPairs {
             crate::error::check("alpha_bar", ab, |v| (0.0..=1.0).contains(&v), "must lie in [0, 1]")?;
             Ok(Coefficients::discrete(t, ab))
         };
-        Ok(Self { from: from.iter().map(point).collect::<Result<_, _>>()?, to: to.iter().map(point).collect::<Result<_, _>>()? })
+        Ok(Self { from: from.iter().map(point).collect::<Result<_, _>>()?, to: to.iter().map(point).collect::<Result<_, _>>()?, mid: None })
+    }
+    /// The same steps with an intermediate VP point per step (`StepInfo::mid`; PNDM's half steps
+    /// `t − ⌊⌊N/n⌋/2⌋`).
+    ///
+    /// Errors: as [`StepPairs::vp`], and [`SolverError::Dimension`] unless there is one per step.
+    pub fn with_mid(mut self, mid: &[(f64, f64)]) -> Result<Self, SolverError> {
+        if mid.len() != self.from.len() {
+            return Err(SolverError::Dimension { what: "step pairs (mid points)", expected: self.from.len(), found: mid.len() });
+        }
+        let check = Self::vp(mid, mid)?;
+        self.mid = Some(check.from);
+        Ok(self)
     }
     /// The start points of the steps.
     pub fn from_points(&self) -> &[Coefficients] {
@@ -91,7 +104,8 @@ pub struct StepInfo {
     pub from: Coefficients,
     /// Coefficients at the end `t_{k+1}`.
     pub to: Coefficients,
-    /// Coefficients at the midpoint `t_k − h/2` (continuous schedules only).
+    /// Coefficients at the midpoint `t_k − h/2` (continuous schedules; on [`Schedule::Pairs`] the
+    /// intermediate point given with [`StepPairs::with_mid`], if any).
     pub mid: Option<Coefficients>,
     /// Coefficients at the earlier grid times `t_{k−1}`, `t_{k−2}`, `t_{k−3}` (for multistep
     /// methods; `None` before the start).
@@ -229,9 +243,10 @@ impl Schedule {
                 let j = c.len() - k;
                 StepInfo { index: k, steps, from, to, mid: None, history, path: None, h: 1.0, ddpm_beta: c.beta(j), continuous: false }
             }
-            Schedule::Pairs(_) => {
+            Schedule::Pairs(p) => {
                 let ddpm_beta = 1.0 - (from.a / to.a).powi(2);
-                StepInfo { index: k, steps, from, to, mid: None, history, path: None, h: 1.0, ddpm_beta, continuous: false }
+                let mid = p.mid.as_ref().map(|m| m[k]);
+                StepInfo { index: k, steps, from, to, mid, history, path: None, h: 1.0, ddpm_beta, continuous: false }
             }
         })
     }

@@ -45,9 +45,10 @@ fn by_definition(s: &Builtin, steps: usize) -> (usize, bool, usize) {
         Builtin::Lms(l) => (steps, false, l.order),
         // The position, the block's start and the two previous data predictions.
         Builtin::DpmSolverSinglestep(_) => (steps, false, 4),
-        // A pseudo improved Euler first step (two evaluations), then one per step; the position and
-        // three noise predictions.
-        Builtin::Plms(_) => (if steps > 1 { steps + 1 } else { steps }, false, 4),
+        // Runge–Kutta warm-up: four evaluations in each of the first three steps; else a pseudo
+        // improved Euler first step (two). The position and three noise predictions.
+        Builtin::Pndm(p) if p.prk => (4 * steps.min(3) + steps.saturating_sub(3), false, 4),
+        Builtin::Pndm(_) => (if steps > 1 { steps + 1 } else { steps }, false, 4),
     }
 }
 
@@ -160,7 +161,7 @@ fn the_structs_and_the_enum_agree() {
             "deis",
             "lms",
             "dpmpp-single",
-            "plms"
+            "pndm"
         ]
     );
     assert_eq!(Builtin::from_name("ddpn"), None);
@@ -177,9 +178,6 @@ fn only_the_samplers_written_on_grid_points_run_on_a_chain() {
             "ddpm" | "ddim" | "dpmpp2m" | "euler-a" | "dpmpp3m" | "dpmpp2m-sde" | "dpmpp3m-sde" | "unipc" | "deis" | "lms" | "dpmpp-single"
         ) {
             assert_eq!(r.unwrap(), 100, "{name}");
-        } else if name == "plms" {
-            // The pseudo improved Euler first step evaluates twice.
-            assert_eq!(r.unwrap(), 101, "{name}");
         } else if name == "edm-heun" {
             // Two evaluations per step, one on the last step to the chain's b_0 = 0.
             assert_eq!(r.unwrap(), 199, "{name}");

@@ -46,8 +46,8 @@ fn score_evaluation_counts_are_reported_exactly() {
                 Builtin::Dpom(_) => steps + (steps - 1),
                 Builtin::Dpum(_) => steps + 2 * (steps - 1),
                 Builtin::DpmSolver2SAncestral(_) | Builtin::DpmSolverSde(_) => 2 * steps,
-                // PLMS's pseudo improved Euler first step evaluates twice (S ≥ 2).
-                Builtin::Plms(_) if steps > 1 => steps + 1,
+                // PNDM's Runge–Kutta warm-up: four evaluations in each of the first three steps.
+                Builtin::Pndm(_) => 4 * steps.min(3) + steps.saturating_sub(3),
                 _ => steps,
             };
             assert_eq!(out.score_evals, expected, "{}", s.name());

@@ -11,7 +11,7 @@
 //! score (em, ei, ddpm, ode-ei, dpom, dpum), the σ-form samplers whose step weights `x/a_T` by
 //! `σ_T = ∞` (edm-heun, edm-sde, dpm2, dpm2-a), those with a stage at a λ-midpoint (dpmpp2s-a,
 //! dpmpp-sde: `λ_T = −∞`), and the multistep samplers in `σ = b/a` or with differences in `λ`
-//! (unipc, deis, lms, dpmpp-single, plms) have infinite coefficients; they must refuse that start
+//! (unipc, deis, lms, dpmpp-single, pndm) have infinite coefficients; they must refuse that start
 //! with a typed error, and are checked on `T = 0.9` instead (on `T = 0.99` the DDPM rate `h g²/c²` already exceeds 1 at 40 steps).
 //! edm-sde's churn raises `σ` above `σ(T)`, where sub-VP, VE and flow are not defined: it must refuse
 //! there with a typed error, and is checked with `S_tmax = 0.7 σ(T)` (so `σ̂ ≤ √2 S_tmax < σ(T)`).
@@ -80,7 +80,7 @@ fn exact_laws_agree_with_particles_on_every_path() {
         "deis",
         "lms",
         "dpmpp-single",
-        "plms",
+        "pndm",
     ];
     let mut worst = (0.0, String::new());
     for p in paths {

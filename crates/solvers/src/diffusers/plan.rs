@@ -78,7 +78,7 @@ impl SchedulerConfig {
     /// |---|---|---|
     /// | DDIM | `ddim` (η = 0) | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0) |
     /// | DDPM, `fixed_small` | `ddim` with η = 1 (the posterior variance `β̃`) | pairs `ᾱ_t → ᾱ_{next timestep}` (1 after the last) |
-    /// | PNDM, `skip_prk_steps` | `plms` | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0) |
+    /// | PNDM | `pndm` (`prk = !skip_prk_steps`) | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0), midpoints `t − ⌊⌊N/n⌋/2⌋` |
     /// | DPM-Solver single-step | `dpmpp-single` (order, `solver_type`, `lower_order_final` as diffusers' `set_timesteps` sets it) | σ grid |
     /// | Euler, EDM Euler | `euler` | σ grid |
     /// | Euler ancestral | `euler-a` (η = 1) | σ grid |
@@ -90,8 +90,8 @@ impl SchedulerConfig {
     /// | UniPC | `unipc` (`solver_type` = bh1/bh2, order, `lower_order_final`) | σ grid |
     /// | DEIS | `deis` (order, `lower_order_final`) | σ grid |
     ///
-    /// Errors: those of [`SchedulerConfig::timesteps`]; [`ConfigError::LawNotModelled`] for PNDM's
-    /// Runge–Kutta warm-up and PNDM on `linspace` timesteps, DDPM `fixed_large`, the noise-prediction DPM-Solver
+    /// Errors: those of [`SchedulerConfig::timesteps`]; [`ConfigError::LawNotModelled`] for PNDM on
+    /// timesteps its stride does not meet (`linspace`) or with a v- or x₀-prediction, DDPM `fixed_large`, the noise-prediction DPM-Solver
     /// (`algorithm_type = "dpmsolver"`, `"sde-dpmsolver"`), `solver_type = "heun"` with a third-order
     /// solver, and a σ table that repeats a value (a zero-length step).
     pub fn plan(&self, n: usize) -> Result<Plan, ConfigError> {
@@ -128,16 +128,10 @@ impl SchedulerConfig {
                 (sampler.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
             Pndm => {
-                if !self.skip_prk_steps {
-                    return Err(not_modelled(
-                        class,
-                        "PNDM's pseudo Runge–Kutta warm-up (skip_prk_steps = false) is not a gmdiff sampler yet; with skip_prk_steps = true it is `plms`",
-                    ));
-                }
                 if self.prediction_type != super::PredictionType::Epsilon {
                     return Err(not_modelled(
                         class,
-                        "PNDM with a v- or x₀-prediction combines the model outputs before converting them to ε with the current sample, a multistep method on v that `plms` (on ε) is not",
+                        "PNDM with a v- or x₀-prediction combines the model outputs before converting them to ε with the current sample, a multistep method on v that `pndm` (on ε) is not",
                     ));
                 }
                 let bars = self.alphas_cumprod()?;
@@ -161,9 +155,17 @@ impl SchedulerConfig {
                         ),
                     ));
                 }
-                notes.push("PNDM with skip_prk_steps = plms (pseudo linear multistep with a pseudo improved Euler first step)".into());
-                let pairs = StepPairs::vp(&from, &to).map_err(|e| not_modelled(class, e.to_string()))?;
-                (smp::Plms.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
+                let prk = !self.skip_prk_steps;
+                // The Runge–Kutta warm-up's half steps t − ⌊⌊N/n⌋/2⌋.
+                let half = (self.num_train_timesteps / n / 2) as f64;
+                let mid: Vec<(f64, f64)> =
+                    base.iter().map(|&t| (t - half, if t - half >= 0.0 { abar(t - half) } else { final_bar })).collect();
+                notes.push(format!(
+                    "PNDM = pndm (PLMS after a {} warm-up)",
+                    if prk { "pseudo Runge–Kutta" } else { "pseudo improved Euler" }
+                ));
+                let pairs = StepPairs::vp(&from, &to).and_then(|p| p.with_mid(&mid)).map_err(|e| not_modelled(class, e.to_string()))?;
+                (smp::Pndm { prk }.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
             _ => {
                 let table = sigmas.clone().ok_or_else(|| not_modelled(class, "no σ table"))?;

@@ -135,7 +135,7 @@ builtin! {
     deis => Deis,
     lms => Lms,
     dpmpp_single => DpmSolverSinglestep,
-    plms => Plms,
+    pndm => Pndm,
 }
 
 /// The probability-flow ODE drift in reverse time, `−dx/dt = −f x + ½ g² s_t(x)` (one score
