@@ -138,6 +138,14 @@ fn gaussian_metric() -> Template {
         ],
     )
 }
+/// A linear DDIM configuration of the latent-diffusion schedule (no field to warn about).
+const GOOD_SCHEDULER: &str = r#"{"_class_name":"DDIMScheduler","num_train_timesteps":1000,"beta_schedule":"scaled_linear","beta_start":0.00085,"beta_end":0.012,"clip_sample":false,"timestep_spacing":"linspace"}"#;
+fn conformance() -> Template {
+    Template::new(
+        &[("c.json", GOOD_SCHEDULER), ("spec.txt", "1\n0.5\n0.25\n")],
+        &["conformance", "--diffusers-config", "{dir}/c.json", "--steps", "10", "--spectrum", "{dir}/spec.txt"],
+    )
+}
 fn w2() -> Template {
     Template::new(&[("x.csv", "0,0\n1,1\n2,0\n"), ("y.csv", "0,1\n1,2\n")], &["w2", "{dir}/x.csv", "{dir}/y.csv"])
 }
@@ -422,6 +430,47 @@ fn cases() -> Vec<Case> {
         npy("npy of integers", "i.npy", &npy_bytes("<i8", "(1,)", &[0.0])),
         npy("truncated npy header", "t.npy", &npy_bytes("<f8", "(2,)", &[1.0, 2.0]).chars().take(20).collect::<String>()),
         npy("npy payload shorter than its shape", "p.npy", &npy_bytes("<f8", "(3,)", &[1.0, 2.0])),
+    ]);
+
+    let t = conformance();
+    let config = |text: &str| t.clone().file("c.json", Some(text));
+    let ddim = |extra: &str| config(&GOOD_SCHEDULER.replace("}", &format!(",{extra}}}")));
+    v.extend([
+        t.clone().file("c.json", None).case("missing scheduler config", "c.json"),
+        config("not json").case("scheduler config not JSON", "not a JSON object"),
+        config("[1, 2]").case("scheduler config a JSON array", "not a JSON object"),
+        config(r#"{"num_train_timesteps":1000}"#).case("scheduler config without _class_name", "_class_name"),
+        config(r#"{"_class_name":"FooScheduler"}"#).case("unknown scheduler class", "FooScheduler"),
+        ddim(r#""clip_sample":true"#).case("clip_sample (nonlinear)", "clip_sample"),
+        ddim(r#""thresholding":true"#).case("dynamic thresholding (nonlinear)", "thresholding"),
+        ddim(r#""steps_offset":-1"#).case("negative steps_offset", "steps_offset"),
+        ddim(r#""beta_schedule":"sigmoid""#).case("unknown beta_schedule", "beta_schedule"),
+        ddim(r#""beta_start":"small""#).case("beta_start of the wrong type", "beta_start"),
+        config(r#"{"_class_name":"DDIMScheduler","clip_sample":false,"num_train_timesteps":3,"trained_betas":[0.1,NaN,0.2]}"#)
+            .case("NaN in trained_betas", "finite"),
+        config(r#"{"_class_name":"DDIMScheduler","clip_sample":false,"num_train_timesteps":2,"trained_betas":[0.1,Infinity]}"#)
+            .case("∞ in trained_betas", "finite"),
+        config(r#"{"_class_name":"DDIMScheduler","clip_sample":false,"num_train_timesteps":3,"trained_betas":[0.1,0.2]}"#)
+            .case("trained_betas of the wrong length", "trained_betas"),
+        config(r#"{"_class_name":"PNDMScheduler"}"#).case("PNDM has no exact law yet", "not modelled"),
+        config(r#"{"_class_name":"DPMSolverSinglestepScheduler"}"#).case("DPM-Solver single-step has no exact law yet", "not modelled"),
+        config(r#"{"_class_name":"DDPMScheduler","clip_sample":false,"variance_type":"fixed_large"}"#)
+            .case("DDPM fixed_large", "fixed_large"),
+        config(r#"{"_class_name":"DDPMScheduler","clip_sample":false,"variance_type":"learned_range"}"#)
+            .case("DDPM learned variance", "nonlinear"),
+        config(r#"{"_class_name":"DPMSolverMultistepScheduler","algorithm_type":"dpmsolver"}"#)
+            .case("noise-prediction DPM-Solver", "dpmsolver"),
+        t.clone().set("--steps", "1001").case("steps > num_train_timesteps", "exceeds num_train_timesteps"),
+        t.clone().set("--steps", "").case("conformance without --steps", "--steps"),
+        t.clone().set("--steps", "10,x").case("non-integer step count", "x"),
+        t.clone().set("--steps", "10,0").case("zero inference steps", "at least 1"),
+        t.clone().set("--spectrum", "").case("conformance without data", "--spectrum"),
+        t.clone()
+            .set("--mean", "{dir}/spec.txt")
+            .set("--covariance", "{dir}/spec.txt")
+            .case("both --spectrum and --mean", "cannot be used with"),
+        t.clone().push("--law").push("--table").case("--law with --table", "cannot be used with"),
+        t.clone().file("spec.txt", Some("1\n-1\n")).case("negative eigenvalue in conformance", "≥ 0"),
     ]);
 
     let t = w2();

@@ -2,6 +2,7 @@
 //! workspace and its generic dependencies are compiled and linked once, not once per file (issue 15:
 //! a faster test command). Run one file with `cargo test -p PACKAGE --test integration FILE::`.
 
+mod cli_conformance;
 mod cli_density;
 mod cli_errors;
 mod cli_faults_metrics;

@@ -10,8 +10,10 @@ use gmdiff::solvers::{Builtin, Dense, LawStart, Marginal, ScaledScore, Schedule,
 use std::io::Write;
 use std::path::PathBuf;
 
+/// The Gaussian data of `gaussian-error` and `conformance`: `--spectrum`, or `--mean` and
+/// `--covariance`.
 #[derive(Args, Debug)]
-pub struct GaussianErrorArgs {
+pub struct GaussianDataArgs {
     /// Covariance spectrum: .npy (float32/float64) or plain text; the data is N(0, diag(spectrum)).
     #[arg(long, conflicts_with_all = ["mean", "covariance"])]
     spectrum: Option<PathBuf>,
@@ -21,6 +23,12 @@ pub struct GaussianErrorArgs {
     /// Data covariance (CSV, d rows of d values).
     #[arg(long, requires = "mean")]
     covariance: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct GaussianErrorArgs {
+    #[command(flatten)]
+    data: GaussianDataArgs,
     #[command(flatten)]
     sampler: SamplerArgs,
     /// Number of steps S (the grid has S + 1 points; on --process edm, EDM's num_steps); optional
@@ -57,7 +65,7 @@ pub struct GaussianErrorArgs {
 }
 
 /// The data: a spectrum (centred, diagonal) or a mean and a dense covariance.
-enum Data {
+pub(super) enum Data {
     Spectral { problem: SpectralProblem, eigenvalues: Vec<f64> },
     Dense(DenseProblem),
 }
@@ -68,7 +76,7 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
         InitKind::Standard => Init::Standard,
         InitKind::Exact => Init::Exact,
     };
-    let data = load(args)?;
+    let data = args.data.load()?;
     if !args.score_scale.is_finite() || args.score_scale <= -1.0 {
         return Err(CliError::Usage(format!("--score-scale {} must be finite and > −1", args.score_scale)));
     }
@@ -173,39 +181,41 @@ pub fn run(args: &GaussianErrorArgs, out: &mut impl Write) -> Result<(), CliErro
     Ok(out.flush()?)
 }
 
-fn gaussian(e: gmdiff::gaussian::GaussianError) -> CliError {
+pub(super) fn gaussian(e: gmdiff::gaussian::GaussianError) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// Reads `--spectrum`, or `--mean` and `--covariance`.
-fn load(args: &GaussianErrorArgs) -> Result<Data, CliError> {
-    match (&args.spectrum, &args.mean, &args.covariance) {
-        (Some(path), _, _) => {
-            let eigenvalues = read_spectrum(path).map_err(gaussian)?;
-            Ok(Data::Spectral { problem: SpectralProblem::centred(eigenvalues.clone()).map_err(gaussian)?, eigenvalues })
-        }
-        (None, Some(m), Some(c)) => {
-            let mean = read_points_csv(m)?;
-            let mean: Vec<f64> = if mean.nrows() == 1 {
-                (0..mean.ncols()).map(|j| mean[(0, j)]).collect()
-            } else if mean.ncols() == 1 {
-                (0..mean.nrows()).map(|i| mean[(i, 0)]).collect()
-            } else {
-                return Err(CliError::Usage(format!("{}: the mean must be one row or one column", m.display())));
-            };
-            let cov = read_points_csv(c)?;
-            if cov.nrows() != mean.len() || cov.ncols() != mean.len() {
-                return Err(CliError::Usage(format!(
-                    "{}: the covariance is {} × {} but the mean has {} entries",
-                    c.display(),
-                    cov.nrows(),
-                    cov.ncols(),
-                    mean.len()
-                )));
+impl GaussianDataArgs {
+    /// Reads `--spectrum`, or `--mean` and `--covariance`.
+    pub(super) fn load(&self) -> Result<Data, CliError> {
+        match (&self.spectrum, &self.mean, &self.covariance) {
+            (Some(path), _, _) => {
+                let eigenvalues = read_spectrum(path).map_err(gaussian)?;
+                Ok(Data::Spectral { problem: SpectralProblem::centred(eigenvalues.clone()).map_err(gaussian)?, eigenvalues })
             }
-            Ok(Data::Dense(DenseProblem::new(mean, cov).map_err(gaussian)?))
+            (None, Some(m), Some(c)) => {
+                let mean = read_points_csv(m)?;
+                let mean: Vec<f64> = if mean.nrows() == 1 {
+                    (0..mean.ncols()).map(|j| mean[(0, j)]).collect()
+                } else if mean.ncols() == 1 {
+                    (0..mean.nrows()).map(|i| mean[(i, 0)]).collect()
+                } else {
+                    return Err(CliError::Usage(format!("{}: the mean must be one row or one column", m.display())));
+                };
+                let cov = read_points_csv(c)?;
+                if cov.nrows() != mean.len() || cov.ncols() != mean.len() {
+                    return Err(CliError::Usage(format!(
+                        "{}: the covariance is {} × {} but the mean has {} entries",
+                        c.display(),
+                        cov.nrows(),
+                        cov.ncols(),
+                        mean.len()
+                    )));
+                }
+                Ok(Data::Dense(DenseProblem::new(mean, cov).map_err(gaussian)?))
+            }
+            _ => Err(CliError::Usage("give --spectrum FILE, or --mean FILE and --covariance FILE".into())),
         }
-        _ => Err(CliError::Usage("give --spectrum FILE, or --mean FILE and --covariance FILE".into())),
     }
 }
 
@@ -216,7 +226,7 @@ fn load(args: &GaussianErrorArgs) -> Result<Data, CliError> {
 /// one lane per eigenvalue in the file's order; the same per-lane arithmetic as the compressed one
 /// behind "w2"), `{"variances": [...]}`. Mean and covariance: [`output_law`] with the start and
 /// score of [`DenseProblem::scheme`] (the law behind its "w2"), `{"mean": [...], "covariance": [[...]]}`.
-fn output_law_json(
+pub(super) fn output_law_json(
     data: &Data,
     sampler: &Builtin,
     schedule: &Schedule,

@@ -2,6 +2,7 @@
 
 mod args;
 mod compare;
+mod conformance;
 mod density;
 mod gaussian_error;
 mod guide;
@@ -48,6 +49,9 @@ enum Command {
     Smoothness(smoothness::SmoothnessArgs),
     /// Exact W2/KL error of a sampler on Gaussian data (Pierret–Galerne): one JSON object.
     GaussianError(gaussian_error::GaussianErrorArgs),
+    /// A diffusers scheduler_config.json run exactly as configured on Gaussian data: its timestep
+    /// and σ tables, exact W2/KL, anomalies and the W2 cost of each (docs/conformance.md).
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Runs the parsed command, writing its result to standard output.
@@ -66,5 +70,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Guide(a) => guide::run(&a, &mut out),
         Command::Smoothness(a) => smoothness::run(&a, &mut out),
         Command::GaussianError(a) => gaussian_error::run(&a, &mut out),
+        Command::Conformance(a) => conformance::run(&a, &mut out),
     }
 }
