@@ -452,8 +452,11 @@ fn cases() -> Vec<Case> {
             .case("∞ in trained_betas", "finite"),
         config(r#"{"_class_name":"DDIMScheduler","clip_sample":false,"num_train_timesteps":3,"trained_betas":[0.1,0.2]}"#)
             .case("trained_betas of the wrong length", "trained_betas"),
-        config(r#"{"_class_name":"PNDMScheduler"}"#).case("PNDM has no exact law yet", "not modelled"),
-        config(r#"{"_class_name":"DPMSolverSinglestepScheduler"}"#).case("DPM-Solver single-step has no exact law yet", "not modelled"),
+        config(r#"{"_class_name":"PNDMScheduler","timestep_spacing":"linspace"}"#)
+            .case("PNDM whose stride does not meet its linspace timesteps", "does not meet its timesteps"),
+        config(r#"{"_class_name":"PNDMScheduler","prediction_type":"v_prediction"}"#).case("PNDM with v-prediction", "not modelled"),
+        config(r#"{"_class_name":"DPMSolverSinglestepScheduler","algorithm_type":"sde-dpmsolver++"}"#)
+            .case("DPM-Solver single-step SDE variant", "not modelled"),
         config(r#"{"_class_name":"DDPMScheduler","clip_sample":false,"variance_type":"fixed_large"}"#)
             .case("DDPM fixed_large", "fixed_large"),
         config(r#"{"_class_name":"DDPMScheduler","clip_sample":false,"variance_type":"learned_range"}"#)

@@ -78,13 +78,10 @@ pub fn run(args: &ConformanceArgs, out: &mut impl Write) -> Result<(), CliError>
     Ok(out.flush()?)
 }
 
-/// KL between Gaussians is infinite exactly when the output law is not absolutely continuous with
-/// respect to the data (a singular data covariance whose support the output does not land on).
-const KL_INFINITE: &str = "KL = ∞: the output law is not absolutely continuous with respect to the data (the data covariance is singular and the output is not carried by its support; docs/gaussian.md, the support rule)";
-
-/// Why a value of the report is infinite: the library's note (an infinite score), else the KL reason.
+/// Why a value of the report is infinite (the library's note: an infinite score, or the support
+/// rule's KL = ∞).
 fn note(r: &Conformance) -> Option<String> {
-    r.error.note.clone().or_else(|| (r.error.kl == f64::INFINITY).then(|| KL_INFINITE.to_string()))
+    r.error.note.clone()
 }
 
 fn string(s: &str) -> String {

@@ -57,7 +57,7 @@ pub struct IdealRun {
 pub struct Conformance {
     /// The mapping onto a gmdiff sampler and schedule, with the tables.
     pub plan: Plan,
-    /// The exact W2 and KL of the scheduler's output to the data.
+    /// The exact W2 and KL of the scheduler's output to the data (`note` says why a value is ∞).
     pub error: Report,
     /// The same sampler with every fix applied (`None` when there is no anomaly with a fix).
     pub ideal: Option<IdealRun>,
@@ -65,13 +65,19 @@ pub struct Conformance {
     pub anomalies: Vec<AnomalyCost>,
 }
 
+/// Why the KL is ∞ when the score is finite everywhere: the support rule of `docs/gaussian.md`.
+pub const KL_INFINITE: &str = "KL = ∞: the output law is not absolutely continuous with respect to the data (the data covariance is singular and the output is not carried by its support; docs/gaussian.md, the support rule)";
+
 /// The conformance report of `config` at `n` inference steps on `target` (module docs).
 ///
 /// Errors: [`GaussianError::Config`] when the configuration has no tables or no exact law
 /// ([`SchedulerConfig::plan`]); the errors of the exact-law computation.
 pub fn conformance(config: &SchedulerConfig, n: usize, target: &dyn ExactTarget) -> Result<Conformance, GaussianError> {
     let plan = config.plan(n)?;
-    let error = target.errors(&plan)?;
+    let mut error = target.errors(&plan)?;
+    if error.kl == f64::INFINITY && error.note.is_none() {
+        error.note = Some(KL_INFINITE.to_string());
+    }
     let anomalies = config.anomalies(n)?;
     let measure = |c: &SchedulerConfig| -> Result<(f64, f64), GaussianError> {
         let r = target.errors(&c.plan(n)?)?;

@@ -45,7 +45,7 @@ mod spectral;
 mod spectrum;
 mod support;
 
-pub use conformance::{AnomalyCost, Conformance, ExactTarget, IdealRun, conformance};
+pub use conformance::{AnomalyCost, Conformance, ExactTarget, IdealRun, KL_INFINITE, conformance};
 pub use dense::DenseProblem;
 pub use error::GaussianError;
 pub use exact::{Dynamics, continuous_coordinate, kl_coordinate, sqrt_gap_sq};

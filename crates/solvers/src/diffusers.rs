@@ -317,7 +317,9 @@ pub enum ConfigError {
     #[error("scheduler config lacks the required field `{0}`")]
     MissingField(&'static str),
     /// `_class_name` names no supported class.
-    #[error("unknown scheduler class `{0}` (supported: the 16 classes of issue 16, e.g. DDIMScheduler, EulerDiscreteScheduler)")]
+    #[error(
+        "unknown scheduler class `{0}` (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, HeunDiscreteScheduler, KDPM2DiscreteScheduler, KDPM2AncestralDiscreteScheduler, LMSDiscreteScheduler, PNDMScheduler, DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler, DPMSolverSDEScheduler, UniPCMultistepScheduler, DEISMultistepScheduler, EDMEulerScheduler, EDMDPMSolverMultistepScheduler)"
+    )]
     UnknownClass(String),
     /// A field has the wrong JSON type.
     #[error("field `{field}` must be {expected}, got {found}")]
@@ -342,6 +344,9 @@ pub enum ConfigError {
     /// `steps_offset` is negative.
     #[error("steps_offset = {0} is negative: diffusers would index alphas_cumprod before timestep 0")]
     NegativeStepsOffset(i64),
+    /// Zero inference steps.
+    #[error("num_inference_steps = 0: a scheduler needs at least one step")]
+    NoSteps,
     /// More inference steps than training steps.
     #[error("num_inference_steps = {steps} exceeds num_train_timesteps = {train}: diffusers refuses it (set_timesteps)")]
     TooManySteps {
@@ -920,7 +925,10 @@ impl SchedulerConfig {
     }
 
     fn check_steps(&self, n: usize) -> Result<(), ConfigError> {
-        if n == 0 || n > self.num_train_timesteps {
+        if n == 0 {
+            return Err(ConfigError::NoSteps);
+        }
+        if n > self.num_train_timesteps {
             return Err(ConfigError::TooManySteps { steps: n, train: self.num_train_timesteps });
         }
         Ok(())
@@ -949,7 +957,7 @@ impl SchedulerConfig {
     /// * DPM-Solver multistep and single-step (always `linspace`), UniPC, DEIS: `n + 1` points (`linspace`, `leading`) with the last
     ///   (timestep 0) dropped; `trailing` as above.
     ///
-    /// Errors: [`ConfigError::TooManySteps`] unless `1 ≤ n ≤ N`; [`ConfigError::TablesNotImplemented`]
+    /// Errors: [`ConfigError::NoSteps`] for `n = 0`, [`ConfigError::TooManySteps`] for `n > N`; [`ConfigError::TablesNotImplemented`]
     /// where [`SchedulerConfig::tables_supported`] is false.
     pub fn timesteps(&self, n: usize) -> Result<Vec<f64>, ConfigError> {
         Ok(self.tables(n)?.0)

@@ -279,7 +279,7 @@ fn negative_steps_offset_is_refused() {
 fn too_many_steps_are_refused() {
     let c = cfg(json!({"_class_name": "EulerDiscreteScheduler", "num_train_timesteps": 100})).unwrap();
     assert_eq!(c.timesteps(101), Err(ConfigError::TooManySteps { steps: 101, train: 100 }));
-    assert_eq!(c.sigmas(0), Err(ConfigError::TooManySteps { steps: 0, train: 100 }));
+    assert_eq!(c.sigmas(0), Err(ConfigError::NoSteps));
     // The multistep solvers select n + 1 points of the training schedule.
     let c = cfg(json!({"_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 100})).unwrap();
     assert_eq!(c.timesteps(100), Err(ConfigError::TooManySteps { steps: 101, train: 100 }));

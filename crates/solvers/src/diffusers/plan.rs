@@ -225,6 +225,14 @@ impl SchedulerConfig {
                     }
                 };
                 let grid = TimeGrid::from_times(&process, times).map_err(|e| not_modelled(class, e.to_string()))?;
+                notes.push(match scale {
+                    SampleScale::VarianceExploding => {
+                        "the sample is x = x₀ + σ ε: the σ table as a grid of the EDM path up to σ_max = init_noise_sigma".into()
+                    }
+                    SampleScale::VariancePreserving => {
+                        "the sample is sqrt(ᾱ) x₀ + sqrt(1 − ᾱ) ε: each σ of the table at its time on a VP path".into()
+                    }
+                });
                 (sampler, Schedule::grid(process, grid), scale)
             }
         };
@@ -321,7 +329,7 @@ impl SchedulerConfig {
             }
             Ddpm | Ddim | Pndm => return Err(not_modelled(class, "not a σ-based class")),
         })
-        .inspect(|s: &Builtin| notes.push(format!("{} on the scheduler's σ table (EDM path x = x₀ + σ z)", s.name())))
+        .inspect(|s: &Builtin| notes.push(format!("{} on the scheduler's σ table", s.name())))
     }
 }
 
@@ -433,8 +441,9 @@ impl SchedulerConfig {
                     }
                     if c.prediction_type == super::PredictionType::Epsilon {
                         // At ᾱ = 0 an ε-prediction does not determine x₀ (diffusers divides by
-                        // sqrt(ᾱ) = 0); the exact law is that of an exact v- or x₀-prediction.
-                        what.push_str(" (with prediction_type v_prediction: an ε-prediction says nothing about x₀ at ᾱ = 0)");
+                        // sqrt(ᾱ) = 0), so the fix includes v-prediction (Lin et al. 2024, §3.2).
+                        c.prediction_type = super::PredictionType::VPrediction;
+                        what.push_str(", prediction_type = v_prediction (an ε-prediction says nothing about x₀ at ᾱ = 0)");
                     }
                     (what, c)
                 });
