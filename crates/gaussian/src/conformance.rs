@@ -125,4 +125,7 @@ fn apply(ideal: &mut SchedulerConfig, fixed: &SchedulerConfig, original: &Schedu
     if fixed.rescale_betas_zero_snr != original.rescale_betas_zero_snr {
         ideal.rescale_betas_zero_snr = fixed.rescale_betas_zero_snr;
     }
+    if fixed.prediction_type != original.prediction_type {
+        ideal.prediction_type = fixed.prediction_type;
+    }
 }
