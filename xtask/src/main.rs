@@ -92,9 +92,14 @@ struct BenchArgs {
     /// (needs jax/numpy, or POT for w2; see benches/peers/requirements.txt).
     #[arg(long, value_name = "PYTHON")]
     peer: Option<String>,
-    /// Directory of the peer scripts (gmm_score_jax.py, gmm_ddpm_jax.py, ot_pot.py); default benches/peers/.
+    /// Directory of the peer scripts; default benches/peers/.
     #[arg(long, value_name = "DIR")]
     peers_dir: Option<std::path::PathBuf>,
+    /// Peer script to use instead of the workload's default (gmm_score_jax_analytic.py,
+    /// gmm_ddpm_jax_analytic.py, mmd_numpy.py, ot_pot_large.py / ot_pot.py), same arguments:
+    /// e.g. gmm_score_jax.py or gmm_score_numpy.py for score, gmm_ddpm_jax.py for sample.
+    #[arg(long, value_name = "FILE", requires = "peer")]
+    peer_script: Option<String>,
     /// Alternating rounds of ours and the peer's in compare mode; medians are reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -175,6 +180,7 @@ fn main() -> ExitCode {
                 method: a.method,
                 peer: a.peer,
                 peers_dir: a.peers_dir,
+                peer_script: a.peer_script,
                 rounds: a.rounds,
             };
             bench::run(&req, &mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)
