@@ -106,6 +106,13 @@ struct BenchArgs {
     /// Size of the rayon thread pool.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Instead of timing: plot the speedups of saved compare lines (`--peer` output, JSON lines)
+    /// into --figure.
+    #[arg(long, value_name = "RESULTS.jsonl", conflicts_with = "peer")]
+    plot: Option<std::path::PathBuf>,
+    /// The SVG written by --plot [default: docs/figures/bench_peers.svg of the workspace].
+    #[arg(long, value_name = "OUT.svg", requires = "plot")]
+    figure: Option<std::path::PathBuf>,
 }
 
 fn set_threads(threads: Option<usize>) -> Result<()> {
@@ -166,6 +173,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Reproduce(a) => reproduce(a),
+        Cmd::Bench(a) if a.plot.is_some() => {
+            let input = a.plot.unwrap_or_default();
+            let figure = a.figure.unwrap_or_else(|| runner::workspace_root().join("docs").join("figures").join("bench_peers.svg"));
+            bench::plot_speedups(&input, &figure).map(|()| ExitCode::SUCCESS)
+        }
         Cmd::Bench(a) => set_threads(a.threads).and_then(|()| {
             let req = bench::Request {
                 workloads: a.workloads,

@@ -22,10 +22,9 @@ pub fn problem(d: usize, seed: u64) -> Result<DenseProblem> {
     let mut z = || -> f64 { StandardNormal.sample(&mut rng) };
     let mean: Vec<f64> = (0..d).map(|_| z()).collect();
     let a = Mat::from_fn(d, d, |_, _| z() / (d as f64).sqrt());
-    let mut cov = &a * a.transpose();
-    // Exactly symmetric (the product is symmetric up to rounding).
-    let cov_sym = Mat::from_fn(d, d, |i, j| if i == j { cov[(i, i)] + 0.1 } else if i < j { cov[(i, j)] } else { cov[(j, i)] });
-    cov = cov_sym;
+    let aat = &a * a.transpose();
+    // Exactly symmetric: the upper triangle of the product mirrored (the product is symmetric up to rounding).
+    let cov = Mat::from_fn(d, d, |i, j| aat[(i.min(j), i.max(j))] + if i == j { 0.1 } else { 0.0 });
     DenseProblem::new(mean, cov).map_err(|e| XtaskError::Usage(format!("law workload: {e}")))
 }
 

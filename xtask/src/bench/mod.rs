@@ -7,6 +7,7 @@
 //! `{"workload":"<name>","n":N,"d":D,"k":K,"seconds":S}` (best of `runs`).
 
 mod compare;
+mod figure;
 mod gemm;
 mod law;
 mod mmd;
@@ -98,6 +99,8 @@ pub const WORKLOADS: &[Workload] = &[
         run: law::run,
     },
 ];
+
+pub use figure::plot as plot_speedups;
 
 /// Looks a workload up by name.
 pub fn find(name: &str) -> Option<&'static Workload> {
