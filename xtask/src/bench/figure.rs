@@ -4,7 +4,7 @@
 //! (the issue-18 targets). Lines without a `speedup` (a workload with no peer) are left out.
 
 use crate::error::{Result, XtaskError};
-use crate::plot::{Series, scatter_plot};
+use crate::plot::{Series, Style, line_plot};
 use serde_json::Value;
 use std::path::Path;
 
@@ -23,15 +23,26 @@ fn target(v: &Value) -> Option<f64> {
 /// A short legend label of a compare line.
 fn label(i: usize, v: &Value) -> String {
     let num = |f: &str| v[f].as_u64().unwrap_or(0);
-    let peer = v["peer"].as_str().unwrap_or("?").trim_end_matches(".py");
+    let file = v["peer"].as_str().unwrap_or("?");
+    let peer = if file.contains("analytic") {
+        "JAX analytic"
+    } else if file.contains("jax") {
+        "JAX autodiff"
+    } else if file.contains("numpy") {
+        "numpy"
+    } else if file.contains("pot") {
+        "POT"
+    } else {
+        file
+    };
     let what = match v["workload"].as_str().unwrap_or("?") {
-        "sample" => format!("DDPM {} steps n={} d={} k={}", v["steps"].as_u64().unwrap_or(200), num("n"), num("d"), num("k")),
+        "sample" => format!("DDPM {} steps, n={} d={} k={}", v["steps"].as_u64().unwrap_or(200), num("n"), num("d"), num("k")),
         "score" => format!("score n={} d={} k={}", num("n"), num("d"), num("k")),
         "mmd" => format!("MMD² n=m={} d={}", num("n"), num("d")),
         "w2" => format!("exact W2 n={} d={}", num("n"), num("d")),
         other => format!("{other} n={} d={}", num("n"), num("d")),
     };
-    format!("{}: {what} vs {peer}", i + 1)
+    format!("{}: {what} / {peer}", i + 1)
 }
 
 /// Reads the compare lines of `input` and writes the figure to `out`.
@@ -49,7 +60,7 @@ pub fn plot(input: &Path, out: &Path) -> Result<()> {
     let mut series = Vec::new();
     for (i, v) in rows.iter().enumerate() {
         let x = (i + 1) as f64;
-        series.push(Series::points(label(i, v), vec![(x, v["speedup"].as_f64().unwrap_or(f64::NAN))]));
+        series.push(Series::points(label(i, v), vec![(x, v["speedup"].as_f64().unwrap_or(f64::NAN))]).with_style(Style::LinePoints));
     }
     let targets: Vec<(usize, f64)> = rows.iter().enumerate().filter_map(|(i, v)| target(v).map(|t| (i, t))).collect();
     for (n, (i, t)) in targets.iter().enumerate() {
@@ -62,7 +73,7 @@ pub fn plot(input: &Path, out: &Path) -> Result<()> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| XtaskError::io("create", dir.display().to_string(), e))?;
     }
-    scatter_plot(
+    line_plot(
         out,
         "gmdiff vs the strongest peer (median of alternating rounds)",
         "workload",
@@ -91,7 +102,7 @@ mod tests {
         let out = dir.join("f.svg");
         plot(&input, &out).unwrap();
         let svg = std::fs::read_to_string(&out).unwrap();
-        assert!(svg.contains("<svg") && svg.contains("DDPM 200 steps n=20000 d=2 k=8"));
+        assert!(svg.contains("<svg") && svg.contains("DDPM 200 steps, n=20000 d=2 k=8"));
         std::fs::write(&input, "{\"workload\":\"law\",\"seconds\":1}\n").unwrap();
         assert!(plot(&input, &out).is_err());
         std::fs::remove_dir_all(&dir).ok();
