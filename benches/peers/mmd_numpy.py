@@ -12,9 +12,12 @@ drop their diagonal (k(x, x) = 1):
 float64 throughout. Time: best of REPEATS calls after one warm-up, CSV loading excluded.
 
 Usage: mmd_numpy.py X.csv Y.csv BANDWIDTH [REPEATS]
-Prints one JSON line {"peer": "numpy-blocked", "n", "m", "d", "bandwidth", "mmd2", "seconds", "numpy"}.
+Prints one JSON line {"peer": "numpy-blocked", "n", "m", "d", "bandwidth", "mmd2", "seconds", "numpy",
+"peak_rss_mb"} (peak_rss_mb: this process's peak resident set, getrusage ru_maxrss, the interpreter
+and numpy included).
 """
 import json
+import resource
 import sys
 import time
 
@@ -58,7 +61,8 @@ def main():
         value = mmd2_unbiased(x, y, h)
         best = min(best, time.perf_counter() - t0)
     print(json.dumps({"peer": "numpy-blocked", "n": len(x), "m": len(y), "d": x.shape[1], "bandwidth": h,
-                      "mmd2": value, "seconds": best, "numpy": np.__version__}))
+                      "mmd2": value, "seconds": best, "numpy": np.__version__,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
 
 
 if __name__ == "__main__":

@@ -92,15 +92,27 @@ struct BenchArgs {
     /// (needs jax/numpy, or POT for w2; see benches/peers/requirements.txt).
     #[arg(long, value_name = "PYTHON")]
     peer: Option<String>,
-    /// Directory of the peer scripts (gmm_score_jax.py, gmm_ddpm_jax.py, ot_pot.py); default benches/peers/.
+    /// Directory of the peer scripts; default benches/peers/.
     #[arg(long, value_name = "DIR")]
     peers_dir: Option<std::path::PathBuf>,
+    /// Peer script to use instead of the workload's default (gmm_score_jax_analytic.py,
+    /// gmm_ddpm_jax_analytic.py, mmd_numpy.py, ot_pot_large.py / ot_pot.py), same arguments:
+    /// e.g. gmm_score_jax.py or gmm_score_numpy.py for score, gmm_ddpm_jax.py for sample.
+    #[arg(long, value_name = "FILE", requires = "peer")]
+    peer_script: Option<String>,
     /// Alternating rounds of ours and the peer's in compare mode; medians are reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
     /// Size of the rayon thread pool.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Instead of timing: plot the speedups of saved compare lines (`--peer` output, JSON lines)
+    /// into --figure.
+    #[arg(long, value_name = "RESULTS.jsonl", conflicts_with = "peer")]
+    plot: Option<std::path::PathBuf>,
+    /// The SVG written by --plot [default: docs/figures/bench_peers.svg of the workspace].
+    #[arg(long, value_name = "OUT.svg", requires = "plot")]
+    figure: Option<std::path::PathBuf>,
 }
 
 fn set_threads(threads: Option<usize>) -> Result<()> {
@@ -161,6 +173,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Reproduce(a) => reproduce(a),
+        Cmd::Bench(a) if a.plot.is_some() => {
+            let input = a.plot.unwrap_or_default();
+            let figure = a.figure.unwrap_or_else(|| runner::workspace_root().join("docs").join("figures").join("bench_peers.svg"));
+            bench::plot_speedups(&input, &figure).map(|()| ExitCode::SUCCESS)
+        }
         Cmd::Bench(a) => set_threads(a.threads).and_then(|()| {
             let req = bench::Request {
                 workloads: a.workloads,
@@ -175,6 +192,7 @@ fn main() -> ExitCode {
                 method: a.method,
                 peer: a.peer,
                 peers_dir: a.peers_dir,
+                peer_script: a.peer_script,
                 rounds: a.rounds,
             };
             bench::run(&req, &mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)

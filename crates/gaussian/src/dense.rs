@@ -4,12 +4,12 @@
 
 use crate::error::GaussianError;
 use crate::exact::Dynamics;
-use crate::spectral::{Init, Report, SpectralProblem};
+use crate::spectral::{Init, Report, SpectralProblem, SpectralScore};
 use crate::support::landing;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use gmdiff_process::{Coefficients, Process};
-use gmdiff_solvers::{Dense, DenseGaussian, LawSampler, LawStart, LinearScore, Marginal, Op, Schedule, SolverError, output_law};
+use gmdiff_solvers::{Dense, DenseGaussian, Diag, LawSampler, LawStart, LinearScore, Marginal, Op, Schedule, SolverError, output_law};
 
 /// Dense Gaussian data.
 ///
@@ -130,7 +130,16 @@ impl DenseProblem {
     /// landing at `b_S = 0` ([`gmdiff_solvers::SamplerInfo::landing`]) with the exact score, the
     /// output's component in the null space of `Σ` is exactly the data's (set so, W2 included) and
     /// the KL is taken over `range(Σ)`; otherwise a singular `p_0` gives `KL = ∞`.
-    pub fn scheme<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + ?Sized>(
+    ///
+    /// **Routes.** When `score` is this problem's own target ([`DenseProblem::target`], the same
+    /// object: the exact score), every coefficient of the run is diagonal in the eigenbasis `U` of
+    /// `Σ` (the exact denoiser is `U diag(·) Uᵀ`, the standard start is isotropic, the exact start is
+    /// `U diag(a² λ + b²) Uᵀ`), so the run is done there, lane by lane, by
+    /// [`SpectralProblem::scheme`] on [`DenseProblem::spectral`]: `O(d)` per step after the one
+    /// eigendecomposition made by [`DenseProblem::new`], and W2 and KL in closed form. Any other
+    /// score (a perturbed one, or a copy of the target) runs the dense engine, `O(d³)` per step. The two
+    /// routes compute the same law with different rounding (tests in `crates/gaussian/tests/laws.rs`).
+    pub fn scheme<T: LinearScore<Dense> + ?Sized, S: LawSampler<Dense> + LawSampler<Diag> + ?Sized>(
         &self,
         sampler: &S,
         schedule: &Schedule,
@@ -139,6 +148,9 @@ impl DenseProblem {
         trajectory: bool,
     ) -> Result<Report, GaussianError> {
         self.check_score_dim(score)?;
+        if std::ptr::addr_eq(score as *const T, &self.data as *const DenseGaussian) {
+            return self.spectral()?.scheme(sampler, schedule, init, &SpectralScore::Exact, trajectory);
+        }
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
         let zero = schedule.data_point()?;

@@ -121,7 +121,7 @@ impl MixtureDensity {
             || Workspace::new(BLOCK_ROWS, d),
             |ws, (b, lp, s, r, l)| {
                 let rows = x.subrows(b * BLOCK_ROWS, lp.len());
-                self.block(rows, ws, BlockOut { logpdf: lp, score: s, laplacian: l, log_terms: r })
+                self.block(rows, ws, BlockOut { logpdf: lp, want_logpdf: true, score: s, laplacian: l, log_terms: r })
             },
         )?;
         Ok(Evaluation { logpdf: request.logpdf.then_some(logpdf), score, laplacian, responsibilities: resp })
@@ -157,7 +157,7 @@ impl MixtureDensity {
             |(ws, lp), (b, s)| {
                 let rows = x.subrows(b * BLOCK_ROWS, s.as_ref().map_or(0, |s| s.nrows()));
                 let m = rows.nrows();
-                self.block(rows, ws, BlockOut { logpdf: &mut lp[..m], score: s, laplacian: None, log_terms: None })
+                self.block(rows, ws, BlockOut { logpdf: &mut lp[..m], want_logpdf: false, score: s, laplacian: None, log_terms: None })
             },
         )
     }
@@ -261,6 +261,15 @@ impl MixtureDensity {
         if x.ncols() != self.dim {
             return Err(MixtureError::DimensionMismatch { what: "points (columns)".into(), expected: self.dim, found: x.ncols() });
         }
+        // One pass in memory order (row-major particle batches are read with stride 1); only when
+        // it finds a non-finite value, the column-wise pass that names the first such column.
+        let finite = match x.try_as_row_major() {
+            Some(rm) => (0..rm.nrows()).all(|i| rm.row(i).iter().all(|v| v.is_finite())),
+            None => (0..x.ncols()).all(|j| x.col(j).iter().all(|v| v.is_finite())),
+        };
+        if finite {
+            return Ok(());
+        }
         for j in 0..x.ncols() {
             check_finite(|| format!("points (column {j})"), x.col(j).iter().copied())?;
         }
@@ -270,13 +279,18 @@ impl MixtureDensity {
     /// One block of rows: a running logsumexp over components, accumulating the weighted `g_i`.
     fn block(&self, x: MatRef<'_, f64>, ws: &mut Workspace, out: BlockOut<'_>) -> Result<(), MixtureError> {
         let (m, d) = (x.nrows(), self.dim);
-        let BlockOut { logpdf, mut score, mut laplacian, mut log_terms } = out;
+        let BlockOut { logpdf, want_logpdf, mut score, mut laplacian, mut log_terms } = out;
         let mut diff = ws.diff.as_mut().subrows_mut(0, m);
         let mut y = ws.y.as_mut().subrows_mut(0, m);
         let mut acc = ws.acc.as_mut().subrows_mut(0, m);
         let (run_max, run_sum, quad) = (&mut ws.run_max[..m], &mut ws.run_sum[..m], &mut ws.quad[..m]);
         let (scale, weight, sq) = (&mut ws.scale[..m], &mut ws.weight[..m], &mut ws.sq[..m]);
         let (qmin, far) = (&mut ws.qmin[..m], &mut ws.far[..m]);
+        // The block's points once in column-major order (the k components then read them with
+        // stride 1, whatever the layout of `x`); the values, hence the arithmetic, are unchanged.
+        let mut xc = ws.xc.as_mut().subrows_mut(0, m);
+        xc.copy_from(x);
+        let xc = xc.rb();
         let want_score = score.is_some() || laplacian.is_some();
         run_max.fill(f64::NEG_INFINITY);
         run_sum.fill(0.0);
@@ -295,7 +309,7 @@ impl MixtureDensity {
                 continue;
             }
             for (j, &mu) in mean.iter().enumerate() {
-                for (o, &v) in diff.rb_mut().col_mut(j).iter_mut().zip(x.col(j).iter()) {
+                for (o, &v) in diff.rb_mut().col_mut(j).iter_mut().zip(xc.col(j).iter()) {
                     *o = v - mu;
                 }
             }
@@ -348,8 +362,10 @@ impl MixtureDensity {
                 }
             }
         }
-        for r in 0..m {
-            logpdf[r] = run_max[r] + run_sum[r].ln();
+        if want_logpdf || log_terms.is_some() {
+            for r in 0..m {
+                logpdf[r] = run_max[r] + run_sum[r].ln();
+            }
         }
         if let Some(s) = score.as_mut() {
             for j in 0..d {
@@ -523,6 +539,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 struct BlockOut<'a> {
     logpdf: &'a mut [f64],
+    /// False when the caller discards `logpdf` (the score alone): its `ln` per row is skipped
+    /// (rows of the far-point route still write it).
+    want_logpdf: bool,
     score: Option<MatMut<'a, f64>>,
     laplacian: Option<&'a mut [f64]>,
     /// Receives the log terms, then the responsibilities.
@@ -530,6 +549,7 @@ struct BlockOut<'a> {
 }
 
 struct Workspace {
+    xc: Mat<f64>,
     diff: Mat<f64>,
     y: Mat<f64>,
     acc: Mat<f64>,
@@ -546,6 +566,7 @@ struct Workspace {
 impl Workspace {
     fn new(rows: usize, d: usize) -> Self {
         Self {
+            xc: Mat::zeros(rows, d),
             diff: Mat::zeros(rows, d),
             y: Mat::zeros(rows, d),
             acc: Mat::zeros(rows, d),

@@ -7,7 +7,10 @@
 //! `{"workload":"<name>","n":N,"d":D,"k":K,"seconds":S}` (best of `runs`).
 
 mod compare;
+mod figure;
 mod gemm;
+mod law;
+mod mmd;
 mod sample;
 mod score;
 mod w2;
@@ -60,7 +63,7 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "score",
         about: "batched exact score of a random full-covariance k-mixture at n points in dimension d \
-            (GMM as in peers/gmm_score_jax.py, a_t = 0.8, b_t = 0.6)",
+            (GMM as in peers/gmm_score_jax_analytic.py, a_t = 0.8, b_t = 0.6)",
         defaults: Sizes { n: 20_000, d: 32, k: 16 },
         run: score::run,
     },
@@ -72,7 +75,7 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "sample",
-        about: "a whole sampling run (--sampler, default ddpm; --steps, default 200) of n particles on a random full-covariance k-mixture in dimension d with its exact score (as peers/gmm_ddpm_jax.py)",
+        about: "a whole sampling run (--sampler, default ddpm; --steps, default 200) of n particles on a random full-covariance k-mixture in dimension d with its exact score (as peers/gmm_ddpm_jax_analytic.py)",
         defaults: Sizes { n: 20_000, d: 2, k: 8 },
         run: sample::run,
     },
@@ -82,7 +85,22 @@ pub const WORKLOADS: &[Workload] = &[
         defaults: Sizes { n: 3000, d: 2, k: 0 },
         run: w2::run,
     },
+    Workload {
+        name: "mmd",
+        about: "unbiased MMD² alone (no permutation) between two n-point clouds in dimension d, median bandwidth (as peers/mmd_numpy.py); k unused",
+        defaults: Sizes { n: 20_000, d: 8, k: 0 },
+        run: mmd::run,
+    },
+    Workload {
+        name: "law",
+        about: "exact output law, W2 and KL of --sampler (default heun, --steps default 100) on dense Gaussian data in dimension d \
+            (gmdiff gaussian-error --mean --covariance); n, k unused",
+        defaults: Sizes { n: 0, d: 512, k: 0 },
+        run: law::run,
+    },
 ];
+
+pub use figure::plot as plot_speedups;
 
 /// Looks a workload up by name.
 pub fn find(name: &str) -> Option<&'static Workload> {
@@ -141,6 +159,8 @@ pub struct Request {
     pub peer: Option<String>,
     /// Directory of the peer scripts (required with `peer`).
     pub peers_dir: Option<std::path::PathBuf>,
+    /// A peer script of `peers_dir` to use instead of the workload's default (same arguments).
+    pub peer_script: Option<String>,
     /// Alternating rounds in compare mode.
     pub rounds: usize,
 }
@@ -180,7 +200,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<()> {
         };
         if let Some(python) = &req.peer {
             let dir = req.peers_dir.clone().unwrap_or_else(compare::default_peers_dir);
-            let line = compare::compare(w, &p, python, &dir, req.rounds)?;
+            let line = compare::compare(w, &p, python, &dir, req.peer_script.as_deref(), req.rounds)?;
             writeln!(out, "{line}").map_err(io_err)?;
             continue;
         }
@@ -228,7 +248,7 @@ mod tests {
         let req = Request {
             workloads: vec!["all".into()],
             n: Some(1000),
-            d: None,
+            d: Some(4),
             k: Some(2),
             runs: 1,
             seed: 1,
