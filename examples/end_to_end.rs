@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let process = Process::Vp(vp);
     let runs = [
-        ("ddpm, 200 uniform steps", Builtin::Ddpm(Ddpm), Schedule::uniform_vp(200, eps)?),
+        ("ddpm, 200 uniform steps", Builtin::Ddpm(Ddpm::default()), Schedule::uniform_vp(200, eps)?),
         (
             "dpmpp2m, 20 log-SNR steps",
             Builtin::DpmSolver2M(DpmSolver2M::default()),

@@ -1260,15 +1260,15 @@ fn solver_cases() -> Vec<Case> {
         case("Schedule::step: k = usize::MAX", "outside", || refuse!(sched(10, 1e-3).step(usize::MAX), S::InvalidParameter { .. })),
         // DDPM rates and the runs
         case("DDPM: one step of β = 20 is refused", "rate", || {
-            refuse!(sample(&Ddpm, &sched(1, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { .. })
+            refuse!(sample(&Ddpm::default(), &sched(1, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { .. })
         }),
         case("DDPM: 20 steps of β = 1 are refused", "rate", || {
-            refuse!(sample(&Ddpm, &sched(20, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { step: 0, .. })
+            refuse!(sample(&Ddpm::default(), &sched(20, 0.0), &good(), Start::Standard, 5, 1), S::DdpmRate { step: 0, .. })
         }),
         case("DDPM exact law: β ≥ 1 is refused", "rate", || {
             refuse!(
                 output_law(
-                    &Builtin::Ddpm(Ddpm),
+                    &Builtin::Ddpm(Ddpm::default()),
                     &sched(5, 1e-3),
                     &SpectralGaussian::centred(vec![1.0]).unwrap(),
                     LawStart::<Diag>::Standard,
@@ -1304,7 +1304,7 @@ fn solver_cases() -> Vec<Case> {
             refuse!(sample(&Heun, &sched(10, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), S::Score { .. })
         }),
         case("sample: DDPM down to ε = 0 on singular data is fine", "accepted", || {
-            accept(sample(&Ddpm, &sched(100, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), |o| finite_mat(&o.samples))
+            accept(sample(&Ddpm::default(), &sched(100, 0.0), &mixture(SINGULAR), Start::Standard, 4, 1), |o| finite_mat(&o.samples))
         }),
         case("sample: NaN score scale", "diverged", || {
             refuse!(
@@ -1356,7 +1356,7 @@ fn solver_cases() -> Vec<Case> {
         case("output_law: eigenvalue and mean 1e308 give no NaN", "finite|diverged", || {
             let g = SpectralGaussian::new(vec![1e308], Some(vec![1e308])).unwrap();
             finite_or(
-                output_law(&Ddpm, &sched(100, 1e-3), &g, LawStart::<Diag>::Exact, |_, _| Ok(())),
+                output_law(&Ddpm::default(), &sched(100, 1e-3), &g, LawStart::<Diag>::Exact, |_, _| Ok(())),
                 |o| {
                     let Op::Full(Diag(v)) = &o.law.cov else { return false };
                     v.iter().all(|x| !x.is_nan()) && o.law.mean.as_ref().is_some_and(|m| m.iter().all(|x| !x.is_nan()))
@@ -1503,7 +1503,7 @@ fn gaussian_cases() -> Vec<Case> {
         // scheme / scheme_law
         case("scheme: DDPM with β ≥ 1", "rate", || {
             refuse!(
-                spectral().scheme(&Ddpm, &sched(5, 1e-3), Init::Standard, &SpectralScore::Exact, false),
+                spectral().scheme(&Ddpm::default(), &sched(5, 1e-3), Init::Standard, &SpectralScore::Exact, false),
                 Solver(SolverError::DdpmRate { .. })
             )
         }),
@@ -1547,7 +1547,10 @@ fn gaussian_cases() -> Vec<Case> {
             )
         }),
         case("scheme_law: DDPM with β ≥ 1", "rate", || {
-            refuse!(spectral().scheme_law(&Ddpm, &sched(5, 1e-3), Init::Exact, &SpectralScore::Exact), Solver(SolverError::DdpmRate { .. }))
+            refuse!(
+                spectral().scheme_law(&Ddpm::default(), &sched(5, 1e-3), Init::Exact, &SpectralScore::Exact),
+                Solver(SolverError::DdpmRate { .. })
+            )
         }),
         // continuous / truncation / decompose / continuous_against_eps
         case("continuous: NaN eps", "outside", || {
@@ -1599,7 +1602,7 @@ fn gaussian_cases() -> Vec<Case> {
         }),
         case("DenseProblem::scheme: DDPM with β ≥ 1", "rate", || {
             let d = dense();
-            refuse!(d.scheme(&Ddpm, &sched(5, 1e-3), Init::Standard, d.target(), false), Solver(SolverError::DdpmRate { .. }))
+            refuse!(d.scheme(&Ddpm::default(), &sched(5, 1e-3), Init::Standard, d.target(), false), Solver(SolverError::DdpmRate { .. }))
         }),
         case("DenseProblem::scheme: score of a smaller dimension", "dimension", || {
             let score = DenseGaussian::new(vec![0.0], mat![[1.0]]).unwrap();
@@ -1846,7 +1849,7 @@ fn guidance_cases() -> Vec<Case> {
         }),
         case("flow_log_density: DDPM is not a flow", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(flow_log_density(&Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
+            refuse!(flow_log_density(&Ddpm::default(), &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
         }),
         case("flow_log_density: Euler on a chain", "discrete chain", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
@@ -1858,7 +1861,7 @@ fn guidance_cases() -> Vec<Case> {
         }),
         case("map_log_density: DDPM", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
-            refuse!(map_log_density(&Ddpm, &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
+            refuse!(map_log_density(&Ddpm::default(), &sched(50, 1e-3), &s, 4, 1), G::Unsupported { .. })
         }),
         case("map_log_density: Heun", "unsupported", || {
             let s = GuidedScore::new(model(), 0, 1.0, Guidance::Classifier).unwrap();
@@ -1869,7 +1872,7 @@ fn guidance_cases() -> Vec<Case> {
             refuse!(map_log_density(&Ddim { eta: 2.0 }, &sched(50, 1e-3), &s, 4, 1), G::Solver(SolverError::InvalidParameter { .. }))
         }),
         case("step_coefficients: DDPM", "unsupported", || {
-            refuse!(step_coefficients(&Ddpm, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
+            refuse!(step_coefficients(&Ddpm::default(), &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })
         }),
         case("step_coefficients: stochastic DDIM", "unsupported", || {
             refuse!(step_coefficients(&Ddim { eta: 0.5 }, &sched(50, 1e-3).step(0).unwrap()), G::Unsupported { .. })

@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => return Err(e.into()),
         };
         let flow = flow_log_density(&Rk4, &sched, &score, n, seed)?.entropy()?;
-        let ddpm = sample(&Ddpm, &sched, &score, Start::Standard, n, seed)?.samples;
+        let ddpm = sample(&Ddpm::default(), &sched, &score, Start::Standard, n, seed)?.samples;
         let c_ddpm = confidence(&model, class, ddpm.as_ref())?;
         println!(
             "{eta:>5.1} | {:>17} {:>17} | {:>17} {:>17} {:>9.4}",

@@ -450,7 +450,7 @@ impl Algebra for Symbolic {
 /// let (cx, cs) = step_coefficients(&Ddim { eta: 0.0 }, &info).unwrap();
 /// let (t, s) = (info.from, info.to);
 /// assert!((cx - s.a / t.a).abs() < 1e-15 && (cs - (s.a * t.b * t.b / t.a - s.b * t.b)).abs() < 1e-15);
-/// assert!(step_coefficients(&Ddpm, &info).is_err());
+/// assert!(step_coefficients(&Ddpm::default(), &info).is_err());
 /// ```
 pub fn step_coefficients<M: Sampler<Symbolic> + ?Sized>(sampler: &M, info: &StepInfo) -> Result<(f64, f64), GuidanceError> {
     let unsupported = || GuidanceError::Unsupported {

@@ -112,8 +112,8 @@ fn samples_are_those_of_the_solvers_and_independent_of_threads() {
     let two = pool(2).install(|| map_log_density(&ddim, &sched, &s, 700, 21).unwrap());
     assert_eq!(one.samples, direct);
     assert_eq!(one.log_density, two.log_density);
-    let a = pool(1).install(|| sample(&Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
-    let b = pool(2).install(|| sample(&Ddpm, &sched, &s, Start::Standard, 700, 4).unwrap().samples);
+    let a = pool(1).install(|| sample(&Ddpm::default(), &sched, &s, Start::Standard, 700, 4).unwrap().samples);
+    let b = pool(2).install(|| sample(&Ddpm::default(), &sched, &s, Start::Standard, 700, 4).unwrap().samples);
     assert_eq!(a, b);
 }
 
@@ -123,7 +123,7 @@ fn guidance_raises_confidence_and_lowers_entropy() {
     let sched = ou_schedule(50);
     let n = 3000;
     let etas = [0.0, 1.0, 3.0];
-    for sampler in [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 })] {
+    for sampler in [Builtin::Ddpm(Ddpm::default()), Builtin::Ddim(Ddim { eta: 0.0 })] {
         let c: Vec<_> = etas
             .iter()
             .map(|&eta| {
@@ -167,7 +167,7 @@ fn unsupported_samplers_are_typed_errors() {
     let s = GuidedScore::new(theory_model(), 0, 1.0, Guidance::Classifier).unwrap();
     let sched = ou_schedule(10);
     for sampler in [
-        Builtin::Ddpm(Ddpm),
+        Builtin::Ddpm(Ddpm::default()),
         Builtin::Ddim(Ddim { eta: 0.0 }),
         Builtin::OdeExponential(OdeExponential),
         Builtin::DpmSolver2M(DpmSolver2M::default()),
@@ -175,7 +175,7 @@ fn unsupported_samplers_are_typed_errors() {
         assert!(matches!(flow_log_density(&sampler, &sched, &s, 10, 0), Err(GuidanceError::Unsupported { .. })), "{}", sampler.name());
     }
     for sampler in [
-        Builtin::Ddpm(Ddpm),
+        Builtin::Ddpm(Ddpm::default()),
         Builtin::Ddim(Ddim { eta: 0.5 }),
         Builtin::Heun(Heun),
         Builtin::Rk4(Rk4),

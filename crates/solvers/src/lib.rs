@@ -24,8 +24,8 @@
 //! let g = DenseGaussian::new(vec![1.0, -1.0], faer::mat![[1.0, 0.3], [0.3, 0.5]]).unwrap();
 //! let sched = Schedule::uniform_vp(50, 1e-3).unwrap();
 //! // Samples and the exact law of the samples, from the same step code.
-//! let x = sample(&Ddpm, &sched, &g, Start::Standard, 1000, 3).unwrap();
-//! let law = output_law(&Ddpm, &sched, &g, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap();
+//! let x = sample(&Ddpm::default(), &sched, &g, Start::Standard, 1000, 3).unwrap();
+//! let law = output_law(&Ddpm::default(), &sched, &g, LawStart::<Dense>::Standard, |_, _| Ok(())).unwrap();
 //! assert_eq!(x.score_evals, law.score_evals);
 //! let mean0: f64 = (0..1000).map(|i| x.samples[(i, 0)]).sum::<f64>() / 1000.0;
 //! assert!((mean0 - law.law.mean.unwrap()[0]).abs() < 0.2);

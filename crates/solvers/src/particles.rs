@@ -245,7 +245,7 @@ pub fn check_particle_memory(n: usize, d: usize, slots: usize) -> Result<(), Sol
 /// use gmdiff_mixture::{Gaussian, GaussianMixture};
 /// use gmdiff_solvers::{Ddpm, Schedule, Start, sample};
 /// let target = GaussianMixture::from_gaussian(Gaussian::standard(2).unwrap());
-/// let out = sample(&Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap(), &target, Start::Standard, 500, 1).unwrap();
+/// let out = sample(&Ddpm::default(), &Schedule::uniform_vp(100, 1e-3).unwrap(), &target, Start::Standard, 500, 1).unwrap();
 /// assert_eq!((out.samples.nrows(), out.score_evals), (500, 100));
 /// ```
 pub fn sample<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Sized>(

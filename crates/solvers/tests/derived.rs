@@ -119,7 +119,7 @@ fn the_structs_and_the_enum_agree() {
     }
     check(EulerMaruyama, Builtin::EulerMaruyama(EulerMaruyama), &sched);
     check(ExponentialIntegrator, Builtin::ExponentialIntegrator(ExponentialIntegrator), &sched);
-    check(Ddpm, Builtin::Ddpm(Ddpm), &sched);
+    check(Ddpm::default(), Builtin::Ddpm(Ddpm::default()), &sched);
     check(Ddim { eta: 0.0 }, Builtin::Ddim(Ddim { eta: 0.0 }), &sched);
     check(Euler, Builtin::Euler(Euler), &sched);
     check(Heun, Builtin::Heun(Heun), &sched);

@@ -33,14 +33,13 @@ fn matrix(v: &Value) -> Vec<Vec<f64>> {
 
 /// The configurations gmdiff does not model yet, each with the reason `plan` gives (the list is
 /// explicit, so that a class falling out of the comparison fails this test).
-const NOT_MODELLED: [(&str, &str); 7] = [
+const NOT_MODELLED: [(&str, &str); 6] = [
     ("DPMSolverMultistepScheduler/dpmsolver_sigma_min", "noise-prediction"),
     ("DPMSolverSinglestepScheduler/dpmsolver_sigma_min", "only dpmsolver++"),
     ("PNDMScheduler/linspace", "does not meet its timesteps"),
     ("PNDMScheduler/v_prediction", "multistep method on v"),
     ("PNDMScheduler/skip_prk_linspace", "does not meet its timesteps"),
     ("PNDMScheduler/skip_prk_v", "multistep method on v"),
-    ("DDPMScheduler/fixed_large", "fixed_large"),
 ];
 
 /// Runs where diffusers' float32 arithmetic departs from the scheduler's own mathematics by more

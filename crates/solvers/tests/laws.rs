@@ -54,7 +54,7 @@ fn chain_ddpm_law_matches_the_li_cai_wei_recurrence() {
     let chain = DiscreteChain::li_yan(300, 2.0, 4.0).unwrap();
     let spectrum = vec![0.0, 0.01, 0.7, 5.0];
     let target = SpectralGaussian::centred(spectrum.clone()).unwrap();
-    let out = output_law(&Ddpm, &Schedule::Chain(chain.clone()), &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
+    let out = output_law(&Ddpm::default(), &Schedule::Chain(chain.clone()), &target, LawStart::<Diag>::Standard, |_, _| Ok(())).unwrap();
     let got = diag(out.law.cov, 4);
     for (i, &l) in spectrum.iter().enumerate() {
         let mut v = 1.0;
@@ -78,7 +78,7 @@ fn monte_carlo_of_particles_matches_the_exact_law_in_three_dimensions() {
     let n = 60_000;
     for (s, steps, eps) in [
         (Builtin::EulerMaruyama(EulerMaruyama), 23usize, 2e-2),
-        (Builtin::Ddpm(Ddpm), 41, 1e-2),
+        (Builtin::Ddpm(Ddpm::default()), 41, 1e-2),
         (Builtin::Heun(Heun), 15, 3e-2),
         (Builtin::DpmSolver2M(DpmSolver2M::default()), 12, 1e-2),
         (Builtin::Ddim(Ddim { eta: 0.7 }), 19, 1e-2),

@@ -34,7 +34,7 @@ fn score_evaluation_counts_are_reported_exactly() {
     for steps in [7usize, 12] {
         let sched = Schedule::grid(Process::default(), TimeGrid::uniform(&Process::default(), steps, 1e-2).unwrap());
         for s in all_samplers() {
-            if s == Builtin::Ddpm(Ddpm) {
+            if s == Builtin::Ddpm(Ddpm::default()) {
                 continue; // refused at so few steps; counted below on a finer grid
             }
             let out = sample(&s, &sched, &target, Start::Standard, 16, 1).unwrap();
@@ -55,7 +55,7 @@ fn score_evaluation_counts_are_reported_exactly() {
         }
     }
     let sched = Schedule::uniform_vp(100, 1e-3).unwrap();
-    assert_eq!(sample(&Ddpm, &sched, &target, Start::Standard, 8, 1).unwrap().score_evals, 100);
+    assert_eq!(sample(&Ddpm::default(), &sched, &target, Start::Standard, 8, 1).unwrap().score_evals, 100);
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn every_sampler_is_bit_identical_with_one_or_two_threads_and_changes_with_the_s
 fn ddpm_with_too_few_steps_is_refused_with_a_clear_error() {
     let target = mixture();
     let sched = Schedule::uniform_vp(10, 1e-3).unwrap();
-    let err = sample(&Ddpm, &sched, &target, Start::Standard, 4, 0).unwrap_err();
+    let err = sample(&Ddpm::default(), &sched, &target, Start::Standard, 4, 0).unwrap_err();
     assert!(matches!(err, SolverError::DdpmRate { step: 0, .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("β_k") && msg.contains("more steps"), "{msg}");
@@ -95,7 +95,7 @@ fn sde_schemes_are_refused_on_a_discrete_chain() {
     let chain = Schedule::Chain(DiscreteChain::ho_linear(50, 1e-4, 0.2).unwrap());
     let err = sample(&EulerMaruyama, &chain, &target, Start::Standard, 4, 0).unwrap_err();
     assert!(matches!(err, SolverError::Unsupported { .. }), "{err}");
-    assert!(sample(&Ddpm, &chain, &target, Start::Standard, 4, 0).is_ok());
+    assert!(sample(&Ddpm::default(), &chain, &target, Start::Standard, 4, 0).is_ok());
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn every_sampler_reaches_a_two_dimensional_mixture() {
     }
     // DDPM on a discrete chain (Li–Cai–Wei form) reaches the target too.
     let chain = Schedule::Chain(DiscreteChain::ho_linear(1000, 1e-4, 0.02).unwrap());
-    let x = sample(&Ddpm, &chain, &target, Start::Standard, n, 5).unwrap().samples;
+    let x = sample(&Ddpm::default(), &chain, &target, Start::Standard, n, 5).unwrap().samples;
     let (m, _) = moments(&x);
     assert!((m[0] - tm[0]).abs() < 0.1 && (m[1] - tm[1]).abs() < 0.1, "chain ddpm mean {m:?}");
 }

@@ -263,7 +263,7 @@ impl Experiment for DimensionFree {
             // The in-span coordinate is along the factorisation's own direction (that of the longest
             // mean, ±e), as in the propagated law.
             let e = ddpm_for(wk, ck, &e, SAMPLER_T)?.direction().to_vec();
-            let x = sample(&Ddpm, &Schedule::Chain(chain.clone()), &mix, Start::Standard, sn, ctx.seed().wrapping_add(d as u64))
+            let x = sample(&Ddpm::default(), &Schedule::Chain(chain.clone()), &mix, Start::Standard, sn, ctx.seed().wrapping_add(d as u64))
                 .map_err(fail)?
                 .samples;
             let (mut u, mut comp) = (Vec::with_capacity(sn), Vec::with_capacity(sn));
@@ -406,7 +406,7 @@ impl Experiment for DimensionFree {
                 let mut particles = Particles::new(&mix, n, ctx.seed() ^ (t as u64) << 8 ^ k as u64);
                 particles.start(Start::Standard, &schedule).map_err(fail)?;
                 let mut traces: Vec<f64> = Vec::with_capacity(n * t);
-                run(&Ddpm, &schedule, &mut particles, |step, p| {
+                run(&Ddpm::default(), &schedule, &mut particles, |step, p| {
                     if step == 0 || step == t {
                         return Ok(());
                     }

@@ -121,7 +121,7 @@ impl Experiment for GuidanceConfidence {
         let schedule = ou_schedule(steps)?;
         let fail = |e: &dyn std::fmt::Display| XtaskError::Usage(format!("guidance_confidence: {e}"));
         let settings = [("theory_2d", theory_model()), ("d16", d16_model())];
-        let samplers = [Builtin::Ddpm(Ddpm), Builtin::Ddim(Ddim { eta: 0.0 })];
+        let samplers = [Builtin::Ddpm(Ddpm::default()), Builtin::Ddim(Ddim { eta: 0.0 })];
         let pb = ctx.progress((settings.len() * samplers.len() * ETAS.len()) as u64, "guidance: confidence vs η");
         let mut outcome = Outcome::new();
         let mut rows = Vec::new();

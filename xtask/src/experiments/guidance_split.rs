@@ -171,7 +171,7 @@ impl Experiment for GuidanceSplit {
             for &eta in &ETAS {
                 let field = GuidedScore::new(model.clone(), 1, eta, Guidance::Classifier).map_err(|e| fail(&e))?;
                 let amp = amplification(&field, steps)?;
-                let cell = match sample(&Ddpm, &schedule, &field, Start::Standard, n, ctx.seed()) {
+                let cell = match sample(&Ddpm::default(), &schedule, &field, Start::Standard, n, ctx.seed()) {
                     Ok(out) => {
                         let x: Vec<f64> = (0..n).map(|i| out.samples[(i, 0)]).collect();
                         let (class, centre, left, right, sd) = classify(&x);

@@ -78,6 +78,7 @@ impl SchedulerConfig {
     /// |---|---|---|
     /// | DDIM | `ddim` (η = 0) | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0) |
     /// | DDPM, `fixed_small` | `ddim` with η = 1 (the posterior variance `β̃`) | pairs `ᾱ_t → ᾱ_{next timestep}` (1 after the last) |
+    /// | DDPM, `fixed_large` | `ddpm` (variance `β = 1 − ᾱ_t/ᾱ_prev`; no noise in a last step from t = 0) | the same pairs |
     /// | PNDM | `pndm` (`prk = !skip_prk_steps`) | pairs `ᾱ_t → ᾱ_{t − ⌊N/n⌋}` (`final_alpha_cumprod` below 0), midpoints `t − ⌊⌊N/n⌋/2⌋` |
     /// | DPM-Solver single-step | `dpmpp-single` (order, `solver_type`, `lower_order_final` as diffusers' `set_timesteps` sets it) | σ grid |
     /// | Euler, EDM Euler | `euler` | σ grid |
@@ -91,7 +92,7 @@ impl SchedulerConfig {
     /// | DEIS | `deis` (order, `lower_order_final`) | σ grid |
     ///
     /// Errors: those of [`SchedulerConfig::timesteps`]; [`ConfigError::LawNotModelled`] for PNDM on
-    /// timesteps its stride does not meet (`linspace`) or with a v- or x₀-prediction, DDPM `fixed_large`, the noise-prediction DPM-Solver
+    /// timesteps its stride does not meet (`linspace`) or with a v- or x₀-prediction, the noise-prediction DPM-Solver
     /// (`algorithm_type = "dpmsolver"`, `"sde-dpmsolver"`), `solver_type = "heun"` with a third-order
     /// solver, and a σ table that repeats a value (a zero-length step).
     pub fn plan(&self, n: usize) -> Result<Plan, ConfigError> {
@@ -113,19 +114,23 @@ impl SchedulerConfig {
                     timesteps.iter().skip(1).copied().chain([-1.0]).collect()
                 };
                 let to: Vec<(f64, f64)> = prev.iter().map(|&t| (t, if t >= 0.0 { abar(t) } else { final_bar })).collect();
-                let sampler = match (class, self.variance_type) {
-                    (Ddim, _) => smp::Ddim { eta: 0.0 },
-                    (_, Some(VarianceType::FixedLarge)) => {
-                        return Err(not_modelled(class, "variance_type fixed_large (its final step drops the noise only at t = 0)"));
-                    }
-                    _ => smp::Ddim { eta: 1.0 },
+                let sampler: Builtin = match (class, self.variance_type) {
+                    (Ddim, _) => smp::Ddim { eta: 0.0 }.into(),
+                    // The posterior mean with variance β_t = 1 − ᾱ_t/ᾱ_prev; diffusers adds noise
+                    // only where t > 0.
+                    (_, Some(VarianceType::FixedLarge)) => smp::Ddpm { last_step_noise: timesteps[n - 1] > 0.0 }.into(),
+                    _ => smp::Ddim { eta: 1.0 }.into(),
                 };
-                notes.push(match class {
-                    Ddim => "DDIM (η = 0, diffusers' step default) from ᾱ_t to ᾱ_{t − ⌊N/n⌋}".to_string(),
+                notes.push(match (class, self.variance_type) {
+                    (Ddim, _) => "DDIM (η = 0, diffusers' step default) from ᾱ_t to ᾱ_{t − ⌊N/n⌋}".to_string(),
+                    (_, Some(VarianceType::FixedLarge)) => {
+                        "DDPM fixed_large = ddpm on each pair: the posterior mean and variance β = 1 − ᾱ_t/ᾱ_prev, no noise after t = 0"
+                            .to_string()
+                    }
                     _ => "DDPM fixed_small = DDIM with η = 1: the posterior mean and variance β̃ of each pair".to_string(),
                 });
                 let pairs = StepPairs::vp(&from, &to).map_err(|e| not_modelled(class, e.to_string()))?;
-                (sampler.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
+                (sampler, Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
             Pndm => {
                 if self.prediction_type != super::PredictionType::Epsilon {

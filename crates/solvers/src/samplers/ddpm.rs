@@ -13,14 +13,29 @@ use crate::schedule::StepInfo;
 /// `X ← (c_s/c_t) (X + c_t² β_k s_t(X))/sqrt(1 − β_k) + c_s sqrt(β_k) ξ` (derived; `c = 1` on VP and
 /// chains). Refuses a start with `a_T = 0`.
 ///
+/// `last_step_noise = false` draws no noise in the last step (Ho et al. 2020, Algorithm 2:
+/// `z = 0` at `t = 1`; diffusers' `DDPMScheduler` with `variance_type = "fixed_large"` when its last
+/// timestep is 0). The default `true` is the form above at every step. (No landing is claimed either
+/// way: on a grid the rate `h g²/c²` of a last step to `b = 0` is not `1 − a_t²`, so its mean is not
+/// `x̂₀`.)
+///
 /// One score evaluation per step, one slot. Runs on grids and chains.
 ///
 /// ```
 /// use gmdiff_solvers::{Ddpm, Schedule, score_evals};
-/// assert_eq!(score_evals(&Ddpm, &Schedule::uniform_vp(100, 1e-3).unwrap()).unwrap(), 100);
+/// assert_eq!(score_evals(&Ddpm::default(), &Schedule::uniform_vp(100, 1e-3).unwrap()).unwrap(), 100);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Ddpm;
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ddpm {
+    /// Draw noise in the last step too (default `true`).
+    pub last_step_noise: bool,
+}
+
+impl Default for Ddpm {
+    fn default() -> Self {
+        Self { last_step_noise: true }
+    }
+}
 
 impl Ddpm {
     /// The CLI name.
@@ -47,8 +62,12 @@ impl<A: Algebra + ?Sized> Sampler<A> for Ddpm {
         let (ct, cs) = (t.c2.sqrt(), info.to.c2.sqrt());
         let r = 1.0 / (1.0 - beta).sqrt();
         let sc = alg.score(t, x)?;
-        let xi = alg.noise();
-        state[0] = alg.lin(&[((cs / ct) * r, x), (cs * ct * (beta * r), &sc), (cs * beta.sqrt(), &xi)]);
+        state[0] = if self.last_step_noise || info.index + 1 < info.steps {
+            let xi = alg.noise();
+            alg.lin(&[((cs / ct) * r, x), (cs * ct * (beta * r), &sc), (cs * beta.sqrt(), &xi)])
+        } else {
+            alg.lin(&[((cs / ct) * r, x), (cs * ct * (beta * r), &sc)])
+        };
         Ok(state)
     }
 }

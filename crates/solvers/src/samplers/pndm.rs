@@ -67,6 +67,12 @@ impl SamplerInfo for Pndm {
     fn validate(&self, schedule: &Schedule) -> Result<(), SolverError> {
         need_signal(self.name(), schedule)
     }
+    /// Along a null direction of `Σ` with the exact score, `x_t = b_t z` and every `ε̂` is the same
+    /// `z`; the combinations (weights summing to 1) keep it, and the transfer is exact for a constant
+    /// `ε`, so a last step to `b = 0` lands on the data exactly.
+    fn landing(&self) -> crate::Landing {
+        crate::Landing::Integration
+    }
 }
 
 /// `ε̂ = (x − a_t x̂₀)/b_t` (one evaluation), formed through the data prediction as DEIS forms it:
