@@ -13,7 +13,12 @@ create_exception!(gmdiff, ProcessError, GmdiffError, "gmdiff_process::ProcessErr
 create_exception!(gmdiff, PredictionError, GmdiffError, "gmdiff_process::PredictionError: an undefined prediction conversion.");
 create_exception!(gmdiff, SolverError, GmdiffError, "gmdiff_solvers::SolverError: a sampler that cannot run on this schedule or target.");
 create_exception!(gmdiff, MetricsError, GmdiffError, "gmdiff_metrics::MetricsError: invalid point clouds or metric parameters.");
-create_exception!(gmdiff, GaussianError, GmdiffError, "gmdiff_gaussian::GaussianError: invalid Gaussian data or sampler for the exact error.");
+create_exception!(
+    gmdiff,
+    GaussianError,
+    GmdiffError,
+    "gmdiff_gaussian::GaussianError: invalid Gaussian data or sampler for the exact error."
+);
 create_exception!(gmdiff, GuidanceError, GmdiffError, "gmdiff_guidance::GuidanceError: invalid classes, class or guidance strength.");
 create_exception!(gmdiff, UsageError, GmdiffError, "An invalid combination of options (the CLI's usage errors, same message).");
 create_exception!(gmdiff, ShapeError, GmdiffError, "An array of the wrong shape (or not finite-sized) passed to gmdiff.");

@@ -45,10 +45,7 @@ pub fn sample<'py>(
     if sampler == "exact" {
         let process_given = [pargs.beta_min, pargs.beta_max, pargs.horizon, pargs.sigma_min, pargs.sigma_max].iter().any(Option::is_some);
         if steps.is_some() || eps.is_some() || pargs.process.is_some() || process_given || init != InitKind::Standard {
-            return Err(Error::Usage(
-                "sampler 'exact' draws the target p_0 itself: steps, eps, init and path do not apply".into(),
-            )
-            .into());
+            return Err(Error::Usage("sampler 'exact' draws the target p_0 itself: steps, eps, init and path do not apply".into()).into());
         }
         args.refuse_foreign("exact").map_err(Error::from)?;
         args.refuse_grid("--sampler exact draws the target p_0 itself").map_err(Error::from)?;
@@ -127,7 +124,13 @@ fn score_of(score_scale: f64) -> Result<SpectralScore, Error> {
 }
 
 /// The exact output law of the discrete sampler on dense data (the law behind `DenseProblem::scheme`'s W2).
-fn dense_law(p: &DenseProblem, sampler: &Builtin, schedule: &Schedule, init: Init, score_scale: f64) -> Result<Marginal<Dense>, SolverError> {
+fn dense_law(
+    p: &DenseProblem,
+    sampler: &Builtin,
+    schedule: &Schedule,
+    init: Init,
+    score_scale: f64,
+) -> Result<Marginal<Dense>, SolverError> {
     let start = match init {
         Init::Standard => LawStart::Standard,
         Init::Exact => LawStart::Law(p.target().marginal(&schedule.point(0)?)),
@@ -231,7 +234,9 @@ pub fn gaussian_error<'py>(
                 return Err(Error::Usage(format!("--eps {} must lie in [0, T) = [0, {})", run.eps, process.horizon())).into());
             }
             if score_scale != 0.0 {
-                return Err(Error::Usage("--score-scale and --decompose apply to discrete samplers, not to the exact sde/ode".into()).into());
+                return Err(
+                    Error::Usage("--score-scale and --decompose apply to discrete samplers, not to the exact sde/ode".into()).into()
+                );
             }
             let grid = match steps {
                 Some(s) => Some(args.grid(&process, s, run.eps).map_err(Error::from)?),

@@ -97,7 +97,13 @@ pub fn mmd<'py>(
 /// `permutations > 0`.
 #[pyfunction]
 #[pyo3(signature = (x, y, permutations = 0, seed = 0))]
-pub fn energy_distance<'py>(py: Python<'py>, x: ArrayIn<'py>, y: ArrayIn<'py>, permutations: usize, seed: u64) -> PyResult<Bound<'py, PyDict>> {
+pub fn energy_distance<'py>(
+    py: Python<'py>,
+    x: ArrayIn<'py>,
+    y: ArrayIn<'py>,
+    permutations: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
     let (xs, ys) = clouds(&x, &y)?;
     let (xm, ym) = (xs.mat(), ys.mat());
     let t = guarded(py, || Ok(m::energy_test(xm, ym, &PermutationOptions { permutations, seed, progress: None })?))?;

@@ -280,7 +280,14 @@ impl PyMixture {
     /// `v_prediction`/`v`, `velocity`/`flow`) at the points `x` (shape `(n, d)`) of time `t` on
     /// `path`: the score of the diffused mixture converted by `gmdiff_process::Conversion`.
     #[pyo3(signature = (x, path, t, kind = "epsilon"))]
-    fn predict<'py>(&self, py: Python<'py>, x: ArrayIn<'py>, path: &Bound<'_, PyAny>, t: f64, kind: &str) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: ArrayIn<'py>,
+        path: &Bound<'_, PyAny>,
+        t: f64,
+        kind: &str,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let kind: Prediction = kind.parse().map_err(Error::from)?;
         let process = PyPath::resolve(Some(path))?;
         let c = process.coefficients(t).map_err(Error::from)?;
