@@ -2,6 +2,8 @@
 message, word for word (the message formats are those of the crates' `#[error]` attributes and
 the CLI's usage errors)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ W, MU, COV = [0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], [1.0, 2.0]
 
 
 def raises(cls, message):
-    return pytest.raises(cls, match="^" + __import__("re").escape(message) + "$")
+    return pytest.raises(cls, match="^" + re.escape(message) + "$")
 
 
 def test_hierarchy():
@@ -79,20 +81,55 @@ def test_sampler_usage_errors():
         gmdiff.sample(m, sampler="ddim", steps=5, n=3, etta=0.5)
 
 
+def test_solver_errors():
+    m = gmdiff.GaussianMixture(W, MU, COV)
+    # Δ β(1) = (1 − 10⁻³)/10 · 20 (the uniform step from T = 1 to ε = 10⁻³, β_max = 20), up to the grid's rounding.
+    with pytest.raises(gmdiff.SolverError) as e:
+        gmdiff.sample(m, sampler="ddpm", steps=10, n=3)
+    head, rate, tail = re.match(r"^(DDPM step 0 has rate β_k = )(\S+)( ∉ .*)$", str(e.value)).groups()
+    assert float(rate) == pytest.approx((1.0 - 1e-3) / 10 * 20.0, rel=1e-14)
+    assert tail == " ∉ (0, 1) (β_k = Δ·β(t_k) at t_k = 1): use more steps, a smaller β_max, or a discrete chain"
+
+
 def test_metrics_errors():
     with raises(gmdiff.MetricsError, "`s1` is not positive semi-definite (smallest eigenvalue -1e0)"):
         gmdiff.bures_w2([0.0, 0.0], [[1.0, 0.0], [0.0, -1.0]], [0.0, 0.0], np.eye(2))
 
 
+    with raises(gmdiff.MetricsError, "dimension mismatch for `q (dimension)`: expected 2, got 1"):
+        gmdiff.mixture_kl(gmdiff.GaussianMixture(W, MU, COV), gmdiff.GaussianMixture([1.0], [[0.0]], [1.0]), samples=10)
+    with raises(gmdiff.MetricsError, "`y` contains a non-finite value at index 0"):
+        gmdiff.w2_exact([[0.0]], [[float("nan")]])
+
+
+def test_non_finite_points():
+    with raises(gmdiff.MixtureError, "non-finite value NaN in points (column 0)"):
+        gmdiff.GaussianMixture(W, MU, COV).score([[float("nan"), 0.0]])
+
+
 def test_gaussian_errors():
-    with pytest.raises(gmdiff.GaussianError):
+    with raises(gmdiff.GaussianError, "invalid parameter `covariance eigenvalue` = -1: covariance must be positive semi-definite"):
         gmdiff.gaussian_error([0.0, 0.0], [[1.0, 0.0], [0.0, -1.0]], sampler="ddim", steps=5)
+    with raises(gmdiff.UsageError, "output_law gives the output law of a discrete sampler, not of the exact ode "
+                                   "(its law is not exposed by the library)"):
+        gmdiff.output_law([0.0, 0.0], np.eye(2), sampler="ode", steps=3)
+    with raises(gmdiff.UsageError, "give spectrum=..., or mean=... and covariance=... (not both)"):
+        gmdiff.gaussian_error([0.0, 0.0], sampler="ddim", steps=3)
 
 
 def test_guidance_errors():
     m = gmdiff.GaussianMixture(W, MU, COV)
-    with pytest.raises(gmdiff.GuidanceError):
+    with raises(gmdiff.GuidanceError, "class 5 is out of range: the model has 2 classes (0..2)"):
         gmdiff.guide(m, class_=5, strength=1.0, sampler="ddim", steps=5, n=10)
+    with raises(gmdiff.GuidanceError, "invalid classes: component 0 is in classes 0 and 1"):
+        gmdiff.guide(m, class_=0, strength=1.0, sampler="ddim", steps=5, n=10, classes=[[0], [0]])
+    with raises(gmdiff.UsageError, "strength must be finite and ≥ 0, got -1"):
+        gmdiff.guide(m, class_=0, strength=-1.0, sampler="ddim", steps=5, n=10)
+
+
+def test_exact_sampler_refuses_steps():
+    with raises(gmdiff.UsageError, "sampler 'exact' draws the target p_0 itself: steps, eps, init and path do not apply"):
+        gmdiff.sample(gmdiff.GaussianMixture(W, MU, COV), sampler="exact", n=3, steps=4)
 
 
 @pytest.mark.parametrize("on_worker", [False, True])
