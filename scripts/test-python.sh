@@ -18,7 +18,10 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check numpy==2.4.6 scipy==1.17.1 pytest==9.2.0 maturin==1.16.0
-cargo build --profile test -p gmdiff-python --lib -p gmdiff --bin gmdiff
+# `--workspace --tests` resolves features exactly as `cargo test --workspace` did (dev-dependencies
+# included), so every artifact it built is reused: the new work is PyO3, rust-numpy and the
+# extension crate (gmdiff-python's lib, which `cargo test` does not build: it has no Rust tests).
+cargo build --profile test --workspace --lib --tests --bin gmdiff
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 rm -rf "$site/gmdiff"
 mkdir -p "$site/gmdiff"
