@@ -2,7 +2,7 @@
 //! outputs are numpy arrays allocated once and written in place, or views that own a faer matrix.
 
 use crate::errors::Error;
-use faer::{Mat, MatRef};
+use faer::{Mat, MatMut, MatRef};
 use numpy::ndarray::{ArrayView2, CowArray, IxDyn, ShapeBuilder};
 use numpy::{AllowTypeChange, PyArray1, PyArray2, PyArrayLikeDyn};
 use pyo3::prelude::*;
@@ -11,21 +11,28 @@ use pyo3::prelude::*;
 /// already a float64 array).
 pub type ArrayIn<'py> = PyArrayLikeDyn<'py, f64, AllowTypeChange>;
 
-/// A float64 array in row-major order: a view of the numpy data when it is C-contiguous, else
-/// one copy.
+/// A float64 array in row-major order (a view of the numpy data when it is C-contiguous, else one
+/// copy), or, for points only, a column-major view of F-contiguous data.
 pub struct RowMajor<'a> {
     data: CowArray<'a, f64, IxDyn>,
     pub shape: Vec<usize>,
+    /// The data is column-major (an F-contiguous 2-D array read by [`points`]).
+    pub column_major: bool,
 }
 
 impl RowMajor<'_> {
+    /// The values in memory order (row-major unless `column_major`).
     pub fn slice(&self) -> &[f64] {
-        // A standard-layout array always has a contiguous slice.
-        self.data.as_slice().unwrap_or(&[])
+        // A standard-layout or F-contiguous array always has a contiguous slice in memory order.
+        self.data.as_slice_memory_order().unwrap_or(&[])
     }
-    /// The `n × d` matrix of a 2-D array, as a row-major view.
+    /// The `n × d` matrix of a 2-D array, as a view in its own layout.
     pub fn mat(&self) -> MatRef<'_, f64> {
-        MatRef::from_row_major_slice(self.slice(), self.shape[0], self.shape[1])
+        if self.column_major {
+            MatRef::from_column_major_slice(self.slice(), self.shape[0], self.shape[1])
+        } else {
+            MatRef::from_row_major_slice(self.slice(), self.shape[0], self.shape[1])
+        }
     }
 }
 
@@ -40,11 +47,17 @@ pub fn read<'a>(array: &'a ArrayIn<'_>, name: &str, pattern: &str, expected: &[O
         return Err(Error::Shape(format!("{name} must have shape {pattern} = ({}), got {:?}", want.join(", "), shape)));
     }
     let data = if view.is_standard_layout() { CowArray::from(view) } else { CowArray::from(view.as_standard_layout().into_owned()) };
-    Ok(RowMajor { data, shape })
+    Ok(RowMajor { data, shape, column_major: false })
 }
 
-/// Reads an `n × d` array of points; `d` is checked when given.
+/// Reads an `n × d` array of points (`d` checked when given) without copying when it is C- or
+/// F-contiguous ([`RowMajor::mat`] views it in its own layout).
 pub fn points<'a>(array: &'a ArrayIn<'_>, name: &str, d: Option<usize>) -> Result<RowMajor<'a>, Error> {
+    let view = array.as_array();
+    if view.ndim() == 2 && !view.is_standard_layout() && view.t().is_standard_layout() && d.is_none_or(|d| view.shape()[1] == d) {
+        let shape = view.shape().to_vec();
+        return Ok(RowMajor { data: CowArray::from(view), shape, column_major: true });
+    }
     read(array, name, "(n, d)", &[None, d])
 }
 
@@ -64,10 +77,17 @@ pub fn matrix(array: &ArrayIn<'_>, name: &str, d: Option<usize>) -> Result<Mat<f
     Ok(a.mat().to_owned())
 }
 
-/// A new C-ordered `n × d` numpy array; `fill` writes it through a row-major faer view (the only
-/// write of the output), with the GIL released by the caller's closure.
-pub fn new_matrix<'py>(py: Python<'py>, n: usize, d: usize) -> Bound<'py, PyArray2<f64>> {
-    PyArray2::zeros(py, [n, d], false)
+/// A new `n × d` numpy array, F-ordered when `column_major` (else C-ordered), that the caller fills
+/// completely through [`mat_mut`] (the only write of the output; never read before).
+pub fn new_matrix<'py>(py: Python<'py>, n: usize, d: usize, column_major: bool) -> Bound<'py, PyArray2<f64>> {
+    // SAFETY: f64 has no invalid bit patterns; every caller writes all n·d values before the array
+    // is returned to Python (and drops it on error).
+    unsafe { PyArray2::new(py, [n, d], column_major) }
+}
+
+/// The faer view of the memory of a new [`new_matrix`] array, in its layout.
+pub fn mat_mut(s: &mut [f64], n: usize, d: usize, column_major: bool) -> MatMut<'_, f64> {
+    if column_major { MatMut::from_column_major_slice_mut(s, n, d) } else { MatMut::from_row_major_slice_mut(s, n, d) }
 }
 
 /// A numpy vector owning `v` (no copy: numpy takes the Vec's buffer).

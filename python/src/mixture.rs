@@ -1,7 +1,7 @@
 //! `gmdiff.Path` (a forward Gaussian path) and `gmdiff.GaussianMixture` (exact log-density,
 //! score, Hessian, predictions, sampling and the diffused mixture).
 
-use crate::convert::{ArrayIn, mat_out, new_matrix, points, read, vec_out, vector};
+use crate::convert::{ArrayIn, mat_mut, mat_out, new_matrix, points, read, vec_out, vector};
 use crate::errors::{Error, guarded};
 use crate::options::{parse, path_args, process_args};
 use clap::ValueEnum;
@@ -211,17 +211,17 @@ impl PyMixture {
     }
 
     /// `∇ log p(x)` at each row of `x` (shape `(n, d)`): shape `(n, d)`, written once into a new
-    /// C-ordered array.
+    /// array in the layout of `x` (F-ordered for an F-contiguous `x`, else C-ordered).
     fn score<'py>(&self, py: Python<'py>, x: ArrayIn<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let x = points(&x, "x", Some(self.inner.dim()))?;
         let p = self.density()?;
-        let (n, d) = (x.shape[0], x.shape[1]);
-        let out = new_matrix(py, n, d);
+        let (n, d, f) = (x.shape[0], x.shape[1], x.column_major);
+        let out = new_matrix(py, n, d, f);
         {
             let mut rw = out.readwrite();
             let s = rw.as_slice_mut().expect("a new array is contiguous");
             let x = x.mat();
-            guarded(py, || Ok(p.score_batch_into(x, MatMut::from_row_major_slice_mut(s, n, d))?))?;
+            guarded(py, || Ok(p.score_batch_into(x, mat_mut(s, n, d, f))?))?;
         }
         Ok(out)
     }
@@ -292,10 +292,10 @@ impl PyMixture {
         let process = PyPath::resolve(Some(path))?;
         let c = process.coefficients(t).map_err(Error::from)?;
         let conversion = Conversion::new(Prediction::Score, kind, &c).map_err(Error::from)?;
-        let x = points(&x, "x", Some(self.inner.dim()))?;
+        let x = read(&x, "x", "(n, d)", &[None, Some(self.inner.dim())])?;
         let m = &self.inner;
         let (n, d) = (x.shape[0], x.shape[1]);
-        let out = new_matrix(py, n, d);
+        let out = new_matrix(py, n, d, false);
         {
             let mut rw = out.readwrite();
             let s = rw.as_slice_mut().expect("a new array is contiguous");
