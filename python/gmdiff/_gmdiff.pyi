@@ -83,7 +83,7 @@ class GaussianMixture:
     def logpdf(self, x: ArrayLike) -> F64:
         """log p(x) at each row of x (n, d): (n,). MixtureError if a covariance is singular."""
     def score(self, x: ArrayLike) -> F64:
-        """grad log p(x) at each row of x (n, d): (n, d)."""
+        """grad log p(x) at each row of x (n, d): (n, d), in the layout of x (F-ordered for F-contiguous x, else C)."""
     def hessian(self, x: ArrayLike) -> F64:
         """Hessian of log p at each row of x (n, d): (n, d, d)."""
     def responsibilities(self, x: ArrayLike) -> F64:
