@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$(pwd)/$target" ;; esac
 venv=.venv-ci
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
@@ -27,4 +28,4 @@ rm -rf "$site/gmdiff"
 mkdir -p "$site/gmdiff"
 cp python/gmdiff/__init__.py python/gmdiff/_gmdiff.pyi python/gmdiff/py.typed "$site/gmdiff/"
 cp "$target/debug/lib_gmdiff.so" "$site/gmdiff/_gmdiff.abi3.so"
-GMDIFF_CLI="$(pwd)/$target/debug/gmdiff" "$venv/bin/python" -m pytest -q python/tests
+GMDIFF_CLI="$target/debug/gmdiff" "$venv/bin/python" -m pytest -q python/tests
