@@ -21,6 +21,15 @@
 //! ```
 #![warn(missing_docs)]
 
+// `gmdiff::…` paths resolve inside the library too, so `cli_args` reads the same in the binary.
+extern crate self as gmdiff;
+
+/// The CLI's shared option parsing (process, sampler, grid), also used by the Python bindings
+/// (`python/`) so that both build samplers and grids from the same options with the same errors.
+/// Not a stable API.
+#[doc(hidden)]
+#[path = "cli/args.rs"]
+pub mod cli_args;
 pub mod io;
 pub mod testing;
 

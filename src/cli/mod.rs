@@ -1,6 +1,5 @@
 //! The `gmdiff` command line: one module per subcommand.
 
-mod args;
 mod compare;
 mod conformance;
 mod density;
@@ -10,6 +9,9 @@ mod kernel;
 mod metrics;
 mod sample;
 mod smoothness;
+
+// The shared options live in the library (`gmdiff::cli_args`), where the Python bindings reach them.
+use gmdiff::cli_args as args;
 
 pub use args::CliError;
 use clap::{Parser, Subcommand};

@@ -1,0 +1,73 @@
+"""gmdiff: exact scores, laws, samplers and metrics for diffusion models on Gaussian-mixture targets.
+
+numpy in, numpy out (float64, shapes checked). The numerical work is done by the gmdiff Rust
+crates (https://docs.rs/gmdiff); this package only converts arrays and calls them, with the GIL
+released. Every Rust error is raised as a ``ValueError`` subclass (``GmdiffError`` and one class per
+crate) with the Rust message; a Rust panic is raised as ``InternalError``. See docs/python.md.
+"""
+
+from ._gmdiff import (
+    SAMPLERS,
+    GaussianError,
+    GaussianMixture,
+    GmdiffError,
+    GuidanceError,
+    InternalError,
+    MetricsError,
+    MixtureError,
+    Path,
+    PredictionError,
+    ProcessError,
+    ShapeError,
+    SolverError,
+    UsageError,
+    bures_w2,
+    bures_w2_fitted,
+    energy_distance,
+    gaussian_entropy,
+    gaussian_error,
+    guide,
+    kl_gaussian,
+    mixture_entropy,
+    mixture_kl,
+    mixture_tv,
+    mixture_w2,
+    mmd,
+    output_law,
+    sample,
+    w2_exact,
+    w2_sliced,
+)
+
+__all__ = [
+    "SAMPLERS",
+    "GaussianError",
+    "GaussianMixture",
+    "GmdiffError",
+    "GuidanceError",
+    "InternalError",
+    "MetricsError",
+    "MixtureError",
+    "Path",
+    "PredictionError",
+    "ProcessError",
+    "ShapeError",
+    "SolverError",
+    "UsageError",
+    "bures_w2",
+    "bures_w2_fitted",
+    "energy_distance",
+    "gaussian_entropy",
+    "gaussian_error",
+    "guide",
+    "kl_gaussian",
+    "mixture_entropy",
+    "mixture_kl",
+    "mixture_tv",
+    "mixture_w2",
+    "mmd",
+    "output_law",
+    "sample",
+    "w2_exact",
+    "w2_sliced",
+]
