@@ -116,6 +116,8 @@ def sample(
     lower_order_final: Optional[bool] = None,
     order: Optional[int] = None,
     use_corrector: Optional[bool] = None,
+    skip_prk_steps: Optional[bool] = None,
+    last_step_noise: Optional[bool] = None,
     corrector_every: Optional[int] = None,
     corrector_iterations: Optional[int] = None,
     corrector_step_scale: Optional[float] = None,

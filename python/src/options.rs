@@ -45,7 +45,7 @@ pub fn init(name: &str) -> Result<InitKind, Error> {
 }
 
 /// The sampler keywords every sampling function takes (the CLI's sampler flags, `-` → `_`).
-pub const SAMPLER_OPTIONS: [&str; 15] = [
+pub const SAMPLER_OPTIONS: [&str; 17] = [
     "eta",
     "s_noise",
     "s_churn",
@@ -61,6 +61,8 @@ pub const SAMPLER_OPTIONS: [&str; 15] = [
     "corrector_step_scale",
     "friction",
     "rho",
+    "skip_prk_steps",
+    "last_step_noise",
 ];
 
 /// `SamplerArgs` from the sampler name, the grid name and the sampler keywords in `options`
@@ -78,6 +80,8 @@ pub fn sampler_args(function: &str, sampler: &str, grid: Option<&str>, options: 
         lower_order_final: None,
         order: None,
         use_corrector: None,
+        skip_prk_steps: None,
+        last_step_noise: None,
         corrector_every: None,
         corrector_iterations: None,
         corrector_step_scale: None,
@@ -102,6 +106,8 @@ pub fn sampler_args(function: &str, sampler: &str, grid: Option<&str>, options: 
             "lower_order_final" => args.lower_order_final = Some(value.extract()?),
             "order" => args.order = Some(value.extract()?),
             "use_corrector" => args.use_corrector = Some(value.extract()?),
+            "skip_prk_steps" => args.skip_prk_steps = Some(value.extract()?),
+            "last_step_noise" => args.last_step_noise = Some(value.extract()?),
             "corrector_every" => args.corrector_every = Some(value.extract()?),
             "corrector_iterations" => args.corrector_iterations = Some(value.extract()?),
             "corrector_step_scale" => args.corrector_step_scale = Some(value.extract()?),

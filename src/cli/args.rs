@@ -6,8 +6,8 @@ use gmdiff::io::{is_stdin, read_mixture_json, write_matrix_csv, write_points};
 use gmdiff::mixture::GaussianMixture;
 use gmdiff::process::{Coefficients, Edm, Flow, GaussianPath, Ou, Process, ProcessError, SubVp, TimeGrid, Ve, VpCosine, VpLinear};
 use gmdiff::solvers::{
-    Builtin, Ddim, Deis, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde,
-    DpmSolverType, Dpom, Dpum, EdmSde, EulerAncestral, Lms, Schedule, UniPc, UniPcVariant,
+    Builtin, Ddim, Ddpm, Deis, Dpm2Ancestral, DpmSolver2M, DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde,
+    DpmSolverSinglestep, DpmSolverType, Dpom, Dpum, EdmSde, EulerAncestral, Lms, Pndm, Schedule, UniPc, UniPcVariant,
 };
 use std::path::PathBuf;
 
@@ -370,17 +370,26 @@ pub struct SamplerArgs {
     /// dpmpp-sde: the stage `r ∈ (0, 1]` of the step in λ [default: 0.5].
     #[arg(long, allow_negative_numbers = true)]
     pub r: Option<f64>,
-    /// dpmpp2m-sde: `midpoint` or `heun` [default: midpoint]; unipc: `bh1` or `bh2` [default: bh2].
+    /// dpmpp2m-sde and dpmpp-single: `midpoint` or `heun` [default: midpoint]; unipc: `bh1` or `bh2`
+    /// [default: bh2].
     #[arg(long)]
     pub solver_type: Option<String>,
-    /// dpmpp2m, dpmpp3m, unipc, deis: lower the order of the last steps (true or false; diffusers'
-    /// rule: below 15 steps for dpmpp2m, dpmpp3m and deis, always for unipc) [default: false for
-    /// dpmpp2m, true for the others].
+    /// dpmpp2m, dpmpp3m, unipc, deis, dpmpp-single: lower the order of the last steps (true or false;
+    /// diffusers' rule: below 15 steps for dpmpp2m, dpmpp3m and deis, always for unipc, its
+    /// `get_order_list` for dpmpp-single) [default: false for dpmpp2m, true for the others].
     #[arg(long, value_name = "BOOL")]
     pub lower_order_final: Option<bool>,
-    /// unipc and deis: the order 1–3 [default: 2]; lms: 1–4 [default: 4].
+    /// unipc, deis and dpmpp-single: the order 1–3 [default: 2]; lms: 1–4 [default: 4].
     #[arg(long)]
     pub order: Option<usize>,
+    /// pndm: skip the pseudo Runge–Kutta warm-up, starting with a pseudo improved Euler step (true or
+    /// false; diffusers' `skip_prk_steps`) [default: false].
+    #[arg(long, value_name = "BOOL")]
+    pub skip_prk_steps: Option<bool>,
+    /// ddpm: draw noise in the last step too (true or false; false is Ho et al.'s Algorithm 2)
+    /// [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub last_step_noise: Option<bool>,
     /// unipc: use the corrector UniC (true or false) [default: true].
     #[arg(long, value_name = "BOOL")]
     pub use_corrector: Option<bool>,
@@ -474,6 +483,21 @@ impl SamplerArgs {
                 set(lower_order_final, self.lower_order_final);
             }
             Builtin::Lms(Lms { order }) => set(order, self.order),
+            Builtin::DpmSolverSinglestep(DpmSolverSinglestep { order, lower_order_final, solver_type }) => {
+                set(order, self.order);
+                set(lower_order_final, self.lower_order_final);
+                if let Some(name) = &self.solver_type {
+                    *solver_type = DpmSolverType::from_name(name).ok_or_else(|| {
+                        CliError::Usage(format!("--solver-type {name}: dpmpp-single takes {}", DpmSolverType::NAMES.join(" or ")))
+                    })?;
+                }
+            }
+            Builtin::Pndm(Pndm { prk }) => {
+                if let Some(skip) = self.skip_prk_steps {
+                    *prk = !skip;
+                }
+            }
+            Builtin::Ddpm(Ddpm { last_step_noise }) => set(last_step_noise, self.last_step_noise),
             Builtin::EdmSde(EdmSde { s_churn, s_tmin, s_tmax, s_noise }) => {
                 set(s_churn, self.s_churn);
                 set(s_tmin, self.s_tmin);
@@ -506,12 +530,14 @@ impl SamplerArgs {
             DpmSolver2MSde::NAME,
             DpmSolver3MSde::NAME,
         ];
-        const SOLVER_TYPE: &[&str] = &[DpmSolver2MSde::NAME, UniPc::NAME];
-        const LOWER_ORDER_FINAL: &[&str] = &[DpmSolver2M::NAME, DpmSolver3M::NAME, UniPc::NAME, Deis::NAME];
-        const ORDER: &[&str] = &[UniPc::NAME, Deis::NAME, Lms::NAME];
+        const SOLVER_TYPE: &[&str] = &[DpmSolver2MSde::NAME, UniPc::NAME, DpmSolverSinglestep::NAME];
+        const LOWER_ORDER_FINAL: &[&str] = &[DpmSolver2M::NAME, DpmSolver3M::NAME, UniPc::NAME, Deis::NAME, DpmSolverSinglestep::NAME];
+        const ORDER: &[&str] = &[UniPc::NAME, Deis::NAME, Lms::NAME, DpmSolverSinglestep::NAME];
         const CORRECTORS: &[&str] = &[Dpom::NAME, Dpum::NAME];
         // (flag, given, the samplers that take it, what they are)
-        let table: [(&str, bool, &[&str], &str); 14] = [
+        let table: [(&str, bool, &[&str], &str); 16] = [
+            ("--skip-prk-steps", self.skip_prk_steps.is_some(), &[Pndm::NAME], "PNDM's warm-up"),
+            ("--last-step-noise", self.last_step_noise.is_some(), &[Ddpm::NAME], "DDPM's last step"),
             ("--order", self.order.is_some(), ORDER, "the multistep samplers of a chosen order"),
             ("--use-corrector", self.use_corrector.is_some(), &[UniPc::NAME], "UniPC's corrector"),
             ("--eta", self.eta.is_some(), ETA, "the samplers with a stochasticity η"),

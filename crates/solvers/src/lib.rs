@@ -58,7 +58,7 @@ pub use samplers::{
     Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,
     Underdamped,
 };
-pub use samplers::{Deis, Lms, UniPc, UniPcVariant};
+pub use samplers::{Deis, Lms, Pndm, UniPc, UniPcVariant};
 pub use samplers::{Dpm2, Dpm2Ancestral, EdmHeun, EdmSde, EulerAncestral};
 pub use samplers::{DpmSolver2MSde, DpmSolver2SAncestral, DpmSolver3M, DpmSolver3MSde, DpmSolverSde, DpmSolverSinglestep, DpmSolverType};
 pub use schedule::{Schedule, StepInfo, StepPairs};
