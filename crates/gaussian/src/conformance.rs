@@ -4,7 +4,8 @@
 //! [`conformance`] maps the configuration to a gmdiff sampler on the scheduler's own tables
 //! ([`SchedulerConfig::plan`]), computes the exact output law and its W2 (Bures) and KL to the
 //! data, then repeats the computation with each anomaly's fix ([`SchedulerConfig::anomalies`]) and
-//! with all fixes together (the "ideal" run of the same sampler at the same number of steps).
+//! with all fixes together (the "ideal" run of the same sampler at the same number of steps; a fix
+//! whose configuration has no exact law is reported with its reason and left out of it).
 
 use crate::{DenseProblem, GaussianError, Init, Report, SpectralProblem, SpectralScore};
 use gmdiff_solvers::diffusers::{Anomaly, Plan, SchedulerConfig};
@@ -59,7 +60,8 @@ pub struct Conformance {
     pub plan: Plan,
     /// The exact W2 and KL of the scheduler's output to the data (`note` says why a value is ∞).
     pub error: Report,
-    /// The same sampler with every fix applied (`None` when there is no anomaly with a fix).
+    /// The same sampler with every fix that has an exact law applied together (`None` when there is
+    /// none, or when the fixes together have no exact law).
     pub ideal: Option<IdealRun>,
     /// Each anomaly with its cost.
     pub anomalies: Vec<AnomalyCost>,
@@ -88,26 +90,23 @@ pub fn conformance(config: &SchedulerConfig, n: usize, target: &dyn ExactTarget)
     let mut fixes: Vec<String> = Vec::new();
     for a in anomalies {
         let (fixed, fix_error) = match &a.fix {
-            Some((what, c)) => {
-                if !fixes.contains(what) {
-                    fixes.push(what.clone());
-                    apply(&mut ideal_config, c, config);
+            Some((what, c)) => match measure(c) {
+                Ok(v) => {
+                    // The ideal run takes every fix that has an exact law of its own.
+                    if !fixes.contains(what) {
+                        fixes.push(what.clone());
+                        apply(&mut ideal_config, c, config);
+                    }
+                    (Some(v), None)
                 }
-                match measure(c) {
-                    Ok(v) => (Some(v), None),
-                    Err(e) => (None, Some(e.to_string())),
-                }
-            }
+                Err(e) => (None, Some(e.to_string())),
+            },
             None => (None, None),
         };
         costs.push(AnomalyCost { anomaly: a, fixed, fix_error });
     }
-    let ideal = if fixes.is_empty() {
-        None
-    } else {
-        let (w2, kl) = measure(&ideal_config)?;
-        Some(IdealRun { fixes, w2, kl })
-    };
+    // `None` also when the fixes together have no exact law (each alone had one).
+    let ideal = if fixes.is_empty() { None } else { measure(&ideal_config).ok().map(|(w2, kl)| IdealRun { fixes, w2, kl }) };
     Ok(Conformance { plan, error, ideal, anomalies: costs })
 }
 
