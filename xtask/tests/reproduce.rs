@@ -169,7 +169,7 @@ fn reproduce_is_thread_invariant_resumable_and_seeded() {
     let report = std::fs::read_to_string(reference.join("report.json")).unwrap();
     let report: Value = serde_json::from_str(&report).unwrap();
     let entries = report["experiments"].as_array().expect("report.json lists experiments");
-    assert_eq!(entries.len(), 10, "{stdout}");
+    assert_eq!(entries.len(), 11, "{stdout}");
     for e in entries {
         assert_eq!(e["verdict"], "PASS", "{} did not pass:\n{stdout}", e["name"]);
     }

@@ -585,7 +585,9 @@ mod tests {
                 "dpmpp-sde",
                 "unipc",
                 "deis",
-                "lms"
+                "lms",
+                "dpmpp-single",
+                "pndm"
             ]
         );
     }
