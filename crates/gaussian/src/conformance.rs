@@ -80,7 +80,7 @@ pub fn conformance(config: &SchedulerConfig, n: usize, target: &dyn ExactTarget)
     if error.kl == f64::INFINITY && error.note.is_none() {
         error.note = Some(KL_INFINITE.to_string());
     }
-    let anomalies = config.anomalies(n)?;
+    let anomalies = config.anomalies_of(&plan)?;
     let measure = |c: &SchedulerConfig| -> Result<(f64, f64), GaussianError> {
         let r = target.errors(&c.plan(n)?)?;
         Ok((r.w2, r.kl))

@@ -66,6 +66,12 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// `(t, ᾱ_t)` for each timestep on the training table `bars`, and `(t, final_bar)` below 0 (diffusers'
+/// `alphas_cumprod[t] if t >= 0 else final_alpha_cumprod`).
+fn vp_points(bars: &[f32], final_bar: f64, timesteps: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
+    timesteps.map(|t| (t, if t >= 0.0 { bars[t as usize] as f64 } else { final_bar })).collect()
+}
+
 fn not_modelled(class: SchedulerClass, what: impl Into<String>) -> ConfigError {
     ConfigError::LawNotModelled { class: class.name(), what: what.into() }
 }
@@ -104,16 +110,15 @@ impl SchedulerConfig {
         let (sampler, schedule, scale): (Builtin, Schedule, SampleScale) = match class {
             Ddim | Ddpm => {
                 let bars = self.alphas_cumprod()?;
-                let abar = |t: f64| bars[t as usize] as f64;
-                let from: Vec<(f64, f64)> = timesteps.iter().map(|&t| (t, abar(t))).collect();
-                let final_bar = if class == Ddim && !self.set_alpha_to_one { bars[0] as f64 } else { 1.0 };
-                let prev: Vec<f64> = if class == Ddim {
+                // DDPM's `one` after its last step; DDIM's `final_alpha_cumprod`.
+                let final_bar = if class == Ddim { self.final_alpha_cumprod(&bars) } else { 1.0 };
+                let from = vp_points(&bars, final_bar, timesteps.iter().copied());
+                let to = if class == Ddim {
                     let stride = (self.num_train_timesteps / n) as f64;
-                    timesteps.iter().map(|&t| t - stride).collect()
+                    vp_points(&bars, final_bar, timesteps.iter().map(|&t| t - stride))
                 } else {
-                    timesteps.iter().skip(1).copied().chain([-1.0]).collect()
+                    vp_points(&bars, final_bar, timesteps.iter().skip(1).copied().chain([-1.0]))
                 };
-                let to: Vec<(f64, f64)> = prev.iter().map(|&t| (t, if t >= 0.0 { abar(t) } else { final_bar })).collect();
                 let sampler: Builtin = match (class, self.variance_type) {
                     (Ddim, _) => smp::Ddim { eta: 0.0 }.into(),
                     // The posterior mean with variance β_t = 1 − ᾱ_t/ᾱ_prev; diffusers adds noise
@@ -140,14 +145,12 @@ impl SchedulerConfig {
                     ));
                 }
                 let bars = self.alphas_cumprod()?;
-                let abar = |t: f64| bars[t as usize] as f64;
                 let base: Vec<f64> =
                     self.chain_timesteps(self.timestep_spacing, self.num_train_timesteps, n)?.into_iter().map(|t| t as f64).collect();
                 let stride = (self.num_train_timesteps / n) as f64;
-                let final_bar = if self.set_alpha_to_one { 1.0 } else { bars[0] as f64 };
-                let from: Vec<(f64, f64)> = base.iter().map(|&t| (t, abar(t))).collect();
-                let to: Vec<(f64, f64)> =
-                    base.iter().map(|&t| t - stride).map(|t| (t, if t >= 0.0 { abar(t) } else { final_bar })).collect();
+                let final_bar = self.final_alpha_cumprod(&bars);
+                let from = vp_points(&bars, final_bar, base.iter().copied());
+                let to = vp_points(&bars, final_bar, base.iter().map(|&t| t - stride));
                 // diffusers' PLMS steps from t to t − ⌊N/n⌋ and, on its second call, from the next
                 // timestep + ⌊N/n⌋: a law of its own only where these meet the timesteps.
                 if let Some(k) = (0..n).find(|&k| if k + 1 < n { to[k].0 != from[k + 1].0 } else { to[k].0 >= 0.0 }) {
@@ -163,8 +166,7 @@ impl SchedulerConfig {
                 let prk = !self.skip_prk_steps;
                 // The Runge–Kutta warm-up's half steps t − ⌊⌊N/n⌋/2⌋.
                 let half = (self.num_train_timesteps / n / 2) as f64;
-                let mid: Vec<(f64, f64)> =
-                    base.iter().map(|&t| (t - half, if t - half >= 0.0 { abar(t - half) } else { final_bar })).collect();
+                let mid = vp_points(&bars, final_bar, base.iter().map(|&t| t - half));
                 notes.push(format!(
                     "PNDM = pndm (PLMS after a {} warm-up)",
                     if prk { "pseudo Runge–Kutta" } else { "pseudo improved Euler" }
@@ -173,9 +175,8 @@ impl SchedulerConfig {
                 (smp::Pndm { prk }.into(), Schedule::Pairs(pairs), SampleScale::VariancePreserving)
             }
             _ => {
-                let table = sigmas.clone().ok_or_else(|| not_modelled(class, "no σ table"))?;
+                let mut grid = sigmas.clone().ok_or_else(|| not_modelled(class, "no σ table"))?;
                 let interleaved = matches!(class, HeunDiscrete | Kdpm2Discrete | Kdpm2AncestralDiscrete | DpmSolverSde);
-                let mut grid: Vec<f64> = table.clone();
                 if interleaved {
                     grid.dedup();
                 }
@@ -242,6 +243,11 @@ impl SchedulerConfig {
             }
         };
         Ok(Plan { class, steps: n, timesteps, sigmas, sampler, schedule, scale, init_noise_sigma, notes })
+    }
+
+    /// DDIM's and PNDM's `final_alpha_cumprod`: 1 with `set_alpha_to_one`, else `ᾱ_0`.
+    fn final_alpha_cumprod(&self, bars: &[f32]) -> f64 {
+        if self.set_alpha_to_one { 1.0 } else { bars[0] as f64 }
     }
 
     /// The sampler of a σ-based class, with the configuration's options.
@@ -404,8 +410,16 @@ impl SchedulerConfig {
     ///
     /// Errors: those of [`SchedulerConfig::plan`].
     pub fn anomalies(&self, n: usize) -> Result<Vec<Anomaly>, ConfigError> {
+        self.anomalies_of(&self.plan(n)?)
+    }
+
+    /// [`SchedulerConfig::anomalies`] of a plan already made from this configuration
+    /// ([`SchedulerConfig::plan`]), without planning again.
+    ///
+    /// Errors: [`ConfigError`] when the training table cannot be built.
+    pub fn anomalies_of(&self, plan: &Plan) -> Result<Vec<Anomaly>, ConfigError> {
         use SchedulerClass::*;
-        let plan = self.plan(n)?;
+        let n = plan.steps;
         let class = self.class;
         let big_n = self.num_train_timesteps;
         let mut out = Vec::new();
