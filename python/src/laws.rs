@@ -8,7 +8,7 @@ use crate::options::{init, path_args, sampler_args};
 use gmdiff::cli_args::{InitKind, ProcessArgs, SamplerArgs, default_eps};
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore};
 use gmdiff::process::{GaussianPath, Process};
-use gmdiff::solvers::{Builtin, Dense, LawStart, LinearScore, Marginal, ScaledScore, Schedule, SolverError, Start, output_law as law_of};
+use gmdiff::solvers::{Builtin, Dense, Marginal, ScaledScore, Schedule, SolverError, Start, output_law as law_of};
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -131,10 +131,7 @@ fn dense_law(
     init: Init,
     score_scale: f64,
 ) -> Result<Marginal<Dense>, SolverError> {
-    let start = match init {
-        Init::Standard => LawStart::Standard,
-        Init::Exact => LawStart::Law(p.target().marginal(&schedule.point(0)?)),
-    };
+    let start = p.law_start(init, &schedule.point(0)?);
     let out = if score_scale == 0.0 {
         law_of(sampler, schedule, p.target(), start, |_, _| Ok(()))
     } else {

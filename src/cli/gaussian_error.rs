@@ -6,7 +6,7 @@ use clap::Args;
 use gmdiff::gaussian::{DenseProblem, Dynamics, Init, Report, SpectralProblem, SpectralScore, read_spectrum};
 use gmdiff::io::read_points_csv;
 use gmdiff::process::{GaussianPath, Process, TimeGrid};
-use gmdiff::solvers::{Builtin, Dense, LawStart, Marginal, ScaledScore, Schedule, SolverError, output_law};
+use gmdiff::solvers::{Builtin, Dense, Marginal, ScaledScore, Schedule, SolverError, output_law};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -242,11 +242,7 @@ pub(super) fn output_law_json(
             Ok(law.map(|(_, variances)| format!("{{\"variances\": [{}]}}", numbers(&variances))))
         }
         Data::Dense(p) => {
-            use gmdiff::solvers::LinearScore;
-            let start = match init {
-                Init::Standard => LawStart::Standard,
-                Init::Exact => LawStart::Law(p.target().marginal(&schedule.point(0).map_err(|e| CliError::Usage(e.to_string()))?)),
-            };
+            let start = p.law_start(init, &schedule.point(0).map_err(|e| CliError::Usage(e.to_string()))?);
             let out = if score_scale == 0.0 {
                 output_law(sampler, schedule, p.target(), start, |_, _| Ok(()))
             } else {

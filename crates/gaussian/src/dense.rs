@@ -125,6 +125,15 @@ impl DenseProblem {
         }
     }
 
+    /// The start law of a run from `init` at the first grid point `top`: the path's standard start,
+    /// or the exact `p_T = N(a μ, a² Σ + b² I)` there.
+    pub fn law_start(&self, init: Init, top: &Coefficients) -> LawStart<Dense> {
+        match init {
+            Init::Standard => LawStart::Standard,
+            Init::Exact => LawStart::Law(self.data.marginal(top)),
+        }
+    }
+
     /// The exact output law of `sampler` with the affine `score` and its W2 (Bures) and KL to `p_0`;
     /// trajectory as in [`Report`]. The KL follows the support rule (`docs/gaussian.md`): after a
     /// landing at `b_S = 0` ([`gmdiff_solvers::SamplerInfo::landing`]) with the exact score, the
@@ -154,10 +163,7 @@ impl DenseProblem {
         let steps = schedule.steps();
         let points: Vec<Coefficients> = (0..=steps).map(|k| schedule.point(k)).collect::<Result<_, _>>()?;
         let zero = schedule.data_point()?;
-        let start = match init {
-            Init::Standard => LawStart::Standard,
-            Init::Exact => LawStart::Law(self.data.marginal(&points[0])),
-        };
+        let start = self.law_start(init, &points[0]);
         let mut partial: Vec<f64> = Vec::new();
         let mut metric_err = None;
         let out = output_law(sampler, schedule, score, start, |k, law| {
@@ -248,10 +254,7 @@ impl DenseProblem {
         let at_eps = process.at(eps)?;
         let top = process.at(process.horizon())?;
         let law = |score: &T, init: Init| -> Result<Option<Marginal<Dense>>, GaussianError> {
-            let start = match init {
-                Init::Standard => LawStart::Standard,
-                Init::Exact => LawStart::Law(self.data.marginal(&top)),
-            };
+            let start = self.law_start(init, &top);
             match output_law(sampler, &schedule, score, start, |_, _| Ok(())) {
                 Ok(o) => Ok(Some(o.law)),
                 Err(SolverError::SingularScore { .. }) => Ok(None),
@@ -259,10 +262,7 @@ impl DenseProblem {
             }
         };
         let exact_law = |init: Init| -> Result<Option<Marginal<Dense>>, GaussianError> {
-            let start = match init {
-                Init::Standard => LawStart::Standard,
-                Init::Exact => LawStart::Law(self.data.marginal(&top)),
-            };
+            let start = self.law_start(init, &top);
             match output_law(sampler, &schedule, &self.data, start, |_, _| Ok(())) {
                 Ok(o) => Ok(Some(o.law)),
                 Err(SolverError::SingularScore { .. }) => Ok(None),
