@@ -13,7 +13,7 @@
 //! - The DDIM `linspace` tables and the stride: `tests/peer/fixtures/schedulers/DDIMScheduler.json`,
 //!   written by diffusers 0.42.1 itself (`tests/peer/make_scheduler_fixtures.py`).
 
-use crate::common::{gmdiff, scratch};
+use crate::common::{Run, gmdiff, gmdiff_stdin, scratch};
 use gmdiff::gaussian::{DenseProblem, ExactTarget, SpectralProblem, conformance};
 use gmdiff::solvers::diffusers::SchedulerConfig;
 use gmdiff::solvers::{Dense, Marginal};
@@ -222,25 +222,14 @@ fn ddim_linspace_off_by_one_is_found_on_diffusers_own_table() {
 
 #[test]
 fn standard_input_warnings_and_table() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let dir = scratch("conformance-stdin");
     let spec = dir.join("spec.txt");
     std::fs::write(&spec, "1\n0.5\n").unwrap();
     let text =
         format!(r#"{{"_class_name": "DDIMScheduler", {SD}, "clip_sample": false, "timestep_spacing": "linspace", "frobnicate": 3}}"#);
     let args = ["conformance", "--diffusers-config", "-", "--steps", "10", "--spectrum", p(&spec)];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gmdiff"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let Run { status, stdout, stderr } = gmdiff_stdin(&args, text.as_bytes());
+    assert_eq!(status, 0, "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("warning: field `frobnicate` = 3"), "{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();

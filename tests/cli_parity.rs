@@ -6,7 +6,6 @@ use common::*;
 use gmdiff::faer::Mat; // the facade re-exports faer (issue 15)
 use gmdiff::mixture::GaussianMixture;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -22,21 +21,6 @@ fn ok(args: &[&str]) -> String {
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap()
-}
-
-/// Runs gmdiff with `input` on standard input.
-fn with_stdin(args: &[&str], input: &[u8]) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gmdiff"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 const N01: &str = r#"{"weights":[1],"means":[[0]],"covariances":[1]}"#;
@@ -195,12 +179,13 @@ fn exact_draws_npy_and_stdin() {
     let from_npy = json(&ok(&["w2", &npy, &y]))["w2"].as_f64().unwrap();
     let yl = gmdiff::io::parse_points_csv(b"0,0\n1,1\n2,0\n").unwrap();
     assert_eq!(from_npy, gmdiff::metrics::w2_exact(x.as_ref(), yl.as_ref()).unwrap());
-    let (status, out, err) = with_stdin(&["w2", "-", &y], &bytes);
+    let common::Run { status, stdout: out, stderr: err } = common::gmdiff_stdin(&["w2", "-", &y], &bytes);
     assert_eq!((status, json(&out)["w2"].as_f64().unwrap()), (0, from_npy), "{err}");
     // A mixture from standard input gives the same score as from a file.
     let p = write(&dir, "p.csv", "0.3,-0.2\n");
     let from_file = ok(&["score", "--mixture", &m, "--time", "0.2", "--points", &p]);
-    let (status, out, err) = with_stdin(&["score", "--mixture", "-", "--time", "0.2", "--points", &p], text.as_bytes());
+    let common::Run { status, stdout: out, stderr: err } =
+        common::gmdiff_stdin(&["score", "--mixture", "-", "--time", "0.2", "--points", &p], text.as_bytes());
     assert_eq!((status, out), (0, from_file), "{err}");
 }
 

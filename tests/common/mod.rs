@@ -30,6 +30,26 @@ pub fn gmdiff(args: &[&str]) -> Run {
     }
 }
 
+/// Runs gmdiff with `input` on standard input.
+pub fn gmdiff_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gmdiff"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A mixture as plain arrays: (weights, means, covariances).
 pub type RawMixture = (Vec<f64>, Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
 
