@@ -168,6 +168,27 @@ impl Covariance {
     }
 }
 
+/// Up to this dimension [`Factor::apply_rows`] writes the product out instead of calling a GEMM.
+pub(crate) const SMALL_DIM: usize = 8;
+
+/// `out = X Mᵀ` written out column by column, each a vectorisable loop over the rows; for
+/// `d ≤ SMALL_DIM`. Inlined, so that it takes the instruction set of its caller.
+#[inline(always)]
+pub(crate) fn small_product(m: MatRef<'_, f64>, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
+    for j in 0..m.nrows() {
+        let mut o = out.rb_mut().col_mut(j);
+        for (o, &v) in o.rb_mut().iter_mut().zip(x.col(0).iter()) {
+            *o = m[(j, 0)] * v;
+        }
+        for l in 1..m.ncols() {
+            let c = m[(j, l)];
+            for (o, &v) in o.rb_mut().iter_mut().zip(x.col(l).iter()) {
+                *o += c * v;
+            }
+        }
+    }
+}
+
 /// A structured linear map `x ↦ M x` (scalar, diagonal or full), used for precisions and square roots.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Factor {
@@ -204,6 +225,9 @@ impl Factor {
                     }
                 }
             }
+            // In small dimensions the product is written out: a GEMM call costs more than its d²
+            // multiplications per row.
+            Factor::Full(m) if m.nrows() <= SMALL_DIM => small_product(m.as_ref(), x, out),
             Factor::Full(m) => {
                 matmul(out, faer::Accum::Replace, x, m.transpose(), 1.0, Par::Seq);
                 clear_upper_simd_state();

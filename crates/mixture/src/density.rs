@@ -1,7 +1,7 @@
 //! The factorised mixture density: log-density, score, Hessian and responsibilities, batched.
 use faer::prelude::{Reborrow, ReborrowMut};
 
-use crate::covariance::Factor;
+use crate::covariance::{Factor, SMALL_DIM, small_product};
 use crate::error::{MixtureError, check_finite};
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
@@ -277,7 +277,19 @@ impl MixtureDensity {
     }
 
     /// One block of rows: a running logsumexp over components, accumulating the weighted `g_i`.
+    ///
+    /// Compiled for the best instruction set [`pulp::Arch`] finds at run time (AVX2 or baseline),
+    /// so that the row loops vectorise. The arithmetic is plain IEEE additions, multiplications
+    /// and divisions (no fused multiply–add), so the result is the same bits either way.
     fn block(&self, x: MatRef<'_, f64>, ws: &mut Workspace, out: BlockOut<'_>) -> Result<(), MixtureError> {
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || self.block_rows(x, ws, out),
+        )
+    }
+
+    #[inline(always)]
+    fn block_rows(&self, x: MatRef<'_, f64>, ws: &mut Workspace, out: BlockOut<'_>) -> Result<(), MixtureError> {
         let (m, d) = (x.nrows(), self.dim);
         let BlockOut { logpdf, want_logpdf, mut score, mut laplacian, mut log_terms } = out;
         let mut diff = ws.diff.as_mut().subrows_mut(0, m);
@@ -296,7 +308,7 @@ impl MixtureDensity {
         run_sum.fill(0.0);
         sq.fill(0.0);
         qmin.fill(f64::INFINITY);
-        far.fill(false);
+        far.fill(0.0);
         if want_score {
             acc.fill(0.0);
         }
@@ -313,35 +325,48 @@ impl MixtureDensity {
                     *o = v - mu;
                 }
             }
-            precision.apply_rows(diff.rb(), y.rb_mut());
+            match precision {
+                // Written out here, in the vectorised block, rather than in `apply_rows`.
+                Factor::Full(p) if d <= SMALL_DIM => small_product(p.as_ref(), diff.rb(), y.rb_mut()),
+                _ => precision.apply_rows(diff.rb(), y.rb_mut()),
+            }
             quad.fill(0.0);
             for j in 0..d {
                 for ((q, &a), &b) in quad.iter_mut().zip(diff.rb().col(j).iter()).zip(y.rb().col(j).iter()) {
                     *q += a * b;
                 }
             }
+            if let Some(t) = log_terms.as_mut() {
+                for (v, &q) in t.rb_mut().col_mut(i).iter_mut().zip(quad.iter()) {
+                    let term = c - 0.5 * q;
+                    *v = if term.is_finite() { term } else { f64::NEG_INFINITY };
+                }
+            }
+            // The running logsumexp, in one branch-free pass so that it vectorises: with
+            // δ = term − max, one exp(−|δ|) rescales the sum (δ > 0) or weights the new term
+            // (δ ≤ 0); −|δ| is bit-for-bit max − term or term − max, as IEEE subtraction is
+            // antisymmetric. Every store is unconditional (no output is also read after it is
+            // written), so the selects become blends rather than masked stores.
             for r in 0..m {
-                let mut term = c - 0.5 * quad[r];
-                if term.is_finite() {
-                    qmin[r] = qmin[r].min(quad[r]);
-                } else {
-                    // Recomputed below by the far-point route; −∞ keeps this row's arithmetic quiet.
-                    qmin[r] = f64::INFINITY;
-                    far[r] = true;
-                    term = f64::NEG_INFINITY;
-                }
-                if let Some(t) = log_terms.as_mut() {
-                    t[(r, i)] = term;
-                }
-                if term > run_max[r] {
-                    scale[r] = exp_or_zero(run_max[r] - term);
-                    weight[r] = 1.0;
-                    run_max[r] = term;
-                } else {
-                    scale[r] = 1.0;
-                    weight[r] = exp_or_zero(term - run_max[r]);
-                }
-                run_sum[r] = run_sum[r] * scale[r] + weight[r];
+                let term = c - 0.5 * quad[r];
+                let finite = term.is_finite();
+                // `min` passes over a NaN or +∞ quadratic form; a row with a non-finite term is
+                // recomputed below by the far-point route, and −∞ keeps its arithmetic quiet.
+                qmin[r] = qmin[r].min(quad[r]);
+                far[r] += if finite { 0.0 } else { 1.0 };
+                let term = if finite { term } else { f64::NEG_INFINITY };
+                quad[r] = term;
+                weight[r] = -(term - run_max[r]).abs();
+            }
+            crate::exp::exp_in_place(weight);
+            for r in 0..m {
+                let (term, e, top) = (quad[r], weight[r], run_max[r]);
+                let up = term > top;
+                let (s, w) = if up { (e, 1.0) } else { (1.0, e) };
+                scale[r] = s;
+                weight[r] = w;
+                run_max[r] = if up { term } else { top };
+                run_sum[r] = run_sum[r] * s + w;
             }
             if want_score {
                 for j in 0..d {
@@ -390,7 +415,7 @@ impl MixtureDensity {
         }
         let mut point = vec![0.0; d];
         for r in 0..m {
-            if !(far[r] || qmin[r] > FAR_QUAD) {
+            if !(far[r] > 0.0 || qmin[r] > FAR_QUAD) {
                 continue;
             }
             point.iter_mut().enumerate().for_each(|(j, v)| *v = x[(r, j)]);
@@ -560,7 +585,9 @@ struct Workspace {
     weight: Vec<f64>,
     sq: Vec<f64>,
     qmin: Vec<f64>,
-    far: Vec<bool>,
+    /// How many components had a non-finite log term at each row (a count, not a flag, so that its
+    /// update is an addition the compiler cannot turn into a masked store).
+    far: Vec<f64>,
 }
 
 impl Workspace {
@@ -577,7 +604,7 @@ impl Workspace {
             weight: vec![0.0; rows],
             sq: vec![0.0; rows],
             qmin: vec![0.0; rows],
-            far: vec![false; rows],
+            far: vec![0.0; rows],
         }
     }
 }

@@ -32,6 +32,7 @@ mod covariance;
 mod density;
 mod enclosure;
 mod error;
+mod exp;
 mod gaussian;
 mod interval;
 mod json;
@@ -45,6 +46,7 @@ pub use enclosure::{
     BoxBound, CertifiedHessian, EnclosureOptions, EnclosureStop, LipschitzEnclosure, lipschitz_enclosure, lipschitz_enclosure_with_progress,
 };
 pub use error::MixtureError;
+pub use exp::exp_in_place;
 pub use gaussian::Gaussian;
 pub use mixture::{GaussianMixture, WEIGHT_SUM_TOL};
 pub use smoothness::{
