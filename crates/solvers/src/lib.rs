@@ -52,7 +52,7 @@ pub use law::{
     Affine, Coef, Dense, Diag, GaussLaw, LawCarrier, LawEngine, LawOutput, LawSampler, LawStart, LinearScore, Marginal, Op, StepLaw,
     output_law,
 };
-pub use particles::{Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
+pub use particles::{BLOCK_PARTICLES, Particles, SampleOutput, Start, check_particle_memory, linear_combination, sample, sample_observed};
 pub use sampler::{Count, Landing, Sampler, SamplerInfo, is_stochastic, refuse_chain, run, score_evals, slots};
 pub use samplers::{
     Builtin, Ddim, Ddpm, DpmSolver2M, Dpom, Dpum, Euler, EulerMaruyama, ExponentialIntegrator, Heun, Langevin, OdeExponential, Rk4,

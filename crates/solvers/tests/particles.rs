@@ -80,6 +80,72 @@ fn every_sampler_is_bit_identical_with_one_or_two_threads_and_changes_with_the_s
 }
 
 #[test]
+fn a_particle_does_not_depend_on_the_batch_it_runs_in() {
+    // Particle i is a function of (seed, i) alone: the first rows of a 5000-particle run (blocks
+    // of 2048, 2048 and 904) equal a 3000-particle run (2048 and 952) and a 700-particle run (one
+    // partial block) bit for bit, for every sampler and both starts.
+    assert_eq!(gmdiff_solvers::BLOCK_PARTICLES, 2048);
+    let target = mixture();
+    let sched = Schedule::uniform_vp(20, 1e-3).unwrap();
+    for s in all_samplers() {
+        for start in [Start::Standard, Start::Exact(&target)] {
+            let big = sample(&s, &sched, &target, start, 5000, 4).unwrap().samples;
+            for n in [3000, 700] {
+                let small = sample(&s, &sched, &target, start, n, 4).unwrap().samples;
+                assert!(small.as_ref() == big.as_ref().subrows(0, n), "{}: rows of an {n}-particle run differ", s.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn progress_counts_every_step_once_in_order() {
+    let target = mixture();
+    let sched = Schedule::uniform_vp(30, 1e-3).unwrap();
+    for n in [0, 100, 5000] {
+        let mut seen = Vec::new();
+        let out = gmdiff_solvers::sample_observed(&Ddpm::default(), &sched, &target, Start::Standard, n, 1, |k| seen.push(k)).unwrap();
+        assert_eq!(seen, (0..=30).collect::<Vec<_>>(), "n = {n}");
+        assert_eq!((out.samples.nrows(), out.score_evals), (n, 30));
+    }
+}
+
+#[test]
+fn a_failing_score_reports_the_earliest_failure_whatever_the_threads() {
+    // 6000 particles run as blocks of 2048, 2048 and 1904. The score refuses the last (partial)
+    // block from t < 0.9 on and the full ones from t < 0.5: the error reported must be the partial
+    // block's, the earliest step, though it is the last block, with one thread or two.
+    struct Fails(GaussianMixture);
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused at t = {0}")]
+    struct Refused(f64);
+    impl gmdiff_process::Score for Fails {
+        type Error = Refused;
+        fn dim(&self) -> usize {
+            2
+        }
+        fn score_into(&self, at: &gmdiff_process::Coefficients, x: faer::MatRef<'_, f64>, out: faer::MatMut<'_, f64>) -> Result<(), Refused> {
+            let limit = if x.nrows() < gmdiff_solvers::BLOCK_PARTICLES { 0.9 } else { 0.5 };
+            if at.t < limit {
+                return Err(Refused(at.t));
+            }
+            gmdiff_process::Score::score_into(&self.0, at, x, out).map_err(|_| Refused(f64::NAN))
+        }
+    }
+    let field = Fails(mixture());
+    let sched = Schedule::uniform_vp(40, 1e-3).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| sample(&Ddpm::default(), &sched, &field, Start::Standard, 6000, 2).unwrap_err().to_string())
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    // DDPM evaluates the score once per step, at the step's start.
+    let first = (0..40).map(|k| sched.step(k).unwrap().from.t).find(|&t| t < 0.9).unwrap();
+    assert!(one.contains(&format!("refused at t = {first}")), "{one} (the first step below t = 0.9 starts at {first})");
+}
+
+#[test]
 fn ddpm_with_too_few_steps_is_refused_with_a_clear_error() {
     let target = mixture();
     let sched = Schedule::uniform_vp(10, 1e-3).unwrap();
