@@ -46,7 +46,7 @@ pub use enclosure::{
     BoxBound, CertifiedHessian, EnclosureOptions, EnclosureStop, LipschitzEnclosure, lipschitz_enclosure, lipschitz_enclosure_with_progress,
 };
 pub use error::MixtureError;
-pub use exp::exp_in_place;
+pub use exp::{exp, exp_in_place};
 pub use gaussian::Gaussian;
 pub use mixture::{GaussianMixture, WEIGHT_SUM_TOL};
 pub use smoothness::{

@@ -124,7 +124,12 @@ fn a_failing_score_reports_the_earliest_failure_whatever_the_threads() {
         fn dim(&self) -> usize {
             2
         }
-        fn score_into(&self, at: &gmdiff_process::Coefficients, x: faer::MatRef<'_, f64>, out: faer::MatMut<'_, f64>) -> Result<(), Refused> {
+        fn score_into(
+            &self,
+            at: &gmdiff_process::Coefficients,
+            x: faer::MatRef<'_, f64>,
+            out: faer::MatMut<'_, f64>,
+        ) -> Result<(), Refused> {
             let limit = if x.nrows() < gmdiff_solvers::BLOCK_PARTICLES { 0.9 } else { 0.5 };
             if at.t < limit {
                 return Err(Refused(at.t));

@@ -29,8 +29,8 @@
 //! most about `(d + 2) ε (‖z_a‖² + ‖z_b‖²)`, which is a large *relative* error only when the
 //! distance is small against the norms: every entry with `D < (‖z_a‖² + ‖z_b‖²) / 16` is
 //! recomputed from the coordinate differences, so each entry keeps a relative error below
-//! `16 (d + 2) ε` (and the diagonal is exactly 0). The exponential is [`exp_neg`], a
-//! branch-free `eˣ` the compiler vectorises.
+//! `16 (d + 2) ε` (and the diagonal is exactly 0). The exponential is [`gmdiff_mixture::exp`]
+//! (fdlibm's, below 1 ulp), branch-free so that the compiler vectorises it here.
 //!
 //! **Determinism.** Every GEMM runs sequentially inside its unit, each unit sums in a fixed
 //! order, and the per-unit results are added in unit order after the parallel loop: the output
@@ -226,53 +226,6 @@ pub(crate) struct Sums {
     pub tau: f64,
 }
 
-/// `eˣ` for `x ≤ 0`, branch-free so that loops over it vectorise; `0` for `x < −708`
-/// (where `eˣ < 3.4e−308`).
-///
-/// Cody–Waite reduction `x = k ln 2 + r`, `|r| ≤ ln 2 / 2` (`k` by the `1.5·2⁵²` rounding trick,
-/// `ln 2` split in fdlibm's `ln2_hi + ln2_lo`), `e^r` by its Taylor polynomial of degree 13
-/// (truncation error `< |r|¹⁴/14! < 5e−18`) in Horner form, and `2^k` built in the exponent
-/// bits. With `FMA` the Horner steps are fused multiply-adds (one rounding each); without, a
-/// multiply then an add. Either way the scalar and vectorised builds give the same bits.
-#[inline(always)]
-pub(crate) fn exp_neg<const FMA: bool>(x: f64) -> f64 {
-    const SHIFT: f64 = 6755399441055744.0; // 1.5 · 2^52
-    // 1/j! for j = 13, 12, …, 2.
-    const C: [f64; 12] = [
-        1.0 / 6227020800.0,
-        1.0 / 479001600.0,
-        1.0 / 39916800.0,
-        1.0 / 3628800.0,
-        1.0 / 362880.0,
-        1.0 / 40320.0,
-        1.0 / 5040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-    ];
-    #[inline(always)]
-    fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-        if FMA { a.mul_add(b, c) } else { a * b + c }
-    }
-    let ln2_hi = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    let ln2_lo = f64::from_bits(0x3dea_39ef_3579_3c76);
-    let under = x < -708.0;
-    let x = if under { 0.0 } else { x };
-    let t = madd::<FMA>(x, std::f64::consts::LOG2_E, SHIFT);
-    let k = t - SHIFT;
-    let r = madd::<FMA>(-k, ln2_lo, madd::<FMA>(-k, ln2_hi, x));
-    let mut p = C[0];
-    for &c in &C[1..] {
-        p = madd::<FMA>(p, r, c);
-    }
-    let p = madd::<FMA>(madd::<FMA>(p, r, 1.0), r, 1.0);
-    // t's low mantissa bits hold k (two's complement): 2^k has exponent bits k + 1023.
-    let scale = f64::from_bits((t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(1023)) << 52);
-    if under { 0.0 } else { p * scale }
-}
-
 /// Pass A on one column of a block: `g = −2 z_a·z_b` becomes `max(‖z_a‖² + ‖z_b‖² + g, 0)`;
 /// returns whether an entry needs the exact recomputation.
 #[inline(always)]
@@ -288,21 +241,13 @@ fn distances(col: &mut [f64], norms_i: &[f64], norm_j: f64) -> bool {
     count > 0
 }
 
-/// Lanes processed together by the kernel pass (independent dependency chains).
-const LANES: usize = 16;
-
 #[inline(always)]
-fn apply_kernel<const FMA: bool>(kernel: Kernel, block: &mut [f64]) {
+fn apply_kernel(kernel: Kernel, block: &mut [f64]) {
     match kernel {
         Kernel::Gaussian { c } => {
-            let mut chunks = block.chunks_exact_mut(LANES);
-            for chunk in &mut chunks {
-                let chunk: &mut [f64; LANES] = chunk.try_into().expect("chunk of LANES");
-                for v in chunk.iter_mut() {
-                    *v = exp_neg::<FMA>(-c * *v);
-                }
-            }
-            chunks.into_remainder().iter_mut().for_each(|v| *v = exp_neg::<FMA>(-c * *v));
+            block.iter_mut().for_each(|v| *v *= -c);
+            // Its own run-time dispatch (AVX-512 where the CPU has it).
+            gmdiff_mixture::exp_in_place(block);
         }
         Kernel::Distance => block.iter_mut().for_each(|v| *v = v.sqrt()),
     }
@@ -310,7 +255,7 @@ fn apply_kernel<const FMA: bool>(kernel: Kernel, block: &mut [f64]) {
 
 /// Turns `block` (`bi × bj`, holding `−2 Z_I Z_Jᵀ`) into the kernel block.
 #[inline(always)]
-fn finish_block<const FMA: bool>(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
+fn finish_block(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
     let norms_i = &pool.norms[r0..r0 + bi];
     for (j, col) in block.chunks_exact_mut(bi).enumerate() {
         let b = c0 + j;
@@ -326,13 +271,13 @@ fn finish_block<const FMA: bool>(pool: &Pooled, kernel: Kernel, r0: usize, bi: u
     if r0 == c0 {
         (0..bi).for_each(|i| block[i * bi + i] = 0.0);
     }
-    apply_kernel::<FMA>(kernel, block);
+    apply_kernel(kernel, block);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn finish_block_avx2(pool: &Pooled, kernel: Kernel, r0: usize, bi: usize, c0: usize, block: &mut [f64]) {
-    finish_block::<true>(pool, kernel, r0, bi, c0, block)
+    finish_block(pool, kernel, r0, bi, c0, block)
 }
 
 /// Whether the running CPU has AVX2 and FMA (then the AVX2 + FMA build of the kernel pass runs).
@@ -367,7 +312,7 @@ fn kernel_block(pool: &Pooled, kernel: Kernel, simd: bool, rows: Range<usize>, c
         return;
     }
     let _ = simd;
-    finish_block::<false>(pool, kernel, r0, bi, c0, block);
+    finish_block(pool, kernel, r0, bi, c0, block);
 }
 
 /// `Σ_t a_t b_t` in eight interleaved partial sums combined in a fixed order.
@@ -478,42 +423,6 @@ pub(crate) fn stream(pool: &Pooled, kernel: Kernel, splits: &Splits, progress: P
 mod tests {
     use super::*;
     use faer::Mat;
-
-    fn ulps(a: f64, b: f64) -> u64 {
-        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
-    }
-
-    #[test]
-    fn exp_neg_is_within_two_ulps_of_libm() {
-        // The reference is the platform's libm `exp` (glibc: < 1 ulp); 200,000 points spread
-        // log-uniformly over [−708, −1e−12], plus the ends and the reduction boundaries.
-        let mut worst = 0;
-        let mut check = |x: f64| {
-            let b = x.exp();
-            worst = worst.max(ulps(exp_neg::<false>(x), b)).max(ulps(exp_neg::<true>(x), b));
-        };
-        for i in 0..200_000 {
-            check(-(10f64).powf(-12.0 + 14.85 * i as f64 / 200_000.0));
-        }
-        // Half-integer multiples of ln 2 down to −707.4 (the flush threshold is −708).
-        for k in 0..1021 {
-            let x = -(k as f64 + 0.5) * std::f64::consts::LN_2;
-            check(x);
-            check(x.next_up());
-            check(x.next_down());
-        }
-        check(0.0);
-        check(-0.0);
-        check(-708.0);
-        // Our bound is about 1 ulp, libm's under 1 ulp: 2 between them (1 measured).
-        assert!(worst <= 2, "worst error {worst} ulps");
-        for e in [exp_neg::<false>, exp_neg::<true>] {
-            assert_eq!(e(0.0), 1.0);
-            assert_eq!(e(-708.0001), 0.0);
-            assert_eq!(e(f64::NEG_INFINITY), 0.0);
-            assert!(e(-708.0) > 0.0);
-        }
-    }
 
     #[test]
     fn kernel_blocks_match_the_difference_formula() {
