@@ -375,11 +375,11 @@ pub fn sample_observed<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Si
     Ok(SampleOutput { samples: Mat::from_fn(n, d, |i, j| x[i * d + j]), score_evals: evals })
 }
 
-/// Particles per block of [`sample`]: 2048, a multiple of 128.
+/// Particles per block of [`sample`]: 2048, a multiple of 256.
 ///
 /// Each block runs the whole sampler with its state and its random streams in cache (at `d = 2`,
-/// 32 KiB per state array). A multiple of 128 so that the mixture's score, which evaluates in
-/// blocks of 128 rows from the first row it is given, sees the same row blocks as in one
+/// 32 KiB per state array). A multiple of 256 so that the mixture's score, which evaluates in
+/// blocks of 128 or 256 rows from the first row it is given, sees the same row blocks as in one
 /// whole-batch call (a GEMM's rounding can depend on the number of rows it is given). Measured
 /// best of 512, 1024, 2048 and 4096 rows at `d = 2`, and faster than one whole batch at `d = 32`.
 pub const BLOCK_PARTICLES: usize = 2048;
