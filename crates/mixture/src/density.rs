@@ -415,7 +415,7 @@ impl MixtureDensity {
         if let Some(t) = log_terms.as_mut() {
             for i in 0..self.components() {
                 for (v, &lp) in t.rb_mut().col_mut(i).iter_mut().zip(logpdf.iter()) {
-                    *v = exp_or_zero(*v - lp);
+                    *v = crate::exp::exp(*v - lp);
                 }
             }
         }
@@ -477,7 +477,7 @@ impl MixtureDensity {
         if let Some(&value) = gaps.iter().find(|g| g.is_nan()) {
             return Err(MixtureError::NonFinite { what: "log-density term (point too far from the mixture for f64)".into(), value });
         }
-        let weights: Vec<f64> = gaps.iter().map(|&g| if g == f64::NEG_INFINITY { 0.0 } else { g.exp() }).collect();
+        let weights: Vec<f64> = gaps.iter().map(|&g| crate::exp::exp(g)).collect();
         let z: f64 = weights.iter().sum();
         f.resp = weights.iter().map(|w| w / z).collect();
         let b = f.best;
@@ -633,13 +633,6 @@ fn split_rows(m: Option<MatMut<'_, f64>>, n: usize, rows: usize) -> Vec<Option<M
             out
         }
     }
-}
-
-/// `eˣ` for `x ≤ 0`, skipping the library call where the result is exactly zero anyway
-/// (`x < −745.2`): far-away components would otherwise send every call down libm's slow underflow path.
-#[inline]
-fn exp_or_zero(x: f64) -> f64 {
-    if x < -745.2 { 0.0 } else { x.exp() }
 }
 
 /// Copies the lower triangle onto the upper one.

@@ -35,7 +35,7 @@ const P3: f64 = f64::from_bits(0x3f11_566a_af25_de2c);
 const P4: f64 = f64::from_bits(0xbebb_bd41_c5d2_6bf1);
 const P5: f64 = f64::from_bits(0x3e66_3769_72be_a4d0);
 /// Below this `eˣ` is 0 in f64 (it rounds to zero below about −745.133).
-pub(crate) const EXP_ZERO_BELOW: f64 = -745.2;
+const EXP_ZERO_BELOW: f64 = -745.2;
 /// Above this `eˣ` overflows to `+∞` (`ln(f64::MAX) ≈ 709.7827`).
 const EXP_INF_ABOVE: f64 = 709.782_712_893_384;
 
