@@ -334,6 +334,13 @@ impl MixtureDensity {
             match precision {
                 // Written out here, in the vectorised block, rather than in `apply_rows`.
                 Factor::Full(p) if d <= SMALL_DIM => small_product(p.as_ref(), diff.rb(), y.rb_mut()),
+                // A precision is exactly symmetric (`spd_inverse` copies its lower half), so
+                // `D P = D Pᵀ`; passing `P` itself, column-major, packs faster than the transposed
+                // view `apply_rows` takes (n = 2000, d = 512, k = 4: 41.7 ms against 50 ms).
+                Factor::Full(p) => {
+                    faer::linalg::matmul::matmul(y.rb_mut(), faer::Accum::Replace, diff.rb(), p.as_ref(), 1.0, faer::Par::Seq);
+                    crate::covariance::clear_upper_simd_state();
+                }
                 _ => precision.apply_rows(diff.rb(), y.rb_mut()),
             }
             quad.fill(0.0);
