@@ -327,7 +327,7 @@ pub fn sample_observed<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Si
     let progress = std::sync::Mutex::new((0usize, 0usize, steps_done));
     // Each block: its final positions and score-evaluation count, or the step it failed at and why.
     type BlockResult = Result<(Vec<f64>, usize), (usize, SolverError)>;
-    let results: Vec<BlockResult> = blocks
+    let mut results: Vec<BlockResult> = blocks
         .par_iter()
         .map(|&(first, len)| {
             let mut particles = Particles::streams(score, first, len, seed);
@@ -350,29 +350,27 @@ pub fn sample_observed<'a, S: Score + ?Sized, M: Sampler<Particles<'a, S>> + ?Si
             Ok((std::mem::take(&mut particles.state).swap_remove(0), particles.evals))
         })
         .collect();
-    let mut x = Vec::with_capacity(n * d);
-    let mut evals = 0;
-    let mut failure: Option<(usize, SolverError)> = None;
-    for result in results {
-        match result {
-            Ok((block, e)) => {
-                x.extend_from_slice(&block);
-                evals = e;
-            }
-            Err((step, e)) => {
-                if failure.as_ref().is_none_or(|(s, _)| step < *s) {
-                    failure = Some((step, e));
-                }
-            }
-        }
-    }
-    if let Some((_, e)) = failure {
+    // The earliest failing step, then the lowest block.
+    let earliest = results.iter().enumerate().filter_map(|(b, r)| r.as_ref().err().map(|(step, _)| (*step, b))).min();
+    if let Some((_, b)) = earliest
+        && let Err((_, e)) = results.swap_remove(b)
+    {
         return Err(e);
     }
-    if !x.iter().all(|v| v.is_finite()) {
-        return Err(SolverError::NonFinite { what: "the samples", step: schedule.steps() });
+    let mut samples = Mat::zeros(n, d);
+    let mut evals = 0;
+    for (&(first, _), (block, e)) in blocks.iter().zip(results.into_iter().flatten()) {
+        if !block.iter().all(|v| v.is_finite()) {
+            return Err(SolverError::NonFinite { what: "the samples", step: schedule.steps() });
+        }
+        for (i, row) in block.chunks_exact(d.max(1)).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                samples[(first + i, j)] = v;
+            }
+        }
+        evals = e;
     }
-    Ok(SampleOutput { samples: Mat::from_fn(n, d, |i, j| x[i * d + j]), score_evals: evals })
+    Ok(SampleOutput { samples, score_evals: evals })
 }
 
 /// Particles per block of [`sample`]: 2048, a multiple of 256.
