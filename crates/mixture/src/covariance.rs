@@ -169,12 +169,12 @@ impl Covariance {
 }
 
 /// Up to this dimension [`Factor::apply_rows`] writes the product out instead of calling a GEMM.
-pub(crate) const SMALL_DIM: usize = 8;
+const SMALL_DIM: usize = 8;
 
 /// `out = X Mᵀ` written out column by column, each a vectorisable loop over the rows; for
 /// `d ≤ SMALL_DIM`. Inlined, so that it takes the instruction set of its caller.
 #[inline(always)]
-pub(crate) fn small_product(m: MatRef<'_, f64>, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
+fn small_product(m: MatRef<'_, f64>, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
     for j in 0..m.nrows() {
         let mut o = out.rb_mut().col_mut(j);
         for (o, &v) in o.rb_mut().iter_mut().zip(x.col(0).iter()) {
@@ -232,6 +232,24 @@ impl Factor {
                 matmul(out, faer::Accum::Replace, x, m.transpose(), 1.0, Par::Seq);
                 clear_upper_simd_state();
             }
+        }
+    }
+
+    /// `X M` for a symmetric `M` (a precision: `spd_inverse` copies its lower half, so it is
+    /// exactly symmetric), the same product as [`Factor::apply_rows`]. A full `M` is passed to the
+    /// GEMM itself, column-major, which packs faster than the transposed view `apply_rows` takes
+    /// (the score at n = 2000, d = 512, k = 4: 41.7 ms against 50 ms). Inlined, so that the
+    /// written-out small-`d` product takes the caller's instruction set (the mixture's
+    /// vectorised block).
+    #[inline(always)]
+    pub(crate) fn apply_rows_symmetric(&self, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
+        match self {
+            Factor::Full(m) if m.nrows() <= SMALL_DIM => small_product(m.as_ref(), x, out),
+            Factor::Full(m) => {
+                matmul(out.rb_mut(), faer::Accum::Replace, x, m.as_ref(), 1.0, Par::Seq);
+                clear_upper_simd_state();
+            }
+            _ => self.apply_rows(x, out),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The factorised mixture density: log-density, score, Hessian and responsibilities, batched.
 use faer::prelude::{Reborrow, ReborrowMut};
 
-use crate::covariance::{Factor, SMALL_DIM, small_product};
+use crate::covariance::Factor;
 use crate::error::{MixtureError, check_finite};
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
@@ -284,7 +284,8 @@ impl MixtureDensity {
 
     /// One block of rows: a running logsumexp over components, accumulating the weighted `g_i`.
     ///
-    /// Compiled for the best instruction set [`pulp::Arch`] finds at run time (AVX2 or baseline),
+    /// Compiled for the best instruction set [`pulp::Arch`] finds at run time (AVX-512, AVX2 or
+    /// baseline),
     /// so that the row loops vectorise. The arithmetic is plain IEEE additions, multiplications
     /// and divisions (no fused multiply–add), so the result is the same bits either way.
     fn block(&self, x: MatRef<'_, f64>, ws: &mut Workspace, out: BlockOut<'_>) -> Result<(), MixtureError> {
@@ -331,35 +332,18 @@ impl MixtureDensity {
                     *o = v - mu;
                 }
             }
-            match precision {
-                // Written out here, in the vectorised block, rather than in `apply_rows`.
-                Factor::Full(p) if d <= SMALL_DIM => small_product(p.as_ref(), diff.rb(), y.rb_mut()),
-                // A precision is exactly symmetric (`spd_inverse` copies its lower half), so
-                // `D P = D Pᵀ`; passing `P` itself, column-major, packs faster than the transposed
-                // view `apply_rows` takes (n = 2000, d = 512, k = 4: 41.7 ms against 50 ms).
-                Factor::Full(p) => {
-                    faer::linalg::matmul::matmul(y.rb_mut(), faer::Accum::Replace, diff.rb(), p.as_ref(), 1.0, faer::Par::Seq);
-                    crate::covariance::clear_upper_simd_state();
-                }
-                _ => precision.apply_rows(diff.rb(), y.rb_mut()),
-            }
+            precision.apply_rows_symmetric(diff.rb(), y.rb_mut());
             quad.fill(0.0);
             for j in 0..d {
                 for ((q, &a), &b) in quad.iter_mut().zip(diff.rb().col(j).iter()).zip(y.rb().col(j).iter()) {
                     *q += a * b;
                 }
             }
-            if let Some(t) = log_terms.as_mut() {
-                for (v, &q) in t.rb_mut().col_mut(i).iter_mut().zip(quad.iter()) {
-                    let term = c - 0.5 * q;
-                    *v = if term.is_finite() { term } else { f64::NEG_INFINITY };
-                }
-            }
-            // The running logsumexp, in one branch-free pass so that it vectorises: with
-            // δ = term − max, one exp(−|δ|) rescales the sum (δ > 0) or weights the new term
-            // (δ ≤ 0); −|δ| is bit-for-bit max − term or term − max, as IEEE subtraction is
-            // antisymmetric. Every store is unconditional (no output is also read after it is
-            // written), so the selects become blends rather than masked stores.
+            // The running logsumexp, branch-free so that it vectorises: with δ = term − max, one
+            // exp(−|δ|) rescales the sum (δ > 0) or weights the new term (δ ≤ 0); −|δ| is
+            // bit-for-bit max − term or term − max, as IEEE subtraction is antisymmetric. Every
+            // store is unconditional and `run_sum` is updated from registers, so the selects
+            // become blends rather than masked stores (a masked store read back stalls).
             for r in 0..m {
                 let term = c - 0.5 * quad[r];
                 let finite = term.is_finite();
@@ -370,6 +354,9 @@ impl MixtureDensity {
                 let term = if finite { term } else { f64::NEG_INFINITY };
                 quad[r] = term;
                 weight[r] = -(term - run_max[r]).abs();
+            }
+            if let Some(t) = log_terms.as_mut() {
+                t.rb_mut().col_mut(i).iter_mut().zip(quad.iter()).for_each(|(v, &term)| *v = term);
             }
             crate::exp::exp_in_place(weight);
             for r in 0..m {
